@@ -1,0 +1,1 @@
+"""pytest plugin of the conformance suite (options and fixtures); loaded through the pytest11 entry point."""
