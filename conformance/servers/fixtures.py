@@ -1,0 +1,1 @@
+"""Session-scoped pytest fixtures that start the real llama.cpp and vLLM servers on demand."""
