@@ -23,8 +23,11 @@ fi
 stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     echo "[setup] installing provider-conformance and its extras into .venv (first run takes a minute)"
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[dev]'
+    # This machine kind's pip configuration lists local mirrors that pip warns about on every package.
+    .venv/bin/python -m pip install --quiet --upgrade pip 2>&1 | grep -v 'is ignored: it is neither' || true
+    .venv/bin/python -m pip install --quiet -e '.[dev]' 2>&1 | grep -v 'is ignored: it is neither' || true
+    .venv/bin/python -c 'import strands, providers, conformance' || {
+        echo "[setup] installing the project into .venv failed; see the pip output above" >&2; exit 2; }
     rm -f .venv/.installed-*
     touch "$stamp"
 fi
