@@ -1,0 +1,1 @@
+"""pytest plugin of the release gate: baselines, the conformance matrix and Allure metadata."""
