@@ -1,0 +1,379 @@
+"""One stream state machine for every wire family.
+
+Each upstream Strands provider re-implements the same state machine and gets it subtly wrong
+(tool calls buffered to the end, blocks never stopped, tool calls reported as ``end_turn``).
+Here it lives once: a wire decoder (OpenAI chat SSE, Anthropic SSE, Bedrock event stream,
+Ollama NDJSON, ...) feeds normalized deltas into a ``StreamAssembler`` and yields the Strands
+``StreamEvent`` dicts it returns, in order.
+
+API (every feeding method returns a sequence of events to yield; often empty)::
+
+    asm = StreamAssembler()                     # at request start: latency is measured from here
+    asm.start()                                 # [messageStart]; call once the server said 200
+    asm.text("Hel")                             # text delta (opens a text block if needed)
+    asm.reasoning_text("hmm")                   # reasoningContent.text delta
+    asm.reasoning_signature("sig")              # reasoningContent.signature, same reasoning block
+    asm.reasoning_redacted(b"...")              # reasoningContent.redactedContent, its own block
+    asm.tool_call(key, id=..., name=..., arguments=...)
+                                                # key: the vendor's index (or id); every field
+                                                # optional, may arrive in any later delta
+    asm.end_block()                             # the vendor closed its block (Anthropic stop)
+    asm.set_finish_reason("tool_calls")         # raw vendor reason, mapped at finish()
+    asm.set_usage(input_tokens=.., output_tokens=.., total_tokens=None,
+                  cache_read_tokens=None, cache_write_tokens=None)
+    asm.finish(additional_fields=None)          # close blocks, [.. messageStop, metadata]
+    asm.finish_reason                           # raw reason seen so far (None if none yet)
+
+Rules it enforces (why each exists: CONFORMANCE_NOTES.md, "Known failure classes"):
+
+- Blocks never interleave: opening a block closes the open one. Every block is closed.
+- Tool calls: a toolUse block opens as soon as the call's id and name are both known; argument
+  deltas that arrive earlier are buffered and flushed then; later ones stream as they arrive.
+  A different id on a key already in use starts a new call (servers that put every call on
+  index 0). A delta for a call whose block was already closed when another block began raises
+  ``ToolCallAssemblyError`` naming both. A call that never got a name raises at ``finish`` (not
+  with a ``length`` finish: a cut-off call is dropped with a warning); a call with a name but no
+  id by the end gets a generated id (``call_<hex>``) and a warning.
+- Stop reasons (``FINISH_REASONS`` maps the vendors' words): tool calls present and a finish of
+  stop/end_turn/none -> ``tool_use``; ``length`` -> ``max_tokens`` even with tool calls (the
+  event loop then turns the calls into text instead of running a half-streamed call);
+  ``tool_calls`` with no call -> ``end_turn`` (warning); a finish of ``error``/``abort`` raises
+  ``StreamServerError``; an unknown reason -> ``end_turn`` with a warning naming it; no finish
+  reason at all (the decoder decided the stream still ended properly) -> ``end_turn``.
+- ``metadata`` always carries integer usage (zeros and a warning when the server sent none) and
+  ``metrics.latencyMs`` (start to finish) plus ``timeToFirstByteMs`` (start to first block).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, Final
+
+from strands.types.streaming import StreamEvent
+
+from .errors import StreamServerError, ToolCallAssemblyError
+
+__all__ = ["FINISH_REASONS", "StreamAssembler"]
+
+logger = logging.getLogger(__name__)
+
+# Vendor finish/stop reason -> Strands StopReason. Strands' own names pass through unchanged.
+FINISH_REASONS: Final[dict[str, str]] = {
+    "stop": "end_turn",
+    "end_turn": "end_turn",
+    "eos": "end_turn",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "tool_use": "tool_use",
+    "length": "max_tokens",
+    "max_tokens": "max_tokens",
+    "model_length": "max_tokens",
+    "content_filter": "content_filtered",
+    "content_filtered": "content_filtered",
+    "stop_sequence": "stop_sequence",
+    "guardrail_intervened": "guardrail_intervened",
+}
+_FAILED_FINISH_REASONS: Final[frozenset[str]] = frozenset({"error", "abort"})
+
+_EMPTY: Final[tuple[()]] = ()
+
+# Kinds of the open block.
+_NONE: Final = 0
+_TEXT: Final = 1
+_REASONING: Final = 2
+_REDACTED: Final = 3
+_TOOL: Final = 4
+_KIND_NAMES: Final = {_TEXT: "a text block", _REASONING: "a reasoning block", _REDACTED: "a redacted reasoning block"}
+
+_PENDING: Final = 0
+_OPEN: Final = 1
+_CLOSED: Final = 2
+
+
+class _ToolCall:
+    """One tool call being assembled; ``buffered`` holds arguments that arrived before it opened."""
+
+    __slots__ = ("key", "id", "name", "state", "buffered", "closed_by")
+
+    def __init__(self, key: Hashable, call_id: str | None, name: str | None) -> None:
+        self.key = key
+        self.id = call_id
+        self.name = name
+        self.state = _PENDING
+        self.buffered: list[str] = []
+        self.closed_by = ""
+
+
+class StreamAssembler:
+    """Turns normalized deltas of one response into an ordered, well-formed Strands event stream."""
+
+    __slots__ = (
+        "_clock",
+        "_started_at",
+        "_first_block_at",
+        "_open_kind",
+        "_open_call",
+        "_calls",
+        "_call_order",
+        "_tool_calls_seen",
+        "finish_reason",
+        "_usage",
+        "_finished",
+    )
+
+    def __init__(self, *, started_at: float | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
+        self._clock = clock
+        self._started_at = clock() if started_at is None else started_at
+        self._first_block_at: float | None = None
+        self._open_kind = _NONE
+        self._open_call: _ToolCall | None = None
+        self._calls: dict[Hashable, _ToolCall] = {}
+        self._call_order: list[_ToolCall] = []
+        self._tool_calls_seen = 0
+        self.finish_reason: str | None = None
+        self._usage: dict[str, int] | None = None
+        self._finished = False
+
+    # -- message ---------------------------------------------------------------------------
+
+    def start(self) -> Sequence[StreamEvent]:
+        return ({"messageStart": {"role": "assistant"}},)
+
+    # -- text and reasoning ----------------------------------------------------------------
+
+    def text(self, text: str) -> Sequence[StreamEvent]:
+        if not text:
+            return _EMPTY
+        if self._open_kind == _TEXT:
+            return ({"contentBlockDelta": {"delta": {"text": text}}},)
+        events = self._open_block(_TEXT, None)
+        events.append({"contentBlockDelta": {"delta": {"text": text}}})
+        return events
+
+    def reasoning_text(self, text: str) -> Sequence[StreamEvent]:
+        if not text:
+            return _EMPTY
+        if self._open_kind == _REASONING:
+            return ({"contentBlockDelta": {"delta": {"reasoningContent": {"text": text}}}},)
+        events = self._open_block(_REASONING, None)
+        events.append({"contentBlockDelta": {"delta": {"reasoningContent": {"text": text}}}})
+        return events
+
+    def reasoning_signature(self, signature: str) -> Sequence[StreamEvent]:
+        if not signature:
+            return _EMPTY
+        events = [] if self._open_kind == _REASONING else self._open_block(_REASONING, None)
+        events.append({"contentBlockDelta": {"delta": {"reasoningContent": {"signature": signature}}}})
+        return events
+
+    def reasoning_redacted(self, data: bytes) -> Sequence[StreamEvent]:
+        if not data:
+            return _EMPTY
+        events = [] if self._open_kind == _REDACTED else self._open_block(_REDACTED, None)
+        events.append({"contentBlockDelta": {"delta": {"reasoningContent": {"redactedContent": data}}}})
+        return events
+
+    def end_block(self) -> Sequence[StreamEvent]:
+        """Close the open block, if any (the vendor signalled the end of its block)."""
+        if self._open_kind == _NONE:
+            return _EMPTY
+        return self._close_open("the vendor's block stop")
+
+    # -- tool calls ------------------------------------------------------------------------
+
+    def tool_call(
+        self,
+        key: Hashable,
+        *,
+        id: str | None = None,  # noqa: A002 - the vendor's field name
+        name: str | None = None,
+        arguments: str | None = None,
+    ) -> Sequence[StreamEvent]:
+        call = self._calls.get(key)
+        # Hot path: more arguments for the call that is streaming.
+        if call is not None and call is self._open_call and (id is None or id == call.id):
+            if name and name != call.name:
+                raise ToolCallAssemblyError(
+                    f"tool call at index {key!r} (id {call.id!r}) changed its name from {call.name!r} to {name!r}"
+                )
+            if arguments:
+                return ({"contentBlockDelta": {"delta": {"toolUse": {"input": arguments}}}},)
+            return _EMPTY
+
+        events: list[StreamEvent] = []
+        if call is None or (id and call.id and id != call.id):
+            if call is not None and call.state == _PENDING:
+                # Superseded before it could open: it can only be missing a name.
+                self._complain_unnamed(call, f"a new call with id {id!r} arrived at the same index")
+            call = _ToolCall(key, id, name)
+            self._calls[key] = call
+            self._call_order.append(call)
+            self._tool_calls_seen += 1
+        else:
+            if call.state == _CLOSED:
+                raise ToolCallAssemblyError(
+                    f"a delta for tool call index {key!r} (id {call.id!r}, name {call.name!r}) arrived after its "
+                    f"block was closed because {call.closed_by} began; blocks cannot interleave. "
+                    "The server interleaves parallel tool calls, which this wire format's providers do not support."
+                )
+            if id and not call.id:
+                call.id = id
+            if name:
+                if call.name and name != call.name:
+                    raise ToolCallAssemblyError(
+                        f"tool call at index {key!r} (id {call.id!r}) changed its name from {call.name!r} to {name!r}"
+                    )
+                call.name = name
+
+        if call.state == _PENDING:
+            if arguments:
+                call.buffered.append(arguments)
+            if call.id and call.name:
+                events.extend(self._open_call_block(call))
+        elif arguments:  # open (the hot path missed only because a repeated id was given)
+            events.append({"contentBlockDelta": {"delta": {"toolUse": {"input": arguments}}}})
+        return events
+
+    # -- end -------------------------------------------------------------------------------
+
+    def set_finish_reason(self, reason: str | None) -> None:
+        if reason:
+            self.finish_reason = reason
+
+    def set_usage(
+        self,
+        input_tokens: int | None,
+        output_tokens: int | None,
+        total_tokens: int | None = None,
+        cache_read_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+    ) -> None:
+        """Record usage; None counts as 0 (servers send null), anything not an int raises."""
+        values = {"inputTokens": input_tokens or 0, "outputTokens": output_tokens or 0}
+        values["totalTokens"] = (
+            total_tokens if total_tokens is not None else values["inputTokens"] + values["outputTokens"]
+        )
+        if cache_read_tokens is not None:
+            values["cacheReadInputTokens"] = cache_read_tokens
+        if cache_write_tokens is not None:
+            values["cacheWriteInputTokens"] = cache_write_tokens
+        for field, value in values.items():
+            if type(value) is not int:
+                raise StreamServerError(
+                    f"usage field {field} is {value!r} ({type(value).__name__}); expected an integer token count"
+                )
+        self._usage = values
+
+    def finish(self, additional_fields: dict[str, Any] | None = None) -> Sequence[StreamEvent]:
+        """Close what is open, then emit messageStop and metadata. Call exactly once."""
+        if self._finished:
+            raise RuntimeError("StreamAssembler.finish() called twice for one response")
+        self._finished = True
+        raw = self.finish_reason
+        if raw in _FAILED_FINISH_REASONS:
+            raise StreamServerError(
+                f"the server ended the stream with finish reason {raw!r}: the response is incomplete; "
+                "see the server log for the cause"
+            )
+        stop_reason = self._map_finish_reason(raw)
+        truncated = stop_reason == "max_tokens"
+
+        events: list[StreamEvent] = []
+        if self._open_kind != _NONE:
+            events.extend(self._close_open("the end of the message"))
+        for call in self._call_order:
+            if call.state != _PENDING:
+                continue
+            if not call.name:
+                if truncated:
+                    logger.warning(
+                        "tool call at index %r was cut off by max tokens before its name arrived; dropped", call.key
+                    )
+                    continue
+                self._complain_unnamed(call, "the message ended")
+            if not call.id:
+                call.id = f"call_{uuid.uuid4().hex[:24]}"
+                logger.warning(
+                    "tool call %r at index %r arrived without an id; using generated id %s",
+                    call.name,
+                    call.key,
+                    call.id,
+                )
+            events.extend(self._open_call_block(call))
+            events.extend(self._close_open("the end of the message"))
+
+        has_calls = any(call.state == _CLOSED for call in self._call_order)
+        if has_calls and stop_reason == "end_turn":
+            stop_reason = "tool_use"
+        elif stop_reason == "tool_use" and not has_calls:
+            logger.warning("finish reason %r but no tool call was streamed; reporting end_turn", raw)
+            stop_reason = "end_turn"
+
+        message_stop: dict[str, Any] = {"stopReason": stop_reason}
+        if additional_fields is not None:
+            message_stop["additionalModelResponseFields"] = additional_fields
+        events.append({"messageStop": message_stop})
+
+        now = self._clock()
+        metrics: dict[str, int] = {"latencyMs": int((now - self._started_at) * 1000)}
+        if self._first_block_at is not None:
+            metrics["timeToFirstByteMs"] = int((self._first_block_at - self._started_at) * 1000)
+        usage = self._usage
+        if usage is None:
+            logger.warning("the server sent no usage; reporting zero tokens")
+            usage = {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}
+        events.append({"metadata": {"usage": usage, "metrics": metrics}})
+        return events
+
+    # -- internals -------------------------------------------------------------------------
+
+    @staticmethod
+    def _map_finish_reason(raw: str | None) -> str:
+        if raw is None:
+            return "end_turn"
+        mapped = FINISH_REASONS.get(raw)
+        if mapped is None:
+            logger.warning("unknown finish reason %r; reporting end_turn", raw)
+            return "end_turn"
+        return mapped
+
+    def _open_block(self, kind: int, call: _ToolCall | None) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        if self._open_kind != _NONE:
+            what = f"tool call index {call.key!r}" if call is not None else _KIND_NAMES[kind]
+            events.extend(self._close_open(what))
+        if self._first_block_at is None:
+            self._first_block_at = self._clock()
+        self._open_kind = kind
+        if call is None:
+            events.append({"contentBlockStart": {"start": {}}})
+        return events
+
+    def _open_call_block(self, call: _ToolCall) -> list[StreamEvent]:
+        events = self._open_block(_TOOL, call)
+        events.append({"contentBlockStart": {"start": {"toolUse": {"toolUseId": call.id, "name": call.name}}}})
+        call.state = _OPEN
+        self._open_call = call
+        if call.buffered:
+            events.append({"contentBlockDelta": {"delta": {"toolUse": {"input": "".join(call.buffered)}}}})
+            call.buffered = []
+        return events
+
+    def _close_open(self, closed_by: str) -> list[StreamEvent]:
+        call = self._open_call
+        if call is not None:
+            call.state = _CLOSED
+            call.closed_by = closed_by
+            self._open_call = None
+        self._open_kind = _NONE
+        return [{"contentBlockStop": {}}]
+
+    @staticmethod
+    def _complain_unnamed(call: _ToolCall, when: str) -> None:
+        raise ToolCallAssemblyError(
+            f"tool call at index {call.key!r} (id {call.id!r}) never received a function name before {when}; "
+            f"arguments so far: {''.join(call.buffered)[:200]!r}"
+        )
