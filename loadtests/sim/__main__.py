@@ -1,0 +1,67 @@
+"""Command line of the simulator: `python -m loadtests.sim --profile vllm --port 0`.
+
+Prints `listening on http://127.0.0.1:PORT` once ready (the Locust side waits for that line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from loadtests.sim.profiles import PROFILES, parse_fault_rates
+from loadtests.sim.server import serve
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m loadtests.sim", description=__doc__)
+    parser.add_argument("--profile", choices=sorted(PROFILES), default="vllm")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--model", help="served model id (default: the profile's)")
+    parser.add_argument("--ttft-ms", type=_positive)
+    parser.add_argument("--itl-ms", type=_positive)
+    parser.add_argument("--itl-spread-ms", type=_positive)
+    parser.add_argument("--max-num-seqs", type=int)
+    parser.add_argument("--tokens-per-chunk", type=int)
+    parser.add_argument("--first-hit-ms", type=_positive)
+    parser.add_argument("--fault-rate", default="", help="e.g. 429=0.05,stall=0.01")
+    parser.add_argument("--stall-s", type=_positive)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--cpu", type=int, help="pin the simulator to this CPU core")
+    args = parser.parse_args(argv)
+    if args.host not in ("127.0.0.1", "::1", "localhost"):
+        parser.error(f"--host {args.host!r}: the simulator only listens on loopback (127.0.0.1 or ::1)")
+    try:
+        fault_rates = parse_fault_rates(args.fault_rate)
+    except ValueError as exc:
+        parser.error(f"--fault-rate: {exc}")
+    overrides = {k: v for k, v in {
+        "model_id": args.model, "ttft_ms": args.ttft_ms, "itl_ms": args.itl_ms, "itl_spread_ms": args.itl_spread_ms,
+        "max_num_seqs": args.max_num_seqs, "tokens_per_chunk": args.tokens_per_chunk,
+        "first_hit_ms": args.first_hit_ms, "stall_s": args.stall_s}.items() if v is not None}
+    if fault_rates:
+        overrides["fault_rates"] = fault_rates
+    profile = PROFILES[args.profile].with_overrides(**overrides)
+    if args.cpu is not None:
+        os.sched_setaffinity(0, {args.cpu})
+
+    def ready(port: int) -> None:
+        print(f"listening on http://{args.host}:{port} profile={profile.name} model={profile.model_id}", flush=True)
+
+    try:
+        asyncio.run(serve(profile, args.host, args.port, args.seed, ready))
+    except KeyboardInterrupt:
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
