@@ -1,1 +1,315 @@
-"""pytest plugin of the release gate: baselines, the conformance matrix and Allure metadata."""
+"""pytest plugin of the release gate: baselines, the conformance matrix and Allure metadata.
+
+It reads the `RunRecord` the suite stores on every check (`conformance.record`) and does three things:
+- `--baseline FILE`: checks listed in the baseline become strict expected failures, so a provider can
+  adopt the gate and fail only on regressions; a listed check that passes fails the run (or, with
+  `--baseline-report-only`, is only reported) until it is removed from the file.
+  `--write-baseline FILE` records the checks failing in this run.
+- The matrix (providers by checks): the run's results are saved under `--matrix-dir` and
+  `matrix.md` / `matrix.html` are rebuilt from every provider's saved results.
+- Allure (with `--alluredir`): labels per check and, on failure, the evidence as attachments.
+
+Items without a `RunRecord` (the project's own unit tests) are left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from conformance.baseline import Baseline, BaselineError, load_baseline, one_line_reason, write_baseline
+from conformance.record import RUN_RECORD_KEY, RunRecord
+from conformance.report import allure as allure_report
+from conformance.report.html import render_html
+from conformance.report.markdown import render_markdown
+from conformance.report.results import (
+    ERROR,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    XFAILED,
+    XPASSED,
+    CheckResult,
+    ResultsError,
+    build_matrix,
+    load_all_results,
+    save_results,
+)
+
+DEFAULT_MATRIX_DIR = "reports/conformance"
+
+
+@dataclass
+class GateState:
+    """What the gate learns during one session."""
+
+    baseline: Baseline | None
+    baseline_path: Path | None
+    strict: bool
+    write_baseline_path: Path | None
+    matrix_dir: Path | None
+    results: dict[str, CheckResult] = field(default_factory=dict)  # nodeid -> result
+    failing_now: dict[str, str] = field(default_factory=dict)  # check id -> one-line reason
+    newly_passing: list[tuple[str, str]] = field(default_factory=list)  # (check id, baseline reason)
+    labelled: set[str] = field(default_factory=set)  # nodeids already given Allure labels
+    written: list[Path] = field(default_factory=list)
+    report_error: str | None = None
+
+
+GATE_STATE_KEY = pytest.StashKey[GateState]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance-gate", "conformance release gate")
+    group.addoption(
+        "--baseline",
+        metavar="FILE",
+        help="JSON file of known failures (check id -> one-line reason): they become strict expected "
+        "failures, so only regressions fail the run",
+    )
+    group.addoption(
+        "--baseline-report-only",
+        action="store_true",
+        help="a baseline check that passes is reported but does not fail the run",
+    )
+    group.addoption(
+        "--write-baseline",
+        metavar="FILE",
+        help="write the checks that fail in this run to FILE as a baseline (reasons of entries already "
+        "in --baseline are kept)",
+    )
+    group.addoption(
+        "--matrix-dir",
+        metavar="DIR",
+        default=DEFAULT_MATRIX_DIR,
+        help="where the conformance matrix (matrix.md, matrix.html) and per-provider results go, "
+        f"relative to the current directory (default: {DEFAULT_MATRIX_DIR})",
+    )
+    group.addoption("--no-matrix", action="store_true", help="do not write the conformance matrix")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    invocation_dir = config.invocation_params.dir
+    baseline_option = config.getoption("baseline")
+    baseline = None
+    baseline_path = None
+    if baseline_option:
+        baseline_path = invocation_dir / baseline_option
+        try:
+            baseline = load_baseline(baseline_path)
+        except BaselineError as exc:
+            raise pytest.UsageError(str(exc)) from exc
+    write_option = config.getoption("write_baseline")
+    config.stash[GATE_STATE_KEY] = GateState(
+        baseline=baseline,
+        baseline_path=baseline_path,
+        strict=not config.getoption("baseline_report_only"),
+        write_baseline_path=invocation_dir / write_option if write_option else None,
+        matrix_dir=None if config.getoption("no_matrix") else invocation_dir / config.getoption("matrix_dir"),
+    )
+
+
+def _check_baseline_matches(state: GateState, record: RunRecord) -> None:
+    baseline = state.baseline
+    if baseline is None:
+        return
+    for key, expected, seen in (("provider", baseline.provider, record.provider), ("wire", baseline.wire, record.wire)):
+        if expected is not None and expected != seen:
+            pytest.exit(
+                f"baseline {state.baseline_path} is for {key} {expected!r} but this run tests {key} {seen!r}; "
+                "pass the baseline of this provider, or write one with --write-baseline",
+                returncode=pytest.ExitCode.USAGE_ERROR,
+            )
+
+
+def _failure_reason(record: RunRecord, call: pytest.CallInfo[None]) -> str:
+    if record.validator_message:
+        return one_line_reason(record.validator_message)
+    if call.excinfo is not None:
+        return one_line_reason(call.excinfo.exconly())
+    return "failed without a message"
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return one_line_reason(str(longrepr[2]).removeprefix("Skipped: "))
+    return one_line_reason(str(longrepr))
+
+
+def _apply_baseline(state: GateState, record: RunRecord, report: pytest.TestReport) -> None:
+    """Turn a listed failure into an expected failure, and a listed pass into a strict failure."""
+    assert state.baseline is not None
+    reason = state.baseline.reason_for(record.check)
+    if reason is None:
+        return
+    if report.failed:
+        report.outcome = "skipped"
+        report.wasxfail = f"baseline: {reason}"  # type: ignore[attr-defined]
+    elif report.passed and report.when == "call":
+        state.newly_passing.append((record.check, reason))
+        message = (
+            f"[XPASS(strict)] {record.check} passed, but the baseline {state.baseline_path} lists it as a "
+            f"known failure ({reason}). The provider fixed it: remove '{record.check}' from the baseline."
+        )
+        if state.strict:
+            report.outcome = "failed"
+            report.longrepr = message
+        else:
+            report.wasxfail = f"baseline: {reason}"  # type: ignore[attr-defined]
+
+
+def _outcome(report: pytest.TestReport, originally_failed: bool) -> str:
+    was_xfail = hasattr(report, "wasxfail")
+    if report.when == "call":
+        if report.skipped:
+            return XFAILED if was_xfail else SKIPPED
+        if report.passed:
+            return XPASSED if was_xfail else PASSED
+        return FAILED if originally_failed else XPASSED  # failed now but passed: strict XPASS
+    if report.skipped:
+        return XFAILED if was_xfail else SKIPPED
+    return ERROR if report.failed else PASSED
+
+
+def _record_result(
+    state: GateState,
+    item: pytest.Item,
+    record: RunRecord,
+    report: pytest.TestReport,
+    call: pytest.CallInfo[None],
+    originally_failed: bool,
+) -> None:
+    outcome = _outcome(report, originally_failed)
+    if originally_failed:
+        reason = _failure_reason(record, call)
+        if report.when in ("setup", "call"):
+            state.failing_now[record.check] = reason
+    elif outcome == SKIPPED:
+        reason = _skip_reason(report)
+    elif outcome == XPASSED:
+        reason = "in the baseline but passed: remove it from the baseline"
+    else:
+        reason = ""
+    if outcome == XFAILED and hasattr(report, "wasxfail"):
+        reason = one_line_reason(report.wasxfail) + (f" [{reason}]" if originally_failed else "")
+    previous = state.results.get(item.nodeid)
+    if report.when == "teardown":
+        # A teardown only changes a cell that otherwise passed.
+        if previous is None or previous.outcome != PASSED or outcome != ERROR:
+            return
+    elif report.when == "call" and previous is not None and previous.outcome != PASSED:
+        return
+    state.results[item.nodeid] = CheckResult(
+        provider=record.provider,
+        wire=record.wire,
+        mode=record.mode,
+        family=record.family,
+        check=record.check,
+        title=record.title,
+        outcome=outcome,
+        reason=reason,
+        nodeid=item.nodeid,
+        cassette=record.cassette,
+    )
+
+
+@pytest.hookimpl(wrapper=True, trylast=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    # trylast makes this the innermost wrapper: outcomes are changed before Allure, JUnit and the
+    # terminal see the report.
+    report: pytest.TestReport = yield
+    record = item.stash.get(RUN_RECORD_KEY, None)
+    if record is None:
+        return report
+    state = item.config.stash[GATE_STATE_KEY]
+    _check_baseline_matches(state, record)
+    originally_failed = report.failed
+
+    if allure_report.allure_active(item.config) and (report.when == "call" or not report.passed):
+        if item.nodeid not in state.labelled and report.when != "teardown":
+            state.labelled.add(item.nodeid)
+            allure_report.label_check(record)
+        if originally_failed:
+            allure_report.attach_evidence(record)
+
+    if (
+        state.baseline is not None
+        and report.when in ("setup", "call")
+        and not item.config.option.runxfail
+        and not hasattr(report, "wasxfail")  # the suite's own xfail marks stay the suite's
+    ):
+        _apply_baseline(state, record, report)
+
+    _record_result(state, item, record, report, call, originally_failed)
+    return report
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(GATE_STATE_KEY, None)
+    if state is None or not state.results:
+        return
+    if state.write_baseline_path is not None:
+        _write_current_baseline(state)
+    if state.matrix_dir is not None:
+        try:
+            save_results(state.matrix_dir, list(state.results.values()), _now())
+            results, runs = load_all_results(state.matrix_dir)
+        except ResultsError as exc:
+            state.report_error = str(exc)
+            return
+        matrix = build_matrix(results, runs)
+        for name, text in (("matrix.md", render_markdown(matrix)), ("matrix.html", render_html(matrix))):
+            path = state.matrix_dir / name
+            path.write_text(text, encoding="utf-8")
+            state.written.append(path)
+
+
+def _write_current_baseline(state: GateState) -> None:
+    assert state.write_baseline_path is not None
+    kept = state.baseline.expected_failures if state.baseline else {}
+    failures = {check: kept.get(check, reason) for check, reason in state.failing_now.items()}
+    first = next(iter(state.results.values()))
+    write_baseline(state.write_baseline_path, Baseline(expected_failures=failures, provider=first.provider, wire=first.wire))
+    state.written.append(state.write_baseline_path)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    state = config.stash.get(GATE_STATE_KEY, None)
+    if state is None:
+        return
+    write = terminalreporter.write_line
+    if state.baseline is not None:
+        seen = {result.check for result in state.results.values()}
+        stale = sorted(set(state.baseline.expected_failures) - seen)
+        if state.newly_passing or stale:
+            terminalreporter.section("conformance baseline")
+        for check, reason in state.newly_passing:
+            verdict = "fails the run" if state.strict else "reported only (--baseline-report-only)"
+            write(f"NOW PASSING {check} (baseline: {reason}); remove it from {state.baseline_path} [{verdict}]")
+        for check in stale:
+            write(f"NOT RUN {check}: listed in {state.baseline_path} but no check with this id ran (renamed, or deselected)")
+    shared = _shared_check_ids(state)
+    if shared:
+        terminalreporter.section("conformance gate", yellow=True)
+        for check, nodeids in shared.items():
+            write(f"check id {check!r} is shared by {len(nodeids)} tests ({', '.join(nodeids[:3])}); "
+                  "the matrix and baselines need one id per check")
+    if state.report_error:
+        write(f"conformance matrix not written: {state.report_error}", red=True)
+    for path in state.written:
+        write(f"conformance gate wrote {path}")
+
+
+def _shared_check_ids(state: GateState) -> dict[str, list[str]]:
+    by_id: dict[tuple[str, str, str, str], list[str]] = {}
+    for result in state.results.values():
+        by_id.setdefault((result.provider, result.wire, result.mode, result.check), []).append(result.nodeid)
+    return {key[3]: nodeids for key, nodeids in by_id.items() if len(nodeids) > 1}
