@@ -11,6 +11,7 @@ of ours. The tree::
     ├── ProviderHTTPError                    any other non-2xx answer: .status, .body, .url
     │   └── SingleToolCallOnlyError          Neuron: "only supports single tool-calls at once"
     ├── ProviderConnectionError              server unreachable / refused: .url
+    ├── StructuredOutputError                the answer does not validate into the output model
     └── StreamError                          the response stream broke its contract
         ├── MalformedStreamError             a line or chunk that cannot be decoded
         ├── TruncatedStreamError             ended (or the connection dropped) before a finish
@@ -32,6 +33,7 @@ __all__ = [
     "SingleToolCallOnlyError",
     "StreamError",
     "StreamServerError",
+    "StructuredOutputError",
     "ToolCallAssemblyError",
     "TruncatedStreamError",
     "is_context_overflow",
@@ -69,11 +71,12 @@ class ProviderError(Exception):
 class ProviderHTTPError(ProviderError):
     """The server answered with an HTTP error that is neither throttling nor context overflow."""
 
-    def __init__(self, status: int, body: str, url: str, hint: str = "") -> None:
+    def __init__(self, status: int | None, body: str, url: str, hint: str = "") -> None:
         self.status = status
         self.body = body
         self.url = url
-        message = f"HTTP {status} from {url}: {body[:2000]}"
+        where = f"HTTP {status} from {url}" if status is not None else f"error inside the stream from {url}"
+        message = f"{where}: {body[:2000]}"
         if hint:
             message = f"{message}\n{hint}"
         super().__init__(message)
@@ -92,6 +95,10 @@ class ProviderConnectionError(ProviderError):
             f"cannot reach the model server at {url}: {reason}. "
             "Check that the server is running and that base_url points at it."
         )
+
+
+class StructuredOutputError(ProviderError):
+    """A structured-output answer that is missing, cut off, or does not validate into the model."""
 
 
 class StreamError(ProviderError):

@@ -1,0 +1,599 @@
+"""The OpenAI chat-completions wire format, once, for every server that speaks it.
+
+Neuron (vLLM on AWS chips), vLLM, llama.cpp and OpenAI itself differ in configuration, a few
+request fields and error wording; the request shape, the SSE stream and its mapping into
+Strands events are the same. ``OpenAIChatModel`` holds all of that; a provider subclass sets
+its configuration keys, its URL and headers, and overrides one of the small hooks:
+
+- ``_request_params()``     fields the provider adds to (or overrides in) the request body
+- ``_format_tool_choice()`` for servers that reject some tool_choice forms
+- ``_special_error()``      a server-specific error worth its own exception
+- ``_structured_output_params()`` how the server is asked for JSON matching a schema
+- ``_overflow_markers``, ``_collect_token_ids``, ``_retry_dropped_connection`` (class attributes)
+
+Errors are translated in one place, ``_mapped_error`` (see ``providers.errors`` for the tree):
+the same function handles an HTTP error before the stream and an error object inside it.
+
+Speed matters (RL rollouts and load tests run thousands of streams): the stream loop splits raw
+bytes on newlines itself, ``json.loads`` each data payload and reads the chunk with dict lookups;
+the httpx client is created once per model and event loop and reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from collections.abc import AsyncGenerator
+from typing import Any, ClassVar, TypeVar
+
+import httpx
+import pydantic
+from strands.models.model import Model
+from strands.types.content import ContentBlock, Messages, SystemContentBlock
+from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
+from strands.types.streaming import StreamEvent
+from strands.types.tools import ToolChoice, ToolSpec
+
+from ._assembler import StreamAssembler
+from .errors import (
+    CONTEXT_OVERFLOW_MARKERS,
+    MalformedStreamError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderHTTPError,
+    StreamServerError,
+    StructuredOutputError,
+    TruncatedStreamError,
+)
+
+__all__ = ["OpenAIChatModel", "StructuredOutputError", "format_messages", "format_tool_choice", "format_tools"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=pydantic.BaseModel)
+
+DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
+_THROTTLE_STATUSES = frozenset({429, 503})
+_IMAGE_MIME = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
+
+
+# -- request formatting (Strands types -> OpenAI chat JSON) --------------------------------------
+
+
+def _unsupported(kind: str, where: str) -> TypeError:
+    return TypeError(
+        f"content block {kind!r} in {where} is not supported by the OpenAI chat-completions providers; "
+        "send text, images, toolUse or toolResult blocks"
+    )
+
+
+def _format_image(block: dict[str, Any]) -> dict[str, Any]:
+    image_format = block["format"]
+    mime = _IMAGE_MIME.get(image_format)
+    if mime is None:
+        raise TypeError(f"image format {image_format!r} is not supported; use one of {sorted(_IMAGE_MIME)}")
+    data = base64.b64encode(block["source"]["bytes"]).decode("ascii")
+    return {"type": "image_url", "image_url": {"url": f"data:{mime};base64,{data}"}}
+
+
+def _format_user_content(blocks: list[ContentBlock]) -> str | list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    for block in blocks:
+        if "text" in block:
+            parts.append({"type": "text", "text": block["text"]})
+        elif "image" in block:
+            parts.append(_format_image(block["image"]))  # type: ignore[arg-type]
+        elif "cachePoint" in block:
+            continue  # a caching hint: the chat-completions format has no place for it
+        else:
+            raise _unsupported(next(iter(block)), "a user message")
+    if len(parts) == 1 and parts[0]["type"] == "text":
+        return parts[0]["text"]
+    return parts
+
+
+def _format_tool_result(result: dict[str, Any]) -> dict[str, Any]:
+    texts: list[str] = []
+    for item in result["content"]:
+        if "text" in item:
+            texts.append(item["text"])
+        elif "json" in item:
+            texts.append(json.dumps(item["json"], ensure_ascii=False))
+        else:
+            raise _unsupported(next(iter(item)), f"the result of tool call {result['toolUseId']!r}")
+    return {"role": "tool", "tool_call_id": result["toolUseId"], "content": "\n".join(texts)}
+
+
+def format_messages(
+    messages: Messages,
+    system_prompt: str | None = None,
+    system_prompt_content: list[SystemContentBlock] | None = None,
+) -> list[dict[str, Any]]:
+    """Strands messages and system prompt -> the chat-completions ``messages`` array.
+
+    The system prompt becomes one system message (chat templates such as Qwen's read only the
+    first); tool results become ``tool`` messages placed before the rest of their user message.
+    """
+    formatted: list[dict[str, Any]] = []
+    if system_prompt_content:
+        system_texts = [block["text"] for block in system_prompt_content if "text" in block]
+        if system_texts:
+            formatted.append({"role": "system", "content": "\n".join(system_texts)})
+    elif system_prompt:
+        formatted.append({"role": "system", "content": system_prompt})
+
+    for message in messages:
+        role = message["role"]
+        content = message["content"]
+        if role == "assistant":
+            texts: list[str] = []
+            tool_calls: list[dict[str, Any]] = []
+            for block in content:
+                if "text" in block:
+                    texts.append(block["text"])
+                elif "toolUse" in block:
+                    tool_use = block["toolUse"]
+                    tool_calls.append(
+                        {
+                            "id": tool_use["toolUseId"],
+                            "type": "function",
+                            "function": {
+                                "name": tool_use["name"],
+                                "arguments": json.dumps(tool_use["input"], ensure_ascii=False),
+                            },
+                        }
+                    )
+                elif "reasoningContent" in block or "cachePoint" in block:
+                    continue  # chat completions take no reasoning back; servers re-think each turn
+                else:
+                    raise _unsupported(next(iter(block)), "an assistant message")
+            assistant: dict[str, Any] = {"role": "assistant", "content": "".join(texts) if texts else None}
+            if tool_calls:
+                assistant["tool_calls"] = tool_calls
+            elif not texts:
+                continue
+            formatted.append(assistant)
+        elif role == "user":
+            other: list[ContentBlock] = []
+            for block in content:
+                if "toolResult" in block:
+                    formatted.append(_format_tool_result(block["toolResult"]))  # type: ignore[arg-type]
+                else:
+                    other.append(block)
+            if other:
+                formatted.append({"role": "user", "content": _format_user_content(other)})
+        else:
+            raise ValueError(f"message role {role!r} is not supported; expected 'user' or 'assistant'")
+    return formatted
+
+
+def format_tools(tool_specs: list[ToolSpec]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": spec["name"],
+                "description": spec["description"],
+                "parameters": spec["inputSchema"]["json"],
+            },
+        }
+        for spec in tool_specs
+    ]
+
+
+def format_tool_choice(tool_choice: ToolChoice) -> str | dict[str, Any]:
+    if "auto" in tool_choice:
+        return "auto"
+    if "any" in tool_choice:
+        return "required"
+    if "tool" in tool_choice:
+        return {"type": "function", "function": {"name": tool_choice["tool"]["name"]}}
+    raise ValueError(f"tool_choice {tool_choice!r} is not one of {{'auto': {{}}}}, {{'any': {{}}}}, {{'tool': {{'name': ...}}}}")
+
+
+def _error_text(error: Any) -> str:
+    """The message of an OpenAI-style error object (or the raw value when it has none)."""
+    if isinstance(error, dict):
+        message = error.get("message")
+        if isinstance(message, str):
+            return message
+    return json.dumps(error) if not isinstance(error, str) else error
+
+
+# -- the model --------------------------------------------------------------------------------------
+
+
+class OpenAIChatModel(Model):
+    """A Strands model over any server speaking the OpenAI chat-completions stream."""
+
+    #: Configuration keys ``update_config`` accepts (besides the ones the subclass constructor sets).
+    CONFIG_KEYS: ClassVar[frozenset[str]] = frozenset()
+    #: Extra lower-case overflow wordings for this server family (HTTP 400 or in-stream errors).
+    _overflow_markers: ClassVar[tuple[str, ...]] = CONTEXT_OVERFLOW_MARKERS
+    #: vLLM ``return_token_ids``: gather ``prompt_token_ids`` and ``token_ids`` into messageStop.
+    _collect_token_ids: bool = False
+    #: llama.cpp drops reused keep-alive connections: resend once on a fresh one.
+    _retry_dropped_connection: ClassVar[bool] = False
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._check_keys(config)
+        self.config: dict[str, Any] = config
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+
+    # -- configuration API --------------------------------------------------------------------
+
+    def _check_keys(self, config: dict[str, Any]) -> None:
+        unknown = sorted(set(config) - self.CONFIG_KEYS)
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__} has no configuration key(s) {unknown}; "
+                f"valid keys: {', '.join(sorted(self.CONFIG_KEYS))}"
+            )
+
+    def update_config(self, **model_config: Any) -> None:  # type: ignore[override]
+        self._check_keys(model_config)
+        self.config.update(model_config)
+        self._config_changed()
+
+    def get_config(self) -> dict[str, Any]:  # type: ignore[override]
+        return dict(self.config)
+
+    def _config_changed(self) -> None:
+        """A new base URL, key or timeout: build the client again on next use."""
+        self._client = None
+        self._client_loop = None
+
+    # -- subclass hooks -------------------------------------------------------------------------
+
+    def _chat_url(self) -> str:
+        raise NotImplementedError
+
+    def _headers(self) -> dict[str, str]:
+        api_key = self.config.get("api_key")
+        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def _timeout(self) -> httpx.Timeout:
+        return DEFAULT_TIMEOUT
+
+    def _request_params(self) -> dict[str, Any]:
+        """Body fields from configuration (sampling, server-specific); they override the defaults."""
+        return dict(self.config.get("params") or {})
+
+    def _format_tool_choice(self, tool_choice: ToolChoice) -> str | dict[str, Any] | None:
+        return format_tool_choice(tool_choice)
+
+    def _special_error(self, status: int | None, message: str, raw: str, url: str) -> Exception | None:
+        """A server-specific exception for this error, or None for the common mapping."""
+        return None
+
+    def _structured_output_params(self, output_model: type[pydantic.BaseModel]) -> dict[str, Any]:
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": output_model.__name__, "schema": output_model.model_json_schema()},
+            }
+        }
+
+    # -- request ----------------------------------------------------------------------------------
+
+    def format_request(
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        tool_choice: ToolChoice | None = None,
+        system_prompt_content: list[SystemContentBlock] | None = None,
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "model": self.config["model_id"],
+            "messages": format_messages(messages, system_prompt, system_prompt_content),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tool_specs:
+            request["tools"] = format_tools(tool_specs)
+            if tool_choice:
+                choice = self._format_tool_choice(tool_choice)
+                if choice is not None:
+                    request["tool_choice"] = choice
+        request.update(self._request_params())
+        if request.get("stream") is not True:
+            raise ValueError("these providers only stream: remove 'stream' from params")
+        return request
+
+    def _http_client(self) -> httpx.AsyncClient:
+        # One client per model, reused; a new one only when the event loop changed (a pooled
+        # connection cannot move between loops, and Agent() calls may run each on its own loop).
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = httpx.AsyncClient(timeout=self._timeout())
+            self._client_loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the pooled connections (optional; the client is otherwise garbage-collected)."""
+        if self._client is not None:
+            await self._client.aclose()
+        self._config_changed()
+
+    async def _open_stream(self, request: dict[str, Any]) -> httpx.Response:
+        url = self._chat_url()
+        body = json.dumps(request, ensure_ascii=False).encode()
+        headers = {"Content-Type": "application/json", "Accept": "text/event-stream", **self._headers()}
+        client = self._http_client()
+        for attempt in (1, 2):
+            try:
+                if attempt == 1:
+                    response = await client.send(
+                        client.build_request("POST", url, content=body, headers=headers), stream=True
+                    )
+                else:
+                    response = await self._send_on_fresh_connection(url, body, headers)
+            except httpx.RemoteProtocolError as exc:
+                if attempt == 1 and self._retry_dropped_connection:
+                    logger.debug("server dropped a reused connection before answering (%s); retrying once", exc)
+                    continue
+                raise ProviderConnectionError(url, f"the server closed the connection before answering ({exc})") from exc
+            except httpx.TimeoutException as exc:
+                raise ProviderConnectionError(url, f"timed out before the server answered ({type(exc).__name__})") from exc
+            except httpx.TransportError as exc:
+                raise ProviderConnectionError(url, f"{type(exc).__name__}: {exc}") from exc
+            if response.status_code != 200:
+                try:
+                    raw = (await response.aread()).decode("utf-8", "replace")
+                finally:
+                    await response.aclose()
+                raise self._http_error(response.status_code, raw, url)
+            return response
+        raise AssertionError("unreachable")
+
+    async def _send_on_fresh_connection(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        fresh = httpx.AsyncClient(timeout=self._timeout())
+        try:
+            response = await fresh.send(fresh.build_request("POST", url, content=body, headers=headers), stream=True)
+        except BaseException:
+            await fresh.aclose()
+            raise
+        close_response = response.aclose
+
+        async def close_both() -> None:  # the one-off client goes when its response does
+            try:
+                await close_response()
+            finally:
+                await fresh.aclose()
+
+        response.aclose = close_both  # type: ignore[method-assign]
+        return response
+
+    # -- errors: the one translation boundary --------------------------------------------------
+
+    def _http_error(self, status: int, raw: str, url: str) -> Exception:
+        message = raw
+        try:
+            payload = json.loads(raw)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and "error" in payload:
+            message = _error_text(payload["error"])
+        elif isinstance(payload, dict) and isinstance(payload.get("message"), str):
+            message = payload["message"]
+        return self._mapped_error(status, message, raw, url, ProviderHTTPError(status, raw, url))
+
+    def _stream_error(self, error: Any, url: str) -> Exception:
+        raw = json.dumps(error, ensure_ascii=False)
+        status = error.get("code") if isinstance(error, dict) else None
+        original = StreamServerError(f"the server reported an error inside the stream from {url}: {raw[:2000]}")
+        return self._mapped_error(status if isinstance(status, int) else None, _error_text(error), raw, url, original)
+
+    def _mapped_error(self, status: int | None, message: str, raw: str, url: str, original: ProviderError) -> Exception:
+        """Map to the Strands exception the event loop acts on, with ``original`` as ``__cause__``."""
+        special = self._special_error(status, message, raw, url)
+        lowered = raw.lower()
+        if special is None:
+            if status in _THROTTLE_STATUSES or "rate_limit" in lowered or "rate limit" in lowered:
+                special = ModelThrottledException(f"the server is throttling requests ({status}): {message}")
+            elif (status is None or status in (400, 413)) and any(m in lowered for m in self._overflow_markers):
+                special = ContextWindowOverflowException(f"the prompt does not fit the model's context: {message}")
+        if special is None:
+            return original
+        special.__cause__ = original
+        return special
+
+    # -- streaming ---------------------------------------------------------------------------------
+
+    def stream(  # type: ignore[override]
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        *,
+        tool_choice: ToolChoice | None = None,
+        system_prompt_content: list[SystemContentBlock] | None = None,
+        **kwargs: Any,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Stream one chat completion as Strands events (see ``providers._assembler`` for the rules).
+
+        Returns the core generator itself (no re-yielding layer: that would cost a quarter of the
+        parsing budget); the request is built on the first iteration.
+        """
+        return self._stream_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
+
+    async def _stream_request(
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None,
+        system_prompt: str | None,
+        tool_choice: ToolChoice | None,
+        system_prompt_content: list[SystemContentBlock] | None,
+        extra_body: dict[str, Any] | None = None,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        request = self.format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
+        if extra_body:
+            request.update(extra_body)
+        asm = StreamAssembler(started_at=time.perf_counter())
+        url = self._chat_url()
+        response = await self._open_stream(request)
+        collect = self._collect_token_ids
+        prompt_token_ids: list[int] | None = None
+        token_ids: list[int] = []
+        loads = json.loads
+        text = asm.text
+        done = False
+        data: bytes | None = None
+        rest = b""
+        try:
+            for event in asm.start():
+                yield event
+            try:
+                async for block in response.aiter_bytes():
+                    lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+                    rest = lines.pop()
+                    for line in lines:
+                        if line[:5] == b"data:":
+                            payload = line[6:] if line[5:6] == b" " else line[5:]
+                            data = payload if data is None else data + b"\n" + payload
+                            continue
+                        if line and line != b"\r":
+                            if line[:1] == b":" or line.startswith((b"event:", b"id:", b"retry:")):
+                                continue  # SSE comment / fields the chat stream gives no meaning
+                            raise MalformedStreamError(
+                                f"line in the stream from {url} is not server-sent events: {line[:300]!r}"
+                            )
+                        if data is None:
+                            continue
+                        # Blank line: dispatch the event.
+                        payload, data = data, None
+                        if payload[-1:] == b"\r":
+                            payload = payload[:-1]
+                        if payload == b"[DONE]":
+                            done = True
+                            break
+                        try:
+                            chunk = loads(payload)
+                        except ValueError as exc:
+                            raise MalformedStreamError(
+                                f"data in the stream from {url} is not JSON ({exc}): {payload[:300]!r}"
+                            ) from exc
+                        if type(chunk) is not dict:
+                            raise MalformedStreamError(f"data in the stream from {url} is not a JSON object: {payload[:300]!r}")
+                        choices = chunk.get("choices")
+                        if choices:
+                            choice = choices[0]
+                            delta = choice.get("delta")
+                            if delta:
+                                content = delta.get("content")
+                                if content and len(delta) == 1:
+                                    for event in text(content):
+                                        yield event
+                                else:
+                                    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+                                    if reasoning:
+                                        for event in asm.reasoning_text(reasoning):
+                                            yield event
+                                    if content:
+                                        for event in text(content):
+                                            yield event
+                                    tool_calls = delta.get("tool_calls")
+                                    if tool_calls:
+                                        for position, call in enumerate(tool_calls):
+                                            function = call.get("function") or {}
+                                            for event in asm.tool_call(
+                                                call.get("index", position),
+                                                id=call.get("id"),
+                                                name=function.get("name"),
+                                                arguments=function.get("arguments"),
+                                            ):
+                                                yield event
+                            finish = choice.get("finish_reason")
+                            if finish:
+                                asm.finish_reason = finish
+                            if collect:
+                                ids = choice.get("token_ids") or chunk.get("token_ids")
+                                if ids:
+                                    token_ids.extend(ids)
+                                if prompt_token_ids is None:
+                                    prompt_token_ids = chunk.get("prompt_token_ids") or choice.get("prompt_token_ids")
+                        elif "error" in chunk:
+                            raise self._stream_error(chunk["error"], url)
+                        elif chunk.get("object") == "error":  # vLLM's bare error object
+                            raise self._stream_error(chunk, url)
+                        elif choices is None and "usage" not in chunk:
+                            raise MalformedStreamError(
+                                f"chunk in the stream from {url} has neither choices, usage nor error: {payload[:300]!r}"
+                            )
+                        usage = chunk.get("usage")
+                        if usage:
+                            details = usage.get("prompt_tokens_details") or {}
+                            asm.set_usage(
+                                usage.get("prompt_tokens"),
+                                usage.get("completion_tokens"),
+                                usage.get("total_tokens"),
+                                details.get("cached_tokens"),
+                            )
+                    if done:
+                        break
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.TimeoutException) as exc:
+                raise TruncatedStreamError(
+                    f"the connection to {url} broke mid-stream ({type(exc).__name__}: {exc}); "
+                    "the server may have crashed or restarted"
+                ) from exc
+            if not done:
+                tail = (rest + b"\n" + data) if data is not None else rest
+                if tail.strip():
+                    raise TruncatedStreamError(
+                        f"the stream from {url} ended inside an event (no blank line after it): {tail[:300]!r}"
+                    )
+                if asm.finish_reason is None:
+                    raise TruncatedStreamError(
+                        f"the stream from {url} ended with no finish reason and no [DONE]: "
+                        "the server stopped mid-answer"
+                    )
+            additional = None
+            if collect:
+                additional = {"prompt_token_ids": prompt_token_ids or [], "token_ids": token_ids}
+            for event in asm.finish(additional):
+                yield event
+        finally:
+            await response.aclose()
+
+    # -- structured output --------------------------------------------------------------------------
+
+    async def structured_output(  # type: ignore[override]
+        self,
+        output_model: type[T],
+        prompt: Messages,
+        system_prompt: str | None = None,
+        **kwargs: Any,
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Ask the server for JSON matching ``output_model``'s schema; yield events, then ``{"output": instance}``."""
+        pieces: list[str] = []
+        stop_reason = None
+        events = self._stream_request(
+            prompt, None, system_prompt, None, kwargs.get("system_prompt_content"),
+            self._structured_output_params(output_model),
+        )
+        async for event in events:
+            if "contentBlockDelta" in event:
+                delta_text = event["contentBlockDelta"]["delta"].get("text")
+                if delta_text:
+                    pieces.append(delta_text)
+            elif "messageStop" in event:
+                stop_reason = event["messageStop"]["stopReason"]
+            yield event  # type: ignore[misc]
+        answer = "".join(pieces)
+        if stop_reason == "max_tokens":
+            raise StructuredOutputError(
+                f"the answer for {output_model.__name__} was cut off by the token limit after {len(answer)} "
+                f"characters: {answer[:300]!r}; raise the max tokens setting"
+            )
+        try:
+            instance = output_model.model_validate_json(answer)
+        except pydantic.ValidationError as exc:
+            raise StructuredOutputError(
+                f"the answer is not valid {output_model.__name__} JSON: {answer[:300]!r}\n{exc}"
+            ) from exc
+        yield {"output": instance}

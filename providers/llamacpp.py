@@ -1,0 +1,84 @@
+"""Strands provider for llama.cpp's ``llama-server``.
+
+llama.cpp's own request fields (grammar, json_schema, cache_prompt, slot_id, samplers...) go in
+``params`` and straight into the request body. Two server quirks are handled here: a named
+tool_choice is ignored by the server, so it is sent as the one tool plus ``required``; and a
+reused keep-alive connection is sometimes dropped after a streamed response, so a request that
+received nothing is resent once on a fresh connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import httpx
+import pydantic
+from strands.types.content import Messages, SystemContentBlock
+from strands.types.tools import ToolChoice, ToolSpec
+
+from ._openai_chat import DEFAULT_TIMEOUT, OpenAIChatModel
+from .errors import CONTEXT_OVERFLOW_MARKERS
+
+__all__ = ["LlamaCppModel"]
+
+
+class LlamaCppModel(OpenAIChatModel):
+    """A llama.cpp server through its ``/v1/chat/completions`` endpoint."""
+
+    CONFIG_KEYS: ClassVar[frozenset[str]] = frozenset({"base_url", "model_id", "timeout", "api_key", "params"})
+    # As the upstream provider: llama.cpp words overflow with "context", "kv cache" or "slot" on a 400.
+    _overflow_markers: ClassVar[tuple[str, ...]] = (*CONTEXT_OVERFLOW_MARKERS, "context", "slot")
+    _retry_dropped_connection: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        base_url: str = "http://localhost:8080",
+        model_id: str = "default",
+        timeout: float | tuple[float, float] | httpx.Timeout | None = None,
+        api_key: str | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        if base_url.rstrip("/").endswith("/v1"):
+            raise ValueError(
+                f"LlamaCppModel base_url {base_url!r} ends in /v1; give the server root "
+                "(e.g. http://localhost:8080): the provider adds /v1/chat/completions"
+            )
+        config: dict[str, Any] = {"base_url": base_url, "model_id": model_id, "params": dict(params or {})}
+        if timeout is not None:
+            config["timeout"] = timeout
+        if api_key is not None:
+            config["api_key"] = api_key
+        super().__init__(config)
+
+    def _chat_url(self) -> str:
+        return f"{self.config['base_url'].rstrip('/')}/v1/chat/completions"
+
+    def _timeout(self) -> httpx.Timeout:
+        timeout = self.config.get("timeout")
+        if timeout is None:
+            return DEFAULT_TIMEOUT
+        if isinstance(timeout, httpx.Timeout):
+            return timeout
+        if isinstance(timeout, tuple):
+            connect, read = timeout
+            return httpx.Timeout(read, connect=connect)
+        return httpx.Timeout(float(timeout))
+
+    def format_request(
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        tool_choice: ToolChoice | None = None,
+        system_prompt_content: list[SystemContentBlock] | None = None,
+    ) -> dict[str, Any]:
+        if tool_specs and tool_choice and "tool" in tool_choice:
+            name = tool_choice["tool"]["name"]
+            chosen = [spec for spec in tool_specs if spec["name"] == name]
+            if not chosen:
+                raise ValueError(f"tool_choice names tool {name!r}, which is not among {[s['name'] for s in tool_specs]}")
+            tool_specs, tool_choice = chosen, {"any": {}}
+        return super().format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
+
+    def _structured_output_params(self, output_model: type[pydantic.BaseModel]) -> dict[str, Any]:
+        return {"json_schema": output_model.model_json_schema()}

@@ -1,0 +1,72 @@
+"""Strands provider for a vLLM server, with the token ids RL training records.
+
+With ``return_token_ids`` the request asks vLLM for its token ids and the response's
+``messageStop.additionalModelResponseFields`` carries ``{"prompt_token_ids": [...],
+"token_ids": [...]}`` (the prompt's ids from the first chunk, the generated ids concatenated).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from strands.types.content import Messages, SystemContentBlock
+from strands.types.tools import ToolChoice, ToolSpec
+
+from ._openai_chat import OpenAIChatModel
+
+__all__ = ["VLLMModel"]
+
+
+class VLLMModel(OpenAIChatModel):
+    """A vLLM server through its OpenAI-compatible chat completions endpoint."""
+
+    CONFIG_KEYS: ClassVar[frozenset[str]] = frozenset(
+        {"base_url", "model_id", "api_key", "return_token_ids", "disable_tools", "params"}
+    )
+
+    def __init__(
+        self,
+        base_url: str = "http://localhost:8000/v1",
+        model_id: str | None = None,
+        api_key: str = "EMPTY",
+        return_token_ids: bool = False,
+        disable_tools: bool = False,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        if not model_id:
+            raise ValueError("VLLMModel needs model_id: the name the server serves (vllm serve --served-model-name)")
+        super().__init__(
+            {
+                "base_url": base_url,
+                "model_id": model_id,
+                "api_key": api_key,
+                "return_token_ids": return_token_ids,
+                "disable_tools": disable_tools,
+                "params": dict(params or {}),
+            }
+        )
+
+    @property
+    def _collect_token_ids(self) -> bool:  # type: ignore[override]
+        return bool(self.config.get("return_token_ids"))
+
+    def _chat_url(self) -> str:
+        return f"{self.config['base_url'].rstrip('/')}/chat/completions"
+
+    def _request_params(self) -> dict[str, Any]:
+        params = dict(self.config.get("params") or {})
+        if self.config.get("return_token_ids"):
+            params["return_token_ids"] = True
+        return params
+
+    def format_request(
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        tool_choice: ToolChoice | None = None,
+        system_prompt_content: list[SystemContentBlock] | None = None,
+    ) -> dict[str, Any]:
+        if self.config.get("disable_tools"):
+            tool_specs, tool_choice = None, None
+        return super().format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
