@@ -1,0 +1,271 @@
+"""Reference Strands provider for the Anthropic Messages API (`POST /v1/messages`, streamed as SSE).
+
+Why it exists: the upstream `strands.models.anthropic.AnthropicModel` goes through the `anthropic`
+SDK and passes `refusal` and `model_context_window_exceeded` through as stop reasons the Strands
+loop does not know. This provider talks httpx directly (so cassettes replay in-process through
+respx), decodes the SSE events itself, and maps every wire stop reason onto a Strands one.
+
+Wire events (https://docs.anthropic.com/en/api/messages-streaming):
+`message_start` -> (`content_block_start` -> `content_block_delta`* -> `content_block_stop`)* ->
+`message_delta` (stop_reason, usage) -> `message_stop`; `ping` anywhere; `error` anywhere (then the
+stream ends). Deltas: `text_delta`, `input_json_delta`, `thinking_delta`, `signature_delta`,
+`citations_delta`.
+
+Both local servers (llama.cpp and vLLM) speak this wire, so its cassettes are recorded, not written.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncGenerator
+from typing import Any, TypedDict, TypeVar
+
+import pydantic
+from strands.types.content import ContentBlock, Messages, SystemContentBlock
+from strands.types.exceptions import ModelThrottledException
+from strands.types.streaming import StreamEvent
+from strands.types.tools import ToolChoice, ToolSpec
+from typing_extensions import Required, Unpack
+
+from ._anthropic_wire import AnthropicStreamDecoder
+from ._assembler import StreamAssembler
+from ._forced_tool import structured_output_by_tool
+from ._openai_chat import OpenAIChatModel
+from ._sse import iter_sse_events
+from .errors import CONTEXT_OVERFLOW_MARKERS, ProviderError, StreamServerError
+
+T = TypeVar("T", bound=pydantic.BaseModel)
+
+__all__ = ["AnthropicModel"]
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+ANTHROPIC_VERSION = "2023-06-01"
+CLIENT_ARG_KEYS = frozenset({"api_key", "base_url", "timeout", "default_headers", "max_retries"})
+
+
+class AnthropicConfig(TypedDict, total=False):
+    """The configuration keys of upstream `strands.models.anthropic.AnthropicModel.AnthropicConfig`."""
+
+    context_window_limit: int | None
+    cache_config: Any
+    cache_tools: Any
+    max_tokens: Required[int]
+    model_id: Required[str]
+    params: dict[str, Any] | None
+    anthropic_tools: list[dict[str, Any]]
+    use_native_token_count: bool
+
+
+class AnthropicModel(OpenAIChatModel):
+    """A Strands model over the Anthropic Messages SSE wire, talking httpx (the HTTP plumbing and the
+    error boundary are the OpenAI chat core's; the request and the decoder are Anthropic's).
+
+    Args:
+        client_args: as upstream (`api_key`, `base_url`, `timeout`, `default_headers`, `max_retries`);
+            `base_url` may be a local server such as `http://127.0.0.1:8080`.
+        **model_config: the keys of `AnthropicConfig` (`model_id` and `max_tokens` required).
+    """
+
+    CONFIG_KEYS = frozenset(AnthropicConfig.__annotations__)
+    # Anthropic: "prompt is too long: N tokens > M maximum"; the local servers: the shared wordings.
+    _overflow_markers = (*CONTEXT_OVERFLOW_MARKERS, "input length exceeds context window", "exceed your context limit")
+    _retry_dropped_connection = True  # llama.cpp answers /v1/messages too, with the same keep-alive quirk
+
+    def __init__(self, *, client_args: dict[str, Any] | None = None, **model_config: Unpack[AnthropicConfig]):
+        client_args = dict(client_args or {})
+        unknown = sorted(set(client_args) - CLIENT_ARG_KEYS)
+        if unknown:
+            raise ValueError(f"AnthropicModel has no client_args {unknown}; valid: {', '.join(sorted(CLIENT_ARG_KEYS))}")
+        super().__init__(dict(model_config))
+        for required in ("model_id", "max_tokens"):
+            if required not in self.config:
+                raise ValueError(f"AnthropicModel needs `{required}` (got configuration keys {sorted(self.config)})")
+        self.client_args = client_args
+
+    def update_config(self, **model_config: Unpack[AnthropicConfig]) -> None:  # type: ignore[override]
+        super().update_config(**model_config)
+
+    def get_config(self) -> AnthropicConfig:  # type: ignore[override]
+        return AnthropicConfig(**self.config)  # type: ignore[typeddict-item]
+
+    # -- HTTP hooks of the core ------------------------------------------------------------------
+
+    def _chat_url(self) -> str:
+        return f"{str(self.client_args.get('base_url') or DEFAULT_BASE_URL).rstrip('/')}/v1/messages"
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"anthropic-version": ANTHROPIC_VERSION, **(self.client_args.get("default_headers") or {})}
+        if self.client_args.get("api_key"):
+            headers["x-api-key"] = self.client_args["api_key"]
+        return headers
+
+    def _special_error(self, status: int | None, message: str, original: ProviderError) -> Exception | None:
+        # 529 overloaded_error: Anthropic's "try again later", which the loop retries like a 429.
+        if status == 529 or "overloaded_error" in str(original):
+            return ModelThrottledException(f"the server is overloaded ({status}): {message}")
+        return None
+
+    # -- request ---------------------------------------------------------------------------------
+
+    def format_request(  # type: ignore[override]
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        tool_choice: ToolChoice | None = None,
+        system_prompt_content: list[SystemContentBlock] | None = None,
+    ) -> dict[str, Any]:
+        """The JSON body of `POST /v1/messages` for one turn (always streamed)."""
+        tools: list[dict[str, Any]] = [
+            {"name": spec["name"], "description": spec["description"], "input_schema": spec["inputSchema"]["json"]}
+            for spec in tool_specs or []
+        ]
+        if tool_choice is None or "auto" in tool_choice:
+            tools.extend(dict(tool) for tool in (self.config.get("anthropic_tools") or []))
+        request: dict[str, Any] = {
+            "model": self.config["model_id"],
+            "max_tokens": self.config["max_tokens"],
+            "messages": _format_messages(messages),
+            "stream": True,
+        }
+        system = _format_system(system_prompt, system_prompt_content)
+        if system:
+            request["system"] = system
+        if tools:
+            request["tools"] = tools
+            if tool_choice:
+                request["tool_choice"] = _format_tool_choice(tool_choice)
+        request.update(self.config.get("params") or {})
+        if request.get("stream") is not True:
+            raise ValueError("AnthropicModel only streams: remove 'stream' from params")
+        return request
+
+    # -- stream ----------------------------------------------------------------------------------
+
+    async def stream(  # type: ignore[override]
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        *,
+        tool_choice: ToolChoice | None = None,
+        system_prompt_content: list[SystemContentBlock] | None = None,
+        **kwargs: Any,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Stream one assistant turn; a `pause_turn` is resumed here, bounded, as the API asks."""
+        request = self.format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
+        url = self._chat_url()
+        decoder = AnthropicStreamDecoder(url, StreamAssembler())
+        for _attempt in range(MAX_PAUSE_TURN_CONTINUATIONS + 1):
+            response = await self._open_stream(request)
+            try:
+                async for event_name, data in iter_sse_events(response, url):
+                    for event in decoder.feed(event_name, data):
+                        yield event
+            finally:
+                await response.aclose()
+            if not decoder.paused:
+                for event in decoder.finish():
+                    yield event
+                return
+            request = {**request, "messages": [*request["messages"], decoder.paused_assistant_message()]}
+            decoder.resume()
+        raise StreamServerError(
+            f"the server at {url} answered stop_reason 'pause_turn' {MAX_PAUSE_TURN_CONTINUATIONS + 1} times in a row; "
+            "gave up resuming the paused server-side tool turn"
+        )
+
+    async def structured_output(  # type: ignore[override]
+        self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Force a tool shaped like `output_model` (the Messages API has no JSON-schema answer mode here)."""
+        async for event in structured_output_by_tool(
+            "anthropic",
+            output_model,
+            lambda tools, choice: self.stream(prompt, tools, system_prompt, tool_choice=choice, **kwargs),  # type: ignore[arg-type]
+        ):
+            yield event
+
+
+MAX_PAUSE_TURN_CONTINUATIONS = 5
+
+
+def _format_system(
+    system_prompt: str | None, system_prompt_content: list[SystemContentBlock] | None
+) -> list[dict[str, Any]] | str | None:
+    if system_prompt_content:
+        blocks: list[dict[str, Any]] = []
+        for block in system_prompt_content:
+            if "text" in block:
+                blocks.append({"type": "text", "text": block["text"]})
+            elif "cachePoint" in block and blocks:
+                blocks[-1]["cache_control"] = {"type": "ephemeral"}
+        return blocks
+    return system_prompt or None
+
+
+def _format_tool_choice(tool_choice: ToolChoice) -> dict[str, Any]:
+    if "any" in tool_choice:
+        return {"type": "any"}
+    if "auto" in tool_choice:
+        return {"type": "auto"}
+    if "tool" in tool_choice:
+        return {"type": "tool", "name": tool_choice["tool"]["name"]}  # type: ignore[typeddict-item]
+    raise ValueError(f"unsupported tool_choice {tool_choice!r}; use {{'auto': {{}}}}, {{'any': {{}}}} or {{'tool': ...}}")
+
+
+def _format_messages(messages: Messages) -> list[dict[str, Any]]:
+    formatted = []
+    for message in messages:
+        content = [block for block in (_format_block(b) for b in message["content"]) if block is not None]
+        if content:
+            formatted.append({"role": message["role"], "content": content})
+    return formatted
+
+
+def _format_block(block: ContentBlock) -> dict[str, Any] | None:
+    if "text" in block:
+        return {"type": "text", "text": block["text"]} if block["text"] else None
+    if "toolUse" in block:
+        tool_use = block["toolUse"]
+        return {"type": "tool_use", "id": tool_use["toolUseId"], "name": tool_use["name"], "input": tool_use["input"]}
+    if "toolResult" in block:
+        result = block["toolResult"]
+        return {
+            "type": "tool_result",
+            "tool_use_id": result["toolUseId"],
+            "content": [_format_tool_result_item(item) for item in result["content"]],
+            "is_error": result.get("status") == "error",
+        }
+    if "reasoningContent" in block:
+        reasoning = block["reasoningContent"]
+        if "redactedContent" in reasoning:
+            return {"type": "redacted_thinking", "data": base64.b64encode(reasoning["redactedContent"]).decode()}
+        text = reasoning.get("reasoningText", {})
+        if not text.get("signature"):
+            return None  # Anthropic rejects thinking without a signature (e.g. reasoning from another model family)
+        return {"type": "thinking", "thinking": text.get("text", ""), "signature": text["signature"]}
+    if "image" in block:
+        image = block["image"]
+        return {
+            "type": "image",
+            "source": {
+                "type": "base64",
+                "media_type": f"image/{image['format']}",
+                "data": base64.b64encode(image["source"]["bytes"]).decode(),
+            },
+        }
+    if "cachePoint" in block:
+        return None
+    raise TypeError(f"AnthropicModel: content block {sorted(block)} is not supported by this provider")
+
+
+def _format_tool_result_item(item: dict[str, Any]) -> dict[str, Any]:
+    if "text" in item:
+        return {"type": "text", "text": item["text"]}
+    if "json" in item:
+        return {"type": "text", "text": json.dumps(item["json"])}
+    if "image" in item:
+        return cast(dict[str, Any], _format_block(cast(ContentBlock, {"image": item["image"]})))
+    raise TypeError(f"AnthropicModel: tool result item {sorted(item)} is not supported by this provider")
