@@ -1,0 +1,312 @@
+"""Reference Strands provider for Ollama's native chat API (`POST /api/chat`, streamed as NDJSON).
+
+Why it exists: upstream `strands.models.ollama.OllamaModel` always opens an empty text block,
+reports `end_turn` whenever `done_reason` says `stop` even when it cut a tool call short, and
+raises a TypeError when a final line lacks `eval_count`. Here every line goes through the shared
+`StreamAssembler`, over httpx (so cassettes replay through respx).
+
+Wire (https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion): one JSON
+object per line, `{"message": {"role", "content", "thinking"?, "tool_calls"?}, "done": false}`;
+tool calls arrive whole (arguments as a JSON object) in one line; the last line has `"done": true`,
+`done_reason` (`stop`, `length`, `load`, `unload`), `prompt_eval_count` and `eval_count` (either may
+be missing, e.g. when the prompt was cached). An error is `{"error": "..."}`, as the HTTP body or as
+a line of the stream.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any, TypedDict, TypeVar
+
+import pydantic
+from strands.types.content import Messages, SystemContentBlock
+from strands.types.exceptions import ContextWindowOverflowException
+from strands.types.streaming import StreamEvent
+from strands.types.tools import ToolChoice, ToolSpec
+from typing_extensions import Unpack
+
+from ._assembler import StreamAssembler
+from ._openai_chat import OpenAIChatModel, StructuredOutputError
+from ._sse import iter_ndjson
+from .errors import CONTEXT_OVERFLOW_MARKERS, MalformedStreamError, ProviderError, StreamServerError, TruncatedStreamError
+
+__all__ = ["OllamaModel"]
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T", bound=pydantic.BaseModel)
+
+DEFAULT_HOST = "http://localhost:11434"
+# Ollama's own wordings (llama runner) besides the shared ones.
+OLLAMA_OVERFLOW_MARKERS = (
+    *CONTEXT_OVERFLOW_MARKERS,
+    "the prompt is longer than the context length",
+    "the input length exceeds the context length",
+    "exceeds the available context",
+    "exceeded max context length",
+)
+
+
+class OllamaConfig(TypedDict, total=False):
+    """The configuration keys of upstream `strands.models.ollama.OllamaModel.OllamaConfig`."""
+
+    context_window_limit: int | None
+    additional_args: dict[str, Any] | None
+    cache_config: Any
+    keep_alive: float | str | None
+    max_tokens: int | None
+    model_id: str
+    options: dict[str, Any] | None
+    stop_sequences: list[str] | None
+    temperature: float | None
+    top_p: float | None
+
+
+class OllamaModel(OpenAIChatModel):
+    """A Strands model over Ollama's `/api/chat` NDJSON stream, talking httpx.
+
+    Args:
+        host: the Ollama server, e.g. `http://localhost:11434` (None: that default).
+        ollama_client_args: `headers` and `timeout` (the rest of `ollama.AsyncClient`'s are not used).
+        **model_config: the keys of `OllamaConfig`.
+    """
+
+    CONFIG_KEYS = frozenset(OllamaConfig.__annotations__)
+    _overflow_markers = OLLAMA_OVERFLOW_MARKERS
+
+    def __init__(
+        self, host: str | None = None, *, ollama_client_args: dict[str, Any] | None = None, **model_config: Unpack[OllamaConfig]
+    ) -> None:
+        client_args = dict(ollama_client_args or {})
+        unknown = sorted(set(client_args) - {"headers", "timeout"})
+        if unknown:
+            raise ValueError(f"OllamaModel has no ollama_client_args {unknown}; valid: headers, timeout")
+        super().__init__(dict(model_config))
+        if "model_id" not in self.config:
+            raise ValueError("OllamaModel needs `model_id` (an Ollama model name such as 'llama3.2')")
+        self.host = (host or DEFAULT_HOST).rstrip("/")
+        self.client_args = client_args
+
+    def update_config(self, **model_config: Unpack[OllamaConfig]) -> None:  # type: ignore[override]
+        super().update_config(**model_config)
+
+    def get_config(self) -> OllamaConfig:  # type: ignore[override]
+        return OllamaConfig(**self.config)  # type: ignore[typeddict-item]
+
+    def _chat_url(self) -> str:
+        return f"{self.host}/api/chat"
+
+    def _special_error(self, status: int | None, message: str, original: ProviderError) -> Exception | None:
+        # Ollama reports an over-long prompt with HTTP 400 or 500 depending on the runner.
+        if any(marker in message.lower() for marker in self._overflow_markers):
+            return ContextWindowOverflowException(f"the prompt does not fit the model's context: {message}")
+        return None
+
+    def _headers(self) -> dict[str, str]:
+        return dict(self.client_args.get("headers") or {})
+
+    # -- request ---------------------------------------------------------------------------------
+
+    def format_request(  # type: ignore[override]
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        tool_choice: ToolChoice | None = None,
+        system_prompt_content: list[SystemContentBlock] | None = None,
+    ) -> dict[str, Any]:
+        """The JSON body of `POST /api/chat` (always streamed)."""
+        config = self.config
+        options = dict(config.get("options") or {})
+        for key, option in (("max_tokens", "num_predict"), ("temperature", "temperature"), ("top_p", "top_p"),
+                            ("stop_sequences", "stop")):
+            if config.get(key) is not None:
+                options[option] = config[key]
+        request: dict[str, Any] = {
+            "model": config["model_id"],
+            "messages": _format_messages(messages, system_prompt, system_prompt_content),
+            "stream": True,
+        }
+        if options:
+            request["options"] = options
+        if tool_specs:
+            request["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": spec["name"],
+                        "description": spec["description"],
+                        "parameters": spec["inputSchema"]["json"],
+                    },
+                }
+                for spec in tool_specs
+            ]
+            if tool_choice and "auto" not in tool_choice:
+                # /api/chat has no tool_choice field; the model decides. Said loudly, not dropped quietly.
+                logger.warning("tool_choice=<%s> | Ollama's /api/chat cannot force a tool; sent as auto", tool_choice)
+        if config.get("keep_alive") is not None:
+            request["keep_alive"] = config["keep_alive"]
+        request.update(config.get("additional_args") or {})
+        if request.get("stream") is not True:
+            raise ValueError("OllamaModel only streams: remove 'stream' from additional_args")
+        return request
+
+    # -- stream ----------------------------------------------------------------------------------
+
+    async def stream(  # type: ignore[override]
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        *,
+        tool_choice: ToolChoice | None = None,
+        system_prompt_content: list[SystemContentBlock] | None = None,
+        **kwargs: Any,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        request = self.format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
+        async for event in self._stream_ndjson(request):
+            yield event
+
+    async def _stream_ndjson(self, request: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
+        asm = StreamAssembler(started_at=time.perf_counter())
+        url = self._chat_url()
+        response = await self._open_stream(request)
+        final: dict[str, Any] | None = None
+        calls = 0
+        try:
+            for event in asm.start():
+                yield event
+            async for line in iter_ndjson(response, url):
+                if final is not None:
+                    raise MalformedStreamError(f"a line arrived from {url} after the final done line: {str(line)[:300]}")
+                if "error" in line:
+                    raise self._ndjson_error(line["error"], url)
+                message = line.get("message")
+                if message is not None:
+                    if not isinstance(message, dict):
+                        raise MalformedStreamError(f"'message' in a line from {url} is not an object: {str(line)[:300]}")
+                    thinking = message.get("thinking")
+                    if thinking:
+                        for event in asm.reasoning_text(thinking):
+                            yield event
+                    content = message.get("content")
+                    if content:
+                        for event in asm.text(content):
+                            yield event
+                    for call in message.get("tool_calls") or ():
+                        function = call.get("function") if isinstance(call, dict) else None
+                        if not isinstance(function, dict) or not function.get("name"):
+                            raise MalformedStreamError(f"tool call from {url} has no function name: {str(call)[:300]}")
+                        arguments = function.get("arguments", {})
+                        if not isinstance(arguments, (dict, str)):
+                            raise MalformedStreamError(
+                                f"tool call {function['name']!r} from {url} has arguments that are neither an object "
+                                f"nor a string: {arguments!r}"
+                            )
+                        calls += 1
+                        for event in asm.tool_call(
+                            ("ollama", calls),
+                            id=call.get("id") or f"call_{uuid.uuid4().hex[:24]}",
+                            name=function["name"],
+                            arguments=arguments if isinstance(arguments, str) else json.dumps(arguments),
+                        ):
+                            yield event
+                if line.get("done") is True:
+                    final = line
+                elif "done" not in line:
+                    raise MalformedStreamError(f"line from {url} has no 'done' field: {str(line)[:300]}")
+            if final is None:
+                raise TruncatedStreamError(
+                    f"the stream from {url} ended without a line saying done: true; the server stopped mid-answer"
+                )
+            asm.set_finish_reason(final.get("done_reason"))
+            input_tokens, output_tokens = final.get("prompt_eval_count"), final.get("eval_count")
+            if input_tokens is not None or output_tokens is not None:
+                asm.set_usage(input_tokens, output_tokens)
+            for event in asm.finish():
+                yield event
+        finally:
+            await response.aclose()
+
+    def _ndjson_error(self, error: Any, url: str) -> Exception:
+        text = error if isinstance(error, str) else json.dumps(error)
+        original = StreamServerError(f"the server reported an error inside the stream from {url}: {text[:2000]}")
+        return self._mapped_error(None, text, text, original)
+
+    # -- structured output -----------------------------------------------------------------------
+
+    async def structured_output(  # type: ignore[override]
+        self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Ollama's native path: `format` set to the JSON schema, the streamed text validated."""
+        request = self.format_request(prompt, None, system_prompt, None, kwargs.get("system_prompt_content"))
+        request["format"] = output_model.model_json_schema()
+        pieces: list[str] = []
+        stop_reason = None
+        async for event in self._stream_ndjson(request):
+            if "contentBlockDelta" in event:
+                pieces.append(event["contentBlockDelta"]["delta"].get("text") or "")
+            elif "messageStop" in event:
+                stop_reason = event["messageStop"]["stopReason"]
+            yield event  # type: ignore[misc]
+        answer = "".join(pieces)
+        if stop_reason == "max_tokens":
+            raise StructuredOutputError(
+                f"the answer for {output_model.__name__} was cut off by the token limit after {len(answer)} "
+                f"characters: {answer[:300]!r}; raise max_tokens"
+            )
+        try:
+            yield {"output": output_model.model_validate_json(answer)}
+        except pydantic.ValidationError as exc:
+            raise StructuredOutputError(f"the answer is not valid {output_model.__name__} JSON: {answer[:300]!r}\n{exc}") from exc
+
+
+def _format_messages(
+    messages: Messages, system_prompt: str | None, system_prompt_content: list[SystemContentBlock] | None
+) -> list[dict[str, Any]]:
+    """Ollama messages hold one string of content each, so blocks become consecutive messages."""
+    system = (
+        "\n".join(block["text"] for block in system_prompt_content if "text" in block)
+        if system_prompt_content
+        else system_prompt
+    )
+    formatted: list[dict[str, Any]] = [{"role": "system", "content": system}] if system else []
+    names_by_id: dict[str, str] = {}
+    for message in messages:
+        role = message["role"]
+        for block in message["content"]:
+            if "text" in block:
+                formatted.append({"role": role, "content": block["text"]})
+            elif "image" in block:
+                image = base64.b64encode(block["image"]["source"]["bytes"]).decode()
+                formatted.append({"role": role, "content": "", "images": [image]})
+            elif "toolUse" in block:
+                tool_use = block["toolUse"]
+                names_by_id[tool_use["toolUseId"]] = tool_use["name"]
+                formatted.append(
+                    {
+                        "role": "assistant",
+                        "content": "",
+                        "tool_calls": [{"function": {"name": tool_use["name"], "arguments": tool_use["input"]}}],
+                    }
+                )
+            elif "toolResult" in block:
+                result = block["toolResult"]
+                text = "\n".join(
+                    item["text"] if "text" in item else json.dumps(item["json"], ensure_ascii=False)
+                    for item in result["content"]
+                    if "text" in item or "json" in item
+                )
+                tool_message = {"role": "tool", "content": text}
+                if result["toolUseId"] in names_by_id:
+                    tool_message["tool_name"] = names_by_id[result["toolUseId"]]
+                formatted.append(tool_message)
+            elif "reasoningContent" in block or "cachePoint" in block:
+                continue  # Ollama takes no reasoning or cache points back
+            else:
+                raise TypeError(f"OllamaModel: content block {sorted(block)} is not supported by /api/chat")
+    return formatted
