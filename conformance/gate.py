@@ -112,6 +112,21 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def check_id(record: RunRecord) -> str:
+    """The check's id without the provider, so one matrix row and one baseline key fit every provider.
+
+    The suite parametrizes each check by provider, so a pytest id such as
+    `test_tool_call[neuron-tool_parallel-written]` carries the provider; the row is
+    `test_tool_call[tool_parallel-written]`.
+    """
+    check, provider = record.check, record.provider
+    for prefix in (f"[{provider}-", f"[{provider}]"):
+        if prefix in check:
+            replacement = "[" if prefix.endswith("-") else ""
+            return check.replace(prefix, replacement, 1)
+    return check
+
+
 def _check_baseline_matches(state: GateState, record: RunRecord) -> None:
     baseline = state.baseline
     if baseline is None:
@@ -143,17 +158,18 @@ def _skip_reason(report: pytest.TestReport) -> str:
 def _apply_baseline(state: GateState, record: RunRecord, report: pytest.TestReport) -> None:
     """Turn a listed failure into an expected failure, and a listed pass into a strict failure."""
     assert state.baseline is not None
-    reason = state.baseline.reason_for(record.check)
+    check = check_id(record)
+    reason = state.baseline.reason_for(check)
     if reason is None:
         return
     if report.failed:
         report.outcome = "skipped"
         report.wasxfail = f"baseline: {reason}"  # type: ignore[attr-defined]
     elif report.passed and report.when == "call":
-        state.newly_passing.append((record.check, reason))
+        state.newly_passing.append((check, reason))
         message = (
-            f"[XPASS(strict)] {record.check} passed, but the baseline {state.baseline_path} lists it as a "
-            f"known failure ({reason}). The provider fixed it: remove '{record.check}' from the baseline."
+            f"[XPASS(strict)] {check} passed, but the baseline {state.baseline_path} lists it as a "
+            f"known failure ({reason}). The provider fixed it: remove '{check}' from the baseline."
         )
         if state.strict:
             report.outcome = "failed"
@@ -187,7 +203,7 @@ def _record_result(
     if originally_failed:
         reason = _failure_reason(record, call)
         if report.when in ("setup", "call"):
-            state.failing_now[record.check] = reason
+            state.failing_now[check_id(record)] = reason
     elif outcome == SKIPPED:
         reason = _skip_reason(report)
     elif outcome == XPASSED:
@@ -208,7 +224,7 @@ def _record_result(
         wire=record.wire,
         mode=record.mode,
         family=record.family,
-        check=record.check,
+        check=check_id(record),
         title=record.title,
         outcome=outcome,
         reason=reason,

@@ -34,11 +34,11 @@ table { border-collapse: collapse; }
 th, td { border: 1px solid #d6d6db; padding: .25em .55em; text-align: left; vertical-align: top; }
 thead th { background: #eceef2; position: sticky; top: 0; }
 td.cell { text-align: center; font-weight: 600; min-width: 4em; }
-td.passed { background: #e3f5e6; color: #1b6b2c; }
-td.failed, td.error { background: #fde2e1; color: #a11a15; }
-td.skipped { background: #f1f1f1; color: #666; }
-td.xfailed { background: #fff4d6; color: #7a5a00; }
-td.xpassed { background: #e1ecff; color: #1742a0; }
+.passed { background: #e3f5e6; color: #1b6b2c; }
+.failed, .error { background: #fde2e1; color: #a11a15; }
+.skipped { background: #f1f1f1; color: #666; }
+.xfailed { background: #fff4d6; color: #7a5a00; }
+.xpassed { background: #e1ecff; color: #1742a0; }
 td.family { color: #555; }
 code { font-size: .95em; }
 .title { color: #444; }
@@ -82,10 +82,7 @@ $body_rows
 $reason_rows
 </tbody>
 </table>
-<h2>Runs</h2>
-<ul>
-$run_items
-</ul>
+$runs_section
 <script>
 "use strict";
 const columns = $columns_json;
@@ -201,6 +198,7 @@ def render_html(matrix: Matrix) -> str:
         for r in matrix.not_passed()
     ]
     run_items = [f"<li>{escape(run.column)}: {escape(run.generated_at)}</li>" for run in matrix.runs]
+    runs_section = f"<h2>Runs</h2>\n<ul>\n{chr(10).join(run_items)}\n</ul>" if run_items else ""
 
     return _PAGE.substitute(
         provider_boxes=provider_boxes,
@@ -209,7 +207,7 @@ def render_html(matrix: Matrix) -> str:
         body_rows="\n".join(body_rows),
         column_totals="".join(column_totals),
         reason_rows="\n".join(reason_rows),
-        run_items="\n".join(run_items),
+        runs_section=runs_section,
         # "</" cannot close the script element once escaped.
         columns_json=json.dumps(matrix.columns).replace("</", "<\\/"),
     )

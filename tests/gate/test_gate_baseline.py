@@ -184,3 +184,21 @@ def test_junit_xml_shows_known_failures_as_skipped_and_regressions_as_failures(f
     junit = (fake_suite.path / "junit.xml").read_text()
     assert 'failures="1"' in junit and 'skipped="2"' in junit
     assert 'message="baseline: known"' in junit
+
+
+@pytest.mark.parametrize(
+    ("check", "provider", "expected"),
+    [
+        ("test_tool_call[neuron-tool_parallel-written]", "neuron", "test_tool_call[tool_parallel-written]"),
+        ("test_config_api[neuron]", "neuron", "test_config_api"),
+        ("test_tool_call[vllm-neuron_case]", "neuron", "test_tool_call[vllm-neuron_case]"),
+        ("stop.tool_calls", "neuron", "stop.tool_calls"),
+    ],
+)
+def test_check_ids_leave_out_the_provider_so_rows_and_baselines_fit_every_provider(
+    check: str, provider: str, expected: str
+) -> None:
+    from conformance.gate import check_id
+    from conformance.record import RunRecord
+
+    assert check_id(RunRecord(provider=provider, wire="openai-chat", family="tool_calls", check=check)) == expected
