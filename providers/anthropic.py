@@ -33,7 +33,7 @@ from ._assembler import StreamAssembler
 from ._forced_tool import structured_output_by_tool
 from ._openai_chat import OpenAIChatModel
 from ._sse import iter_sse_events
-from .errors import CONTEXT_OVERFLOW_MARKERS, ProviderError, StreamServerError
+from .errors import CONTEXT_OVERFLOW_MARKERS, StreamServerError
 
 T = TypeVar("T", bound=pydantic.BaseModel)
 
@@ -100,9 +100,9 @@ class AnthropicModel(OpenAIChatModel):
             headers["x-api-key"] = self.client_args["api_key"]
         return headers
 
-    def _special_error(self, status: int | None, message: str, original: ProviderError) -> Exception | None:
+    def _special_error(self, status: int | None, message: str, raw: str, url: str) -> Exception | None:
         # 529 overloaded_error: Anthropic's "try again later", which the loop retries like a 429.
-        if status == 529 or "overloaded_error" in str(original):
+        if status == 529 or "overloaded_error" in raw:
             return ModelThrottledException(f"the server is overloaded ({status}): {message}")
         return None
 

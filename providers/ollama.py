@@ -33,7 +33,7 @@ from typing_extensions import Unpack
 from ._assembler import StreamAssembler
 from ._openai_chat import OpenAIChatModel, StructuredOutputError
 from ._sse import iter_ndjson
-from .errors import CONTEXT_OVERFLOW_MARKERS, MalformedStreamError, ProviderError, StreamServerError, TruncatedStreamError
+from .errors import CONTEXT_OVERFLOW_MARKERS, MalformedStreamError, StreamServerError, TruncatedStreamError
 
 __all__ = ["OllamaModel"]
 
@@ -100,7 +100,7 @@ class OllamaModel(OpenAIChatModel):
     def _chat_url(self) -> str:
         return f"{self.host}/api/chat"
 
-    def _special_error(self, status: int | None, message: str, original: ProviderError) -> Exception | None:
+    def _special_error(self, status: int | None, message: str, raw: str, url: str) -> Exception | None:
         # Ollama reports an over-long prompt with HTTP 400 or 500 depending on the runner.
         if any(marker in message.lower() for marker in self._overflow_markers):
             return ContextWindowOverflowException(f"the prompt does not fit the model's context: {message}")
@@ -235,7 +235,7 @@ class OllamaModel(OpenAIChatModel):
     def _ndjson_error(self, error: Any, url: str) -> Exception:
         text = error if isinstance(error, str) else json.dumps(error)
         original = StreamServerError(f"the server reported an error inside the stream from {url}: {text[:2000]}")
-        return self._mapped_error(None, text, text, original)
+        return self._mapped_error(None, text, text, url, original)
 
     # -- structured output -----------------------------------------------------------------------
 
