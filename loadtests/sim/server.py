@@ -268,7 +268,7 @@ class SimServer:
         ids = f',"token_ids":[{",".join(str(first_id + i) for i in range(n))}]' if st.token_ids else ""
         usage = self._usage(st) if st.continuous_usage else ""
         st.conn.write_sse(self._frame(st, f'{{"index":0,"delta":{delta}{ids},"finish_reason":null}}', usage))
-        st.emit_ms.append(round((time.time() - st.recv_wall) * 1e3, 3))
+        st.emit_ms.append(round((time.time() - st.recv_wall) * 1e3, 4))
         if st.fault in ("stall", "drop") and st.emitted >= 2:
             if st.fault == "drop":
                 st.conn.transport.abort()
@@ -292,7 +292,7 @@ class SimServer:
             out.append((f'data: {{"id":"{st.rid}","object":"chat.completion.chunk","created":{int(st.recv_wall)},'
                         f'"model":"{self.profile.model_id}","choices":[],"usage":{self._usage(st)}{timings}}}\n\n').encode())
         if self.profile.truth:
-            truth = {"ttft_ms": st.emit_ms[0] if st.emit_ms else None, "emit_ms": st.emit_ms,
+            truth = {"recv_wall": round(st.recv_wall, 6), "ttft_ms": st.emit_ms[0] if st.emit_ms else None, "emit_ms": st.emit_ms,
                      "tokens": [n for _, n in st.chunks], "queue_ms": round(st.queue_ms, 3),
                      "bucket": st.bucket, "first_hit_ms": st.first_hit_ms, "itl_ms": round(st.itl_ms, 3)}
             out.append(f": sim-truth {json.dumps(truth, separators=(',', ':'))}\n\n".encode())

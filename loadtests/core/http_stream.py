@@ -1,0 +1,348 @@
+"""A minimal HTTP/1.1 client that hands over every SSE event with the time it arrived.
+
+Why not Locust's clients: geventhttpclient's `read(n)` waits until n bytes are there, which holds
+back the first events (about 41 ms of false TTFT, measured) and bunches ITL; requests-based
+HttpUser costs more CPU per event. Here each `recvmsg` returns whatever the kernel has, and on
+plain TCP the kernel's own receive timestamp (SO_TIMESTAMPNS) is used, so time spent waiting for
+the event loop does not enter TTFT or ITL (events that were already queued together when read share
+the newest one's time: the kernel merges queued segments, so a client that is descheduled for longer
+than one ITL still over-reads the earlier ones' lateness; hence the accuracy benchmark). Under Locust the socket module is gevent's, so this is
+cooperative; without Locust (benchmarks, unit tests) it is plain blocking I/O.
+
+Errors: every failure is a `StreamError` with a `kind` from `ERROR_KINDS` and a message saying what
+was seen and what to do.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import struct
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+_SO_TIMESTAMPNS = 35  # Linux; SCM_TIMESTAMPNS has the same value
+_TS = struct.Struct("qq")
+_READ_SIZE = 1 << 18  # large reads: small buffers collapse throughput at long contexts
+_HEAD_PEEK = 12  # a chunk size line and the start of its data, never past the end of one small event
+
+ERROR_KINDS = ("connect_refused", "connect_timeout", "connect_error", "rate_limited", "unavailable",
+               "context_overflow", "http_4xx", "http_5xx", "not_sse", "stall", "dropped", "protocol",
+               "stream_error", "invalid_output")
+
+
+class StreamError(Exception):
+    """A failed request: `kind` (one of ERROR_KINDS) for the tallies, the message for people."""
+
+    def __init__(self, kind: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Target:
+    scheme: str
+    host: str
+    port: int
+    base_path: str  # without trailing slash, e.g. "" or "/v1"
+
+    @classmethod
+    def parse(cls, url: str) -> Target:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"host {url!r} is not an http(s) URL; give e.g. --host http://127.0.0.1:8000")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return cls(parts.scheme, parts.hostname, port, parts.path.rstrip("/"))
+
+    def __str__(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}{self.base_path}"
+
+
+def classify_http_error(status: int, body: bytes) -> StreamError:
+    text = body[:300].decode("utf-8", "replace").strip()
+    lowered = text.lower()
+    if status == 429:
+        return StreamError("rate_limited", f"HTTP 429 from the server: {text}", status)
+    if status == 503:
+        return StreamError("unavailable", f"HTTP 503 from the server: {text}", status)
+    if status == 400 and ("context length" in lowered or "exceed_context" in lowered or "context size" in lowered):
+        return StreamError("context_overflow", f"prompt plus max_tokens exceed the model context: {text}", status)
+    kind = "http_4xx" if 400 <= status < 500 else "http_5xx"
+    return StreamError(kind, f"HTTP {status}: {text}", status)
+
+
+class Response:
+    """Status, headers and the body as (arrival time, bytes) pieces."""
+
+    def __init__(self, conn: Connection, status: int, headers: dict[str, str], rest: bytes, ts: float) -> None:
+        self.conn = conn
+        self.status = status
+        self.headers = headers
+        self._rest = rest
+        self._rest_ts = ts
+        self.complete = False
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+    def iter_body(self) -> Iterator[tuple[float, bytes]]:
+        te = self.headers.get("transfer-encoding", "").lower()
+        if "chunked" in te:
+            yield from self._chunked()
+        elif "content-length" in self.headers:
+            yield from self._sized(int(self.headers["content-length"]))
+        else:
+            yield from self._until_close()
+        self.complete = True
+        if self.headers.get("connection", "").lower() == "close":
+            self.conn.close()
+
+    def read_all(self, limit: int = 1 << 20) -> bytes:
+        out = bytearray()
+        for _, piece in self.iter_body():
+            out += piece
+            if len(out) > limit:
+                self.conn.close()
+                break
+        return bytes(out)
+
+    def _sized(self, length: int) -> Iterator[tuple[float, bytes]]:
+        data, ts = self._rest, self._rest_ts
+        self._rest = b""
+        while True:
+            if data:
+                take = data[:length]
+                length -= len(take)
+                yield ts, take
+            if length <= 0:
+                return
+            ts, data = self.conn.recv()
+
+    def _until_close(self) -> Iterator[tuple[float, bytes]]:
+        if self._rest:
+            yield self._rest_ts, self._rest
+        while True:
+            try:
+                ts, data = self.conn.recv()
+            except StreamError as exc:
+                if exc.kind == "dropped":  # a close-delimited body ends at EOF
+                    self.conn.close()
+                    return
+                raise
+            yield ts, data
+
+    def _chunked(self) -> Iterator[tuple[float, bytes]]:
+        conn = self.conn
+        # Reads are not cut at chunk boundaries: TCP merges queued segments and reports the newest
+        # one's timestamp (measured), so events already waiting together share one arrival time anyway.
+        exact = False
+        buf = self._rest
+        ts = self._rest_ts
+        self._rest = b""
+        pos = 0
+        while True:
+            while True:  # the chunk size line
+                eol = buf.find(b"\r\n", pos)
+                if eol >= 0:
+                    break
+                buf = buf[pos:]
+                pos = 0
+                ts, more = conn.recv(_HEAD_PEEK if exact else _READ_SIZE)
+                buf += more
+            try:
+                size = int(buf[pos:eol].split(b";", 1)[0], 16)
+            except ValueError:
+                raise StreamError("protocol", f"bad chunk size line {buf[pos:eol][:40]!r} in a chunked body") from None
+            pos = eol + 2
+            if size == 0:
+                while buf.find(b"\r\n", pos) < 0:  # trailers end with an empty line
+                    buf = buf[pos:]
+                    pos = 0
+                    ts, more = conn.recv(2 if exact else _READ_SIZE)
+                    buf += more
+                return
+            while len(buf) - pos < size + 2:
+                have = buf[pos:]
+                take = min(len(have), size)
+                if take:  # hand over what arrived; the rest of the chunk follows in later reads
+                    yield ts, have[:take]
+                    size -= take
+                    have = have[take:]
+                buf, pos = have, 0
+                if size == 0 and len(buf) >= 2:
+                    break
+                ts, more = conn.recv(min(size + 2 - len(buf), _READ_SIZE) if exact else _READ_SIZE)
+                buf += more
+            if size:
+                yield ts, buf[pos:pos + size]
+                pos += size
+            pos += 2
+
+
+class Connection:
+    """One keep-alive connection to a target. Not thread- or greenlet-safe: one per user."""
+
+    def __init__(self, target: Target, connect_timeout: float = 5.0, read_timeout: float = 30.0) -> None:
+        self.target = target
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.sock: socket.socket | None = None
+        self.kernel_ts = False
+
+    def close(self) -> None:
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            finally:
+                self.sock = None
+
+    def _connect(self) -> None:
+        t = self.target
+        try:
+            sock = socket.create_connection((t.host, t.port), timeout=self.connect_timeout)
+        except ConnectionRefusedError:
+            raise StreamError("connect_refused", f"connection refused by {t.host}:{t.port}: is the server running? "
+                                                 "Check --host (no --host starts the embedded simulator)") from None
+        except TimeoutError:
+            raise StreamError("connect_timeout", f"no TCP connection to {t.host}:{t.port} within "
+                                                 f"{self.connect_timeout:g} s") from None
+        except OSError as exc:
+            raise StreamError("connect_error", f"cannot connect to {t.host}:{t.port}: {exc}") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if t.scheme == "https":
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=t.host)
+            self.kernel_ts = False
+        else:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+                self.kernel_ts = True
+            except OSError:
+                self.kernel_ts = False
+        sock.settimeout(self.read_timeout)
+        self.sock = sock
+
+    def recv(self, size: int = _READ_SIZE) -> tuple[float, bytes]:
+        """Up to `size` bytes of whatever has arrived, with its arrival time (kernel timestamp when available)."""
+        sock = self.sock
+        if sock is None:
+            raise StreamError("dropped", "the connection was closed before the response ended")
+        try:
+            if self.kernel_ts:
+                data, anc, _flags, _addr = sock.recvmsg(size, 64)
+                ts = time.time()
+                for _level, _type, raw in anc:
+                    if len(raw) >= 16:
+                        sec, nsec = _TS.unpack_from(raw)
+                        ts = min(ts, sec + nsec * 1e-9)
+            else:
+                data = sock.recv(size)
+                ts = time.time()
+        except TimeoutError:
+            self.close()
+            raise StreamError("stall", f"no data from the server for {self.read_timeout:g} s (stalled stream); "
+                                       "raise --stall-timeout-s if the server is just slow") from None
+        except OSError as exc:
+            self.close()
+            raise StreamError("dropped", f"connection lost mid-response: {exc}") from None
+        if not data:
+            self.close()
+            raise StreamError("dropped", "the server closed the connection before the response ended")
+        return ts, data
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict[str, str] | None = None) -> tuple[float, Response]:
+        """Send one request; return (send time, response with headers read). Retries once on a stale keep-alive."""
+        t = self.target
+        lines = [f"{method} {t.base_path}{path} HTTP/1.1", f"Host: {t.host}:{t.port}", "Accept: text/event-stream, application/json",
+                 "User-Agent: provider-conformance-loadtest"]
+        if body is not None:
+            lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+        for attempt in (0, 1):
+            reused = self.sock is not None
+            if not reused:
+                self._connect()
+            assert self.sock is not None
+            t_send = time.time()
+            try:
+                self.sock.sendall(raw)
+                return t_send, self._read_head()
+            except StreamError as exc:
+                if reused and attempt == 0 and exc.kind == "dropped":
+                    continue  # the server dropped an idle keep-alive connection (llama.cpp does): reconnect once
+                raise
+            except OSError as exc:
+                self.close()
+                if reused and attempt == 0:
+                    continue
+                raise StreamError("dropped", f"sending the request failed: {exc}") from None
+        raise AssertionError("unreachable")
+
+    def _read_head(self) -> Response:
+        buf = b""
+        while True:
+            ts, data = self.recv()
+            buf += data
+            end = buf.find(b"\r\n\r\n")
+            if end >= 0:
+                break
+            if len(buf) > 65536:
+                self.close()
+                raise StreamError("protocol", f"no end of HTTP headers in the first 64 KiB: {buf[:80]!r}")
+        head = buf[:end].decode("latin-1").split("\r\n")
+        try:
+            _version, status_text = head[0].split(" ", 2)[:2]
+            status = int(status_text)
+        except ValueError:
+            self.close()
+            raise StreamError("protocol", f"not an HTTP response: {head[0][:80]!r}") from None
+        headers: dict[str, str] = {}
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return Response(self, status, headers, buf[end + 4:], ts)
+
+
+class SSEParser:
+    """Splits a byte stream into SSE events: ("data", text) and ("comment", text), as they complete."""
+
+    __slots__ = ("_buf",)
+
+    def __init__(self) -> None:
+        self._buf = b""
+
+    def feed(self, piece: bytes) -> list[tuple[str, str]]:
+        buf = self._buf + piece
+        if b"\r" in buf:
+            buf = buf.replace(b"\r\n", b"\n")
+        out: list[tuple[str, str]] = []
+        start = 0
+        while True:
+            end = buf.find(b"\n\n", start)
+            if end < 0:
+                break
+            block = buf[start:end]
+            start = end + 2
+            if block.startswith(b"data:") and b"\n" not in block:  # the common case, one data line
+                out.append(("data", block[5:].lstrip(b" ").decode()))
+                continue
+            data_lines = []
+            for line in block.split(b"\n"):
+                if line.startswith(b"data:"):
+                    data_lines.append(line[5:].lstrip(b" ").decode())
+                elif line.startswith(b":"):
+                    out.append(("comment", line[1:].lstrip(b" ").decode()))
+                # `event:`, `id:` and `retry:` fields carry nothing an OpenAI stream needs
+            if data_lines:
+                out.append(("data", "\n".join(data_lines)))
+        self._buf = buf[start:]
+        return out
+
+    @property
+    def pending(self) -> bytes:
+        return self._buf

@@ -1,0 +1,148 @@
+"""Mergeable latency histograms (HdrHistogram, about 1% relative error) and the per-request record.
+
+Locust rounds response times to two significant digits (whole milliseconds under 100 ms), too
+coarse for a 5 ms ITL; these histograms keep microseconds with 2 significant decimal digits of
+relative precision, and encode to a few hundred bytes so workers ship deltas to the master.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+_MAX_US = 3600 * 1_000_000
+PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
+# metric names of the histograms; ms values
+METRICS = ("ttft", "tpot", "itl_token", "itl_chunk", "e2e", "send_lag", "intended_e2e", "ttft_err", "itl_err")
+
+
+def _new() -> HdrHistogram:
+    return HdrHistogram(1, _MAX_US, 2)
+
+
+class Histogram:
+    """Milliseconds in, milliseconds out; stored in microseconds."""
+
+    __slots__ = ("h",)
+
+    def __init__(self) -> None:
+        self.h = _new()
+
+    def record(self, ms: float, count: int = 1) -> None:
+        us = int(ms * 1000.0 + 0.5)
+        self.h.record_value(min(max(us, 1), _MAX_US), count)
+
+    @property
+    def count(self) -> int:
+        return self.h.get_total_count()
+
+    def percentile(self, p: float) -> float:
+        return self.h.get_value_at_percentile(p) / 1000.0
+
+    def summary(self) -> dict[str, float | int | None]:
+        if not self.count:
+            return {"count": 0}
+        out: dict[str, float | int | None] = {"count": self.count, "mean": round(self.h.get_mean_value() / 1000.0, 3),
+                                              "min": self.h.get_min_value() / 1000.0}
+        for p in PERCENTILES:
+            out[f"p{p:g}"] = self.percentile(p)
+        out["max"] = self.h.get_max_value() / 1000.0
+        return out
+
+    def encode(self) -> str:
+        return self.h.encode().decode("ascii")
+
+    def add_encoded(self, encoded: str) -> None:
+        self.h.decode_and_add(encoded.encode("ascii"))
+
+    def merge(self, other: Histogram) -> None:
+        self.h.add(other.h)
+
+
+class HistogramSet:
+    """Histograms keyed by (group, metric); group is "all", "wl:<workload>" or "stage:<n>"."""
+
+    def __init__(self) -> None:
+        self.hists: dict[tuple[str, str], Histogram] = {}
+
+    def get(self, group: str, metric: str) -> Histogram:
+        key = (group, metric)
+        hist = self.hists.get(key)
+        if hist is None:
+            hist = self.hists[key] = Histogram()
+        return hist
+
+    def record(self, groups: Iterable[str], metric: str, ms: float, count: int = 1) -> None:
+        for group in groups:
+            self.get(group, metric).record(ms, count)
+
+    def encode(self) -> dict[str, str]:
+        return {f"{g}|{m}": h.encode() for (g, m), h in self.hists.items() if h.count}
+
+    def add_encoded(self, payload: dict[str, str]) -> None:
+        for key, encoded in payload.items():
+            group, _, metric = key.rpartition("|")
+            self.get(group, metric).add_encoded(encoded)
+
+    def groups(self) -> list[str]:
+        return sorted({g for g, _ in self.hists})
+
+    def summary(self, group: str) -> dict[str, dict[str, Any]]:
+        return {m: h.summary() for (g, m), h in sorted(self.hists.items()) if g == group and h.count}
+
+
+@dataclass
+class RequestRecord:
+    """One request, as written to records.jsonl (times are Unix seconds, durations ms)."""
+
+    workload: str
+    ok: bool
+    worker: int
+    t_intended: float | None  # open loop: when the schedule said to send
+    t_send: float
+    t_end: float
+    stage: int | None = None
+    users: int = 0
+    error_kind: str | None = None
+    error: str | None = None
+    status: int | None = None
+    ttft_ms: float | None = None
+    e2e_ms: float | None = None
+    tpot_ms: float | None = None
+    send_lag_ms: float | None = None
+    intended_e2e_ms: float | None = None
+    itl_chunk_p50_ms: float | None = None
+    itl_chunk_max_ms: float | None = None
+    prompt_tokens: int | None = None
+    output_tokens: int | None = None
+    chunks: int = 0
+    events: int = 0
+    token_source: str | None = None
+    finish_reason: str | None = None
+    valid: bool | None = None  # tool call or structured output checked against its schema
+    invalid_reason: str | None = None
+    slo_ok: bool | None = None
+    warmup: bool = False
+    bucket: int | None = None
+    batch: int | None = None
+    first_hit: bool | None = None
+    truth_ttft_ms: float | None = None
+    ttft_err_ms: float | None = None
+    itl_err_p99_ms: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return {k: v for k, v in data.items() if v is not None and v != {}}
+
+
+def exact_percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile of raw values (for per-stage figures computed from the records)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[min(len(ordered), int(rank)) - 1]

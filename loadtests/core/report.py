@@ -1,0 +1,297 @@
+"""The run's verdict and its files: summary.json, summary.csv, records.jsonl (written live) and report.html.
+
+The HTML is self-contained (inline SVG drawn here, no JavaScript or CDN), so it opens offline and can
+be attached to a CI run as is.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from loadtests.core.metrics import HistogramSet, exact_percentile
+from loadtests.core.schedule import Stage
+
+
+@dataclass
+class RunData:
+    scenario: str
+    target: str
+    mode: str
+    stages: list[Stage]
+    slo: dict[str, float]  # metric -> ms (ttft, tpot, e2e)
+    slo_percentile: float
+    max_error_rate: float
+    lag_budget_ms: float
+    hists: HistogramSet = field(default_factory=HistogramSet)
+    records: list[dict[str, Any]] = field(default_factory=list)  # measured requests (not warmup)
+    warmup: list[dict[str, Any]] = field(default_factory=list)
+    errors: Counter = field(default_factory=Counter)
+    error_samples: dict[str, str] = field(default_factory=dict)
+    abort_reason: str | None = None
+    worker_count: int = 1
+    epoch: float | None = None
+
+
+def _stage_rows(run: RunData) -> list[dict[str, Any]]:
+    if len(run.stages) < 2:
+        return []
+    by_stage: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for rec in run.records:
+        if rec.get("stage") is not None:
+            by_stage[rec["stage"]].append(rec)
+    rows = []
+    for i, stage in enumerate(run.stages):
+        recs = by_stage.get(i, [])
+        ok = [r for r in recs if r["ok"]]
+        row: dict[str, Any] = {"stage": i, "offered_rate": stage.rate, "users": stage.users, "requests": len(recs),
+                               "failed": len(recs) - len(ok), "achieved_rps": round(len(ok) / stage.duration_s, 3)}
+        for metric in ("ttft", "tpot", "e2e"):
+            vals = [r[f"{metric}_ms"] for r in ok if r.get(f"{metric}_ms") is not None]
+            row[f"{metric}_p50_ms"] = exact_percentile(vals, 50)
+            row[f"{metric}_p{run.slo_percentile:g}_ms"] = exact_percentile(vals, run.slo_percentile)
+        lags = [r["send_lag_ms"] for r in recs if r.get("send_lag_ms") is not None]
+        row["send_lag_p99_ms"] = exact_percentile(lags, 99)
+        met = bool(ok) and row["failed"] <= run.max_error_rate * max(1, len(recs))
+        for metric, limit in run.slo.items():
+            value = row.get(f"{metric}_p{run.slo_percentile:g}_ms")
+            met = met and value is not None and value <= limit
+        if stage.rate:
+            met = met and row["achieved_rps"] >= 0.9 * stage.rate  # the server kept up with the offered load
+        row["slo_met"] = met if run.slo else None
+        rows.append(row)
+    return rows
+
+
+def build_summary(run: RunData) -> dict[str, Any]:
+    ok = [r for r in run.records if r["ok"]]
+    failed = len(run.records) - len(ok)
+    if run.records:
+        start = min(r["t_send"] for r in run.records)
+        end = max(r["t_end"] for r in run.records)
+        duration = max(end - start, 1e-9)
+    else:
+        duration = 0.0
+    out_tokens = sum(r.get("output_tokens") or 0 for r in ok)
+    in_tokens = sum(r.get("prompt_tokens") or 0 for r in ok)
+    good = [r for r in ok if r.get("slo_ok")]
+    summary: dict[str, Any] = {
+        "scenario": run.scenario, "target": run.target, "mode": run.mode, "workers": run.worker_count,
+        "requests": len(run.records), "ok": len(ok), "failed": failed,
+        "error_rate": round(failed / len(run.records), 4) if run.records else None,
+        "errors_by_kind": dict(run.errors), "error_samples": run.error_samples,
+        "duration_s": round(duration, 3),
+        "request_rps": round(len(ok) / duration, 3) if duration else None,
+        "output_tokens_per_s": round(out_tokens / duration, 1) if duration else None,
+        "total_tokens_per_s": round((out_tokens + in_tokens) / duration, 1) if duration else None,
+        "output_tokens": out_tokens, "prompt_tokens": in_tokens,
+        "slo": run.slo, "slo_percentile": run.slo_percentile,
+        "goodput_rps": round(len(good) / duration, 3) if (duration and run.slo) else None,
+        "latency_ms": run.hists.summary("all"),
+        "by_workload": {g[3:]: run.hists.summary(g) for g in run.hists.groups() if g.startswith("wl:")},
+        "token_sources": dict(Counter(r.get("token_source") for r in ok)),
+    }
+    validity: dict[str, dict[str, Any]] = {}
+    for wl in sorted({r["workload"] for r in ok if r.get("valid") is not None}):
+        checked = [r for r in ok if r["workload"] == wl and r.get("valid") is not None]
+        valid = sum(1 for r in checked if r["valid"])
+        reasons = Counter(r.get("invalid_reason", "")[:60] for r in checked if not r["valid"])
+        validity[wl] = {"checked": len(checked), "valid": valid, "valid_rate": round(valid / len(checked), 4),
+                        "top_invalid_reasons": dict(reasons.most_common(3))}
+    summary["validity"] = validity
+    stages = _stage_rows(run)
+    if stages:
+        summary["stages"] = stages
+        passing = [s for s in stages if s["slo_met"]]
+        key = "offered_rate" if run.stages[0].rate else "users"
+        summary["sweep"] = {"by": key, "max_meeting_slo": max((s[key] for s in passing), default=None) if run.slo else None,
+                            "note": None if run.slo else "give --slo-ttft-ms/--slo-tpot-ms to find the max meeting the SLOs"}
+    if run.warmup:
+        summary["warmup"] = _warmup_summary(run)
+    if "ttft_err" in {m for _, m in run.hists.hists}:
+        summary["accuracy_vs_simulator_ms"] = {"ttft_abs_err": run.hists.get("all", "ttft_err").summary(),
+                                               "itl_abs_err": run.hists.get("all", "itl_err").summary()}
+    # verdict
+    reasons: list[str] = []
+    if run.abort_reason:
+        reasons.append(f"aborted: {run.abort_reason}")
+    if not ok:
+        reasons.append("no request succeeded" + (f" (errors: {dict(run.errors)})" if run.errors else ""))
+    if run.records and failed / len(run.records) > run.max_error_rate:
+        reasons.append(f"error rate {failed / len(run.records):.2%} above --max-error-rate {run.max_error_rate:.2%} "
+                       f"(by kind: {dict(run.errors)})")
+    p = run.slo_percentile
+    for metric, limit in run.slo.items():
+        hist = run.hists.get("all", metric)
+        if hist.count:
+            value = hist.percentile(p)
+            if value > limit:
+                reasons.append(f"SLO missed: {metric} p{p:g} = {value:.1f} ms > {limit:g} ms")
+    lag = run.hists.get("all", "send_lag")
+    if lag.count:
+        summary["send_lag_ms"] = lag.summary()
+        summary["intended_e2e_ms"] = run.hists.get("all", "intended_e2e").summary()
+        if lag.percentile(99) > run.lag_budget_ms:
+            reasons.append(f"open-loop send lag p99 {lag.percentile(99):.1f} ms over the --lag-budget-ms {run.lag_budget_ms:g}: "
+                           "the load generator could not keep the schedule; add users (-u) or workers (--processes)")
+    summary["passed"] = not reasons
+    summary["failures"] = reasons
+    return summary
+
+
+def _warmup_summary(run: RunData) -> dict[str, Any]:
+    out: dict[str, Any] = {"prefill_buckets": {}, "batch_sizes": {}}
+    for rec in run.warmup:
+        if not rec["ok"]:
+            key = f"bucket {rec.get('bucket')}" if rec.get("bucket") is not None else f"batch {rec.get('batch')}"
+            out.setdefault("failed", []).append({key: rec.get("error")})
+            continue
+        phase = "first_hit_ttft_ms" if rec.get("first_hit") else "warm_ttft_ms"
+        if rec.get("batch") is not None:
+            slot = out["batch_sizes"].setdefault(str(rec["batch"]), {})
+            slot[phase] = max(slot.get(phase, 0.0), rec["ttft_ms"])
+        elif rec.get("bucket") is not None:
+            out["prefill_buckets"].setdefault(str(rec["bucket"]), {})[phase] = rec["ttft_ms"]
+    return out
+
+
+# ---- files ------------------------------------------------------------------------------------
+
+def write_csv(summary: dict[str, Any], path: Path) -> None:
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        cols = ["count", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"]
+        w.writerow(["group", "metric", *[f"{c}_ms" if c != "count" else c for c in cols]])
+        groups = [("all", summary["latency_ms"])] + [(f"workload:{k}", v) for k, v in summary["by_workload"].items()]
+        for group, metrics in groups:
+            for metric, stats in metrics.items():
+                w.writerow([group, metric, *[stats.get(c, "") for c in cols]])
+        if summary.get("stages"):
+            w.writerow([])
+            keys = list(summary["stages"][0])
+            w.writerow(keys)
+            for row in summary["stages"]:
+                w.writerow([row.get(k, "") for k in keys])
+
+
+def _svg_chart(title: str, series: list[tuple[str, list[tuple[float, float]]]], xlabel: str, ylabel: str,
+               logx: bool = False, scatter: bool = False) -> str:
+    width, height, ml, mr, mt, mb = 560, 300, 60, 110, 28, 40
+    pts = [p for _, s in series for p in s if p[1] is not None and math.isfinite(p[1])]
+    if not pts:
+        return f"<p><em>{title}: no data</em></p>"
+    fx = (lambda x: math.log10(max(x, 1e-9))) if logx else (lambda x: x)
+    xs = [fx(p[0]) for p in pts]
+    x0, x1 = min(xs), max(xs)
+    y1 = max(p[1] for p in pts) * 1.05 or 1.0
+    if x1 == x0:
+        x1 = x0 + 1
+    sx = lambda x: ml + (fx(x) - x0) / (x1 - x0) * (width - ml - mr)  # noqa: E731
+    sy = lambda y: height - mb - y / y1 * (height - mt - mb)  # noqa: E731
+    colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
+             f'<text x="{width / 2}" y="16" text-anchor="middle" font-weight="bold">{title}</text>',
+             f'<line x1="{ml}" y1="{height - mb}" x2="{width - mr}" y2="{height - mb}" stroke="#333"/>',
+             f'<line x1="{ml}" y1="{mt}" x2="{ml}" y2="{height - mb}" stroke="#333"/>',
+             f'<text x="{(width - mr + ml) / 2}" y="{height - 8}" text-anchor="middle">{xlabel}</text>',
+             f'<text x="14" y="{height / 2}" transform="rotate(-90 14 {height / 2})" text-anchor="middle">{ylabel}</text>']
+    for i in range(5):
+        yv = y1 * i / 4
+        parts.append(f'<text x="{ml - 4}" y="{sy(yv) + 4:.1f}" text-anchor="end">{yv:.3g}</text>')
+        parts.append(f'<line x1="{ml}" y1="{sy(yv):.1f}" x2="{width - mr}" y2="{sy(yv):.1f}" stroke="#eee"/>')
+    for i in range(5):
+        xv = x0 + (x1 - x0) * i / 4
+        label = 10 ** xv if logx else xv
+        px = ml + i / 4 * (width - ml - mr)
+        parts.append(f'<text x="{px:.1f}" y="{height - mb + 14}" text-anchor="middle">{label:.3g}</text>')
+    for k, (name, s) in enumerate(series):
+        color = colors[k % len(colors)]
+        good = [(x, y) for x, y in s if y is not None and math.isfinite(y)]
+        if scatter:
+            parts += [f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2" fill="{color}" fill-opacity="0.5"/>' for x, y in good]
+        elif good:
+            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in good)
+            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{path}"/>')
+        parts.append(f'<text x="{width - mr + 8}" y="{mt + 14 * k + 10}" fill="{color}">{name}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _charts(run: RunData) -> list[str]:
+    charts = []
+    pcts = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9]
+    series = []
+    for metric in ("ttft", "tpot", "itl_token", "e2e"):
+        hist = run.hists.get("all", metric)
+        if hist.count:
+            series.append((metric, [(p, hist.percentile(p)) for p in pcts]))
+    charts.append(_svg_chart("Latency distributions (percentile curves)", series, "percentile", "ms"))
+    ok = [r for r in run.records if r["ok"]]
+    if ok:
+        t0 = min(r["t_send"] for r in run.records)
+        req_bins: Counter = Counter()
+        tok_bins: Counter = Counter()
+        for r in ok:
+            b = int(r["t_end"] - t0)
+            req_bins[b] += 1
+            tok_bins[b] += r.get("output_tokens") or 0
+        last = max(req_bins)
+        charts.append(_svg_chart("Throughput over time", [
+            ("requests/s", [(b, req_bins.get(b, 0)) for b in range(last + 1)]),
+            ("output tok/s / 10", [(b, tok_bins.get(b, 0) / 10) for b in range(last + 1)])], "seconds", "per second"))
+        by_conc: dict[int, list[float]] = defaultdict(list)
+        for r in ok:
+            by_conc[int(r.get("users") or 0)].append(r["ttft_ms"])
+        conc = sorted(by_conc)
+        charts.append(_svg_chart("TTFT against concurrency (in-flight requests at send)", [
+            ("p50", [(c, exact_percentile(by_conc[c], 50)) for c in conc]),
+            ("p99", [(c, exact_percentile(by_conc[c], 99)) for c in conc])], "concurrent requests", "TTFT ms"))
+        charts.append(_svg_chart("TTFT per request over time", [("ttft", [(r["t_send"] - t0, r["ttft_ms"]) for r in ok[:5000]])],
+                                 "seconds", "ms", scatter=True))
+    return charts
+
+
+_TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
+<html><head><meta charset="utf-8"><title>Load test {{ s.scenario }}</title>
+<style>body{font-family:sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:8px 0}
+td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}.fail{color:#b00}.pass{color:#070}
+.charts{display:flex;flex-wrap:wrap;gap:12px}</style></head><body>
+<h1>Load test: {{ s.scenario }} &rarr; {{ s.target }}</h1>
+<p class="{{ 'pass' if s.passed else 'fail' }}"><b>{{ 'PASSED' if s.passed else 'FAILED' }}</b>
+{% for r in s.failures %}<br>{{ r }}{% endfor %}</p>
+<p>mode {{ s.mode }}, {{ s.workers }} worker(s), {{ s.requests }} requests ({{ s.ok }} ok, {{ s.failed }} failed) in {{ s.duration_s }} s;
+{{ s.request_rps }} req/s, {{ s.output_tokens_per_s }} output tok/s, {{ s.total_tokens_per_s }} total tok/s
+{% if s.goodput_rps is not none %}; goodput {{ s.goodput_rps }} req/s{% endif %}.</p>
+<h2>Latency (ms, all workloads, failed requests excluded)</h2>
+<table><tr><th>metric</th>{% for c in cols %}<th>{{ c }}</th>{% endfor %}</tr>
+{% for m, st in s.latency_ms.items() %}<tr><th>{{ m }}</th>{% for c in cols %}<td>{{ st.get(c, '') }}</td>{% endfor %}</tr>{% endfor %}</table>
+{% for wl, metrics in s.by_workload.items() %}<h3>workload {{ wl }}</h3>
+<table><tr><th>metric</th>{% for c in cols %}<th>{{ c }}</th>{% endfor %}</tr>
+{% for m, st in metrics.items() %}<tr><th>{{ m }}</th>{% for c in cols %}<td>{{ st.get(c, '') }}</td>{% endfor %}</tr>{% endfor %}</table>{% endfor %}
+{% if s.validity %}<h2>Validity</h2><table><tr><th>workload</th><th>checked</th><th>valid</th><th>rate</th><th>top reasons</th></tr>
+{% for wl, v in s.validity.items() %}<tr><th>{{ wl }}</th><td>{{ v.checked }}</td><td>{{ v.valid }}</td><td>{{ v.valid_rate }}</td><td>{{ v.top_invalid_reasons }}</td></tr>{% endfor %}</table>{% endif %}
+{% if s.errors_by_kind %}<h2>Errors</h2><table><tr><th>kind</th><th>count</th><th>example</th></tr>
+{% for k, n in s.errors_by_kind.items() %}<tr><th>{{ k }}</th><td>{{ n }}</td><td style="text-align:left">{{ s.error_samples.get(k, '') }}</td></tr>{% endfor %}</table>{% endif %}
+{% if s.stages %}<h2>Sweep (max {{ s.sweep.by }} meeting SLOs: {{ s.sweep.max_meeting_slo }})</h2><table><tr>{% for k in s.stages[0] %}<th>{{ k }}</th>{% endfor %}</tr>
+{% for row in s.stages %}<tr>{% for k in s.stages[0] %}<td>{{ row[k] }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
+{% if s.warmup %}<h2>Neuron warmup: first hit against warm, per bucket</h2><pre>{{ s.warmup | tojson(indent=1) }}</pre>{% endif %}
+{% if s.accuracy_vs_simulator_ms %}<h2>Timing error against the simulator's ground truth (ms)</h2><pre>{{ s.accuracy_vs_simulator_ms | tojson(indent=1) }}</pre>{% endif %}
+<h2>Plots</h2><div class="charts">{% for c in charts %}{{ c | safe }}{% endfor %}</div>
+</body></html>""")
+
+
+def write_report(run: RunData, outdir: Path) -> dict[str, Any]:
+    outdir.mkdir(parents=True, exist_ok=True)
+    summary = build_summary(run)
+    (outdir / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+    write_csv(summary, outdir / "summary.csv")
+    html = _TEMPLATE.render(s=summary, cols=["count", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"], charts=_charts(run))
+    (outdir / "report.html").write_text(html)
+    return summary
