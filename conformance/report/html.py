@@ -178,10 +178,9 @@ def render_html(matrix: Matrix) -> str:
                 f'<td class="cell {_attr(result.outcome)}" data-col="{col}" data-outcome="{_attr(result.outcome)}" '
                 f'title="{_attr(tip)}">{CELL_SYMBOL.get(result.outcome, escape(result.outcome))}</td>'
             )
-        title_html = f' <span class="title">{escape(title)}</span>' if title else ""
         body_rows.append(
             f'<tr data-family="{_attr(family)}" data-check="{_attr(check)}"><td class="family">{escape(family)}</td>'
-            f"<td><code>{escape(check)}</code>{title_html}</td>{''.join(cells)}</tr>"
+            f'<td title="{_attr(title)}"><code>{escape(check)}</code></td>{"".join(cells)}</tr>'
         )
 
     column_totals = []

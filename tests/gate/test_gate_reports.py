@@ -57,8 +57,8 @@ def test_the_matrix_spans_the_runs_of_several_providers(fake_suite: pytest.Pytes
     ]
     markdown = (out / "matrix.md").read_text()
     assert "| family | check | broken (openai-chat, replay) | good (openai-chat, replay) |" in markdown
-    assert "| event_grammar | `grammar.text` grammar.text title | pass | pass |" in markdown
-    assert "| stop_reasons | `stop.tool_calls` stop.tool_calls title | **FAIL** | pass |" in markdown
+    assert "| event_grammar | `grammar.text` | pass | pass |" in markdown
+    assert "| stop_reasons | `stop.tool_calls` | **FAIL** | pass |" in markdown
     assert (
         "| broken (openai-chat, replay) | `stop.tool_calls` | failed | event 1 (messageStop): stopReason expected "
         "'tool_use', got 'end_turn' (cassette `tool_calls_finish_stop`) |"
