@@ -1,1 +1,312 @@
-"""pytest plugin of the conformance suite (options and fixtures); loaded through the pytest11 entry point."""
+"""pytest plugin of the conformance suite (options and fixtures); loaded through the pytest11 entry point.
+
+It turns the command line into a matrix: every check that takes the `conformance` fixture and
+declares its cases (`@pytest.mark.cases(...)`) and family (`pytest.mark.family(...)`) becomes one
+test per provider x case x cassette (replay) or x live server (`--live`), ids like
+`test_tool_call[neuron-tool_parallel-written]`. The `conformance` fixture hands the check a `Run`
+(the provider built against the replay or the live server), fills the `RunRecord` the report
+plugins read, fails a check whose cassette was not fully played or met a request it does not hold,
+and in `--record` mode writes the cassette of a passing live run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance.cases import SERVER_KINDS, get_case
+from conformance.cassette import Cassette, CassetteError, load_cassette
+from conformance.harness import Run
+from conformance.record import CHECK_FAMILIES, RUN_RECORD_KEY, RunRecord
+from conformance.targets import DEFAULT_MATRIX, ProviderEntry, ProviderSelectionError, resolve_provider
+from conformance.wires import WireFamily, get_wire, known_wires
+
+__all__ = ["Cell", "SuiteSettings", "SETTINGS_KEY"]
+
+REPLAY_ROOT = "http://replay.invalid"
+REPLAY_MODEL_ID = "smollm2"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One matrix cell: a provider, a case, and the cassette variant (replay) or server (live)."""
+
+    provider: str
+    case: str | None
+    variant: str  # cassette variant ("vllm", "written", ...) in replay; server kind in live
+    skip_reason: str | None = None
+
+    @property
+    def id(self) -> str:
+        return "-".join(part for part in (self.provider, self.case, self.variant) if part)
+
+
+@dataclass
+class LiveServer:
+    kind: str  # "vllm", "llamacpp" or "generic"
+    root: str
+    model_id: str
+    version: str = "unknown"
+
+
+@dataclass
+class SuiteSettings:
+    providers: list[ProviderEntry]
+    wire: WireFamily
+    live: bool
+    record: bool
+    base_url: str | None
+    model_id: str | None
+    api_key: str
+    probed: LiveServer | None = None
+    recorded: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    cassette_cache: dict[str, Cassette] = field(default_factory=dict)
+
+
+SETTINGS_KEY = pytest.StashKey[SuiteSettings]()
+RUN_KEY = pytest.StashKey[Run]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance", "Strands provider conformance suite")
+    group.addoption(
+        "--provider", action="append", default=None, metavar="NAME|package.module:factory",
+        help="provider to certify (repeatable): a reference name (neuron, vllm, llamacpp, openai, "
+        "upstream-openai, upstream-llamacpp) or a factory; default: every reference provider as a matrix",
+    )
+    group.addoption("--wire", default="openai-chat", help=f"wire family whose cassettes replay (known: {', '.join(known_wires())})")
+    group.addoption("--live", action="store_true", help="run against a real server instead of cassettes")
+    group.addoption("--base-url", default=None, help="with --live: the server root (e.g. http://127.0.0.1:8080); "
+                    "without it the local llama.cpp/vLLM servers are started")
+    group.addoption("--model-id", default=None, help="with --live --base-url: the served model id")
+    group.addoption("--api-key", default=os.environ.get("CONFORMANCE_API_KEY", "EMPTY"),
+                    help="with --live: API key sent to the server (default $CONFORMANCE_API_KEY or EMPTY); never recorded")
+    group.addoption("--record", action="store_true", help="with --live: rewrite the cassettes of passing live runs")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "cases(*names): the conformance cases a check runs (or 'stop_reasons')")
+    config.addinivalue_line("markers", f"family(name): the check family, one of {', '.join(CHECK_FAMILIES)}")
+    option = config.option
+    if getattr(option, "wire", None) is None:  # plugin loaded without its options (e.g. -p no:...)
+        return
+    try:
+        wire = get_wire(option.wire)
+    except KeyError as exc:
+        raise pytest.UsageError(f"--wire: {exc.args[0]}") from None
+    try:
+        providers = [resolve_provider(spec) for spec in (option.provider or DEFAULT_MATRIX)]
+    except ProviderSelectionError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if option.record and not option.live:
+        raise pytest.UsageError("--record refreshes cassettes from a live server: add --live")
+    if (option.base_url or option.model_id) and not option.live:
+        raise pytest.UsageError("--base-url/--model-id only apply with --live")
+    if option.base_url and not option.model_id:
+        raise pytest.UsageError("--live --base-url needs --model-id (the model id the server serves)")
+    config.stash[SETTINGS_KEY] = SuiteSettings(
+        providers=providers, wire=wire, live=option.live, record=option.record,
+        base_url=option.base_url, model_id=option.model_id, api_key=option.api_key,
+    )
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    settings = session.config.stash.get(SETTINGS_KEY, None)
+    if settings is None or not settings.live or not settings.base_url:
+        return
+    # One probe, so an unreachable server is one clear failure instead of one per check.
+    settings.probed = probe_server(settings.base_url, settings.model_id or "", settings.wire)
+
+
+def probe_server(root: str, model_id: str, wire: WireFamily) -> LiveServer:
+    root = root.rstrip("/")
+    if root.endswith(wire.api_prefix):
+        root = root[: -len(wire.api_prefix)]
+    models_url = wire.api_base(root) + "/models"
+    try:
+        response = httpx.get(models_url, timeout=5.0)
+    except httpx.HTTPError as exc:
+        pytest.exit(
+            f"--live: the server at {root} is unreachable (GET {models_url}: {type(exc).__name__}: {exc}). "
+            "Start it, fix --base-url, or drop --base-url to start the local llama.cpp/vLLM servers.",
+            returncode=4,
+        )
+    if response.status_code >= 400:
+        pytest.exit(f"--live: GET {models_url} answered HTTP {response.status_code}: {response.text[:200]}", returncode=4)
+    owners = {str(item.get("owned_by", "")) for item in response.json().get("data", [])}
+    kind = "vllm" if "vllm" in owners else "llamacpp" if "llamacpp" in owners else "generic"
+    return LiveServer(kind, root, model_id, server_version(root, kind))
+
+
+def server_version(root: str, kind: str) -> str:
+    """Best effort, for the `source` of recorded cassettes."""
+    try:
+        if kind == "vllm":
+            return "vllm " + str(httpx.get(f"{root}/version", timeout=3.0).json().get("version", "unknown"))
+        if kind == "llamacpp":
+            props = httpx.get(f"{root}/props", timeout=3.0).json()
+            return "llama.cpp " + str(props.get("build_info") or props.get("version") or "unknown")
+    except (httpx.HTTPError, ValueError):
+        pass
+    return f"{kind} unknown"
+
+
+def _cells_for(metafunc: pytest.Metafunc, settings: SuiteSettings) -> list[Any]:
+    marker = metafunc.definition.get_closest_marker("cases")
+    if marker is None:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid} uses the conformance fixture without @pytest.mark.cases")
+    names: list[str | None]
+    if marker.args == ("stop_reasons",):
+        names = list(settings.wire.stop_reasons)
+    else:
+        names = list(marker.args) or [None]
+    params = []
+    for provider in settings.providers:
+        for name in names:
+            for cell in _variants(provider, name, settings):
+                marks = [pytest.mark.skip(reason=cell.skip_reason)] if cell.skip_reason else []
+                params.append(pytest.param(cell, id=cell.id, marks=marks))
+    return params
+
+
+def _variants(provider: ProviderEntry, name: str | None, settings: SuiteSettings) -> list[Cell]:
+    if name is None:
+        return [Cell(provider.name, None, "live" if settings.live else "offline")]
+    case = get_case(name)
+    wire = settings.wire
+    if name in wire.unsupported:
+        return [Cell(provider.name, name, "unsupported", f"wire {wire.name} cannot express this: {wire.unsupported[name]}")]
+    if not settings.live:
+        variants = wire.variants(case.cassette_case)
+        # No cassette is a failing cell (the check says what to record or write), never a missing row.
+        return [Cell(provider.name, name, variant) for variant in variants] or [Cell(provider.name, name, "missing")]
+    servers = [settings.probed.kind] if settings.probed else [kind for kind in SERVER_KINDS if kind in provider.server_kinds]
+    cells = []
+    for server in servers:
+        live_ok = server in case.live or (server == "generic" and case.live)
+        reason = None if live_ok else f"not run live on {server}: {case.not_live_reason}"
+        cells.append(Cell(provider.name, name, server, reason))
+    return cells
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "conformance_cell" not in metafunc.fixturenames:
+        return
+    settings = metafunc.config.stash[SETTINGS_KEY]
+    metafunc.parametrize("conformance_cell", _cells_for(metafunc, settings))
+
+
+def _family(item: pytest.Item) -> str:
+    marker = item.get_closest_marker("family")
+    family = marker.args[0] if marker else None
+    if family not in CHECK_FAMILIES:
+        raise pytest.UsageError(f"{item.nodeid}: family {family!r} is not one of {', '.join(CHECK_FAMILIES)}")
+    return family
+
+
+@pytest.fixture
+def conformance(request: pytest.FixtureRequest, conformance_cell: Cell) -> Iterator[Run]:
+    """The provider under test, wired to the cassette (replay) or the live server of this cell."""
+    settings: SuiteSettings = request.config.stash[SETTINGS_KEY]
+    item = request.node
+    provider = next(entry for entry in settings.providers if entry.name == conformance_cell.provider)
+    case = get_case(conformance_cell.case) if conformance_cell.case else None
+    doc = (request.function.__doc__ or "").strip()
+    record = RunRecord(
+        provider=provider.name,
+        wire=settings.wire.name,
+        family=_family(item),
+        check=item.name,
+        title=(doc.splitlines()[0] if doc else request.function.__name__) + (f": {case.title}" if case else ""),
+        description=doc,
+        mode="live" if settings.live else "replay",
+    )
+    item.stash[RUN_RECORD_KEY] = record
+    if settings.live:
+        server = _live_server(request, settings, conformance_cell.variant)
+        run = Run.for_live(provider, case, settings.wire, server.kind, server.root, server.model_id,
+                       settings.api_key, record)
+        run.server_version = server.version
+    else:
+        cassette = None
+        if case is not None:
+            path = settings.wire.cassette_path(case.cassette_case, conformance_cell.variant)
+            if conformance_cell.variant == "missing":
+                pytest.fail(
+                    f"no cassette for case {case.cassette_case!r} in {settings.wire.cassette_dir}: record one "
+                    f"(pytest conformance --live --record) or write {case.cassette_case}.written.json"
+                )
+            cassette = _load(settings, path)
+            record.cassette = cassette.name
+        run = Run.for_replay(provider, case, settings.wire, conformance_cell.variant, cassette,
+                         f"{REPLAY_ROOT}", REPLAY_MODEL_ID, record)
+    item.stash[RUN_KEY] = run
+    with run:
+        yield run
+
+
+def _load(settings: SuiteSettings, path: Any) -> Cassette:
+    key = str(path)
+    if key not in settings.cassette_cache:
+        try:
+            settings.cassette_cache[key] = load_cassette(path)
+        except CassetteError as exc:
+            pytest.fail(str(exc))
+    return settings.cassette_cache[key]
+
+
+def _live_server(request: pytest.FixtureRequest, settings: SuiteSettings, kind: str) -> LiveServer:
+    if settings.probed is not None:
+        return settings.probed
+    servers: dict[str, LiveServer] = request.config.stash.setdefault(_LIVE_SERVERS_KEY, {})
+    if kind not in servers:
+        running = request.getfixturevalue(f"{kind}_server")  # conformance.servers' session fixture
+        servers[kind] = LiveServer(kind, running.base_url, running.model_id, server_version(running.base_url, kind))
+    return servers[kind]
+
+
+_LIVE_SERVERS_KEY = pytest.StashKey[dict[str, LiveServer]]()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    outcome = yield
+    run = item.stash.get(RUN_KEY, None)
+    if run is None:
+        return
+    if outcome.excinfo and issubclass(outcome.excinfo[0], (pytest.skip.Exception, pytest.xfail.Exception)):
+        return
+    problems = run.replay_problems()
+    if problems:
+        # A cassette that was not played as recorded explains any other failure, so it goes first.
+        cause = outcome.excinfo[1] if outcome.excinfo else None
+        error = AssertionError("\n".join(problems))
+        error.__cause__ = cause
+        outcome.force_exception(error)
+        return
+    settings = item.config.stash[SETTINGS_KEY]
+    if settings.record and outcome.excinfo is None:
+        result = run.write_recording()
+        if result.startswith("wrote"):
+            settings.recorded.append(result)
+        elif result:
+            settings.refused.append(result)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    settings = config.stash.get(SETTINGS_KEY, None)
+    if settings is None or not settings.record:
+        return
+    terminalreporter.section("conformance recordings")
+    for line in settings.recorded:
+        terminalreporter.write_line(line)
+    for line in settings.refused:
+        terminalreporter.write_line(f"NOT written: {line}")
+    if not settings.recorded and not settings.refused:
+        terminalreporter.write_line("no cassette written: no recordable case passed live")

@@ -1,0 +1,49 @@
+"""Configuration API: get_config/update_config behave, unknown keys are refused, construction is offline."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.family("configuration")
+
+
+@pytest.mark.cases()
+def test_get_config_reports_model_id(conformance):
+    """get_config() is a dict holding the model_id the provider was built with."""
+    config = conformance.model().get_config()
+    assert isinstance(config, dict), f"get_config returned {type(config).__name__}"
+    assert config.get("model_id") == conformance.model_id, f"get_config()['model_id'] is {config.get('model_id')!r}"
+
+
+@pytest.mark.cases()
+def test_update_config_round_trip(conformance):
+    """update_config(model_id=...) is visible in get_config()."""
+    model = conformance.model()
+    model.update_config(model_id="renamed-model")
+    assert model.get_config().get("model_id") == "renamed-model"
+
+
+@pytest.mark.cases()
+def test_update_config_rejects_unknown_key(conformance):
+    """An unknown configuration key raises an error naming the key (not silently stored or ignored)."""
+    model = conformance.model()
+    with pytest.raises(Exception) as caught:
+        model.update_config(definitely_not_a_setting=1)
+    assert "definitely_not_a_setting" in str(caught.value), f"the error does not name the key: {caught.value}"
+
+
+@pytest.mark.cases()
+def test_constructor_makes_no_request(conformance):
+    """Building the provider sends nothing over the network (strands-neuron probes the server here)."""
+    conformance.model()
+    assert conformance.sent == [], f"the constructor sent {[(r.method, r.url) for r in conformance.sent]}"
+
+
+@pytest.mark.cases("text_basic")
+async def test_updated_sampling_reaches_request(conformance):
+    """A sampling setting changed with update_config is in the next request body."""
+    model = conformance.model()
+    model.update_config(**conformance.provider.params_to_config({"temperature": 0.25}))
+    await conformance.stream(model)
+    body = conformance.sent[0].body
+    assert body.get("temperature") == 0.25, f"temperature in the request: {body.get('temperature')!r}"

@@ -1,0 +1,44 @@
+"""Errors: throttling and context overflow mapped to the exceptions the loop acts on; broken streams raise."""
+
+from __future__ import annotations
+
+import pytest
+from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
+
+pytestmark = pytest.mark.family("errors")
+
+
+def _describe(outcome) -> str:
+    error = outcome.error
+    return f"{type(error).__name__}: {error}" if error else f"no exception after {len(outcome.events)} events"
+
+
+@pytest.mark.cases("error_429", "error_503")
+async def test_throttling_maps_to_model_throttled(conformance):
+    """HTTP 429 and 503 raise ModelThrottledException (the loop retries it with backoff)."""
+    outcome = await conformance.attempt()
+    assert isinstance(outcome.error, ModelThrottledException), f"got {_describe(outcome)}"
+
+
+@pytest.mark.cases("overflow_before_stream", "overflow_openai_code", "overflow_mid_stream")
+async def test_context_overflow_maps(conformance):
+    """Context overflow (before or inside the stream, any server's wording) raises
+    ContextWindowOverflowException with the original error as __cause__ (the loop then trims the context)."""
+    outcome = await conformance.attempt()
+    assert isinstance(outcome.error, ContextWindowOverflowException), f"got {_describe(outcome)}"
+    assert outcome.error.__cause__ is not None, "the original server error is not kept as __cause__"
+    assert not any("messageStop" in event for event in outcome.events), "a messageStop was emitted before the error"
+
+
+@pytest.mark.cases("truncated_stream", "malformed_line", "connection_closed")
+async def test_broken_stream_raises(conformance):
+    """A stream cut short (no finish and no [DONE]), a line that is not JSON, or a dropped connection raises
+    an error naming the problem; it never ends as a normal message."""
+    outcome = await conformance.attempt()
+    assert outcome.error is not None, f"no exception: the broken stream ended normally with {outcome.events[-2:]}"
+    assert not isinstance(outcome.error, (ModelThrottledException, ContextWindowOverflowException)), (
+        f"a broken stream is neither throttling nor overflow: {_describe(outcome)}"
+    )
+    assert str(outcome.error).strip(), "the exception has no message"
+    stops = [event for event in outcome.events if "messageStop" in event]
+    assert not stops, f"messageStop {stops} emitted for a broken stream"

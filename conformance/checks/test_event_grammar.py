@@ -1,0 +1,46 @@
+"""Event grammar: every successful stream is a sequence the Strands event loop consumes as intended."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.family("event_grammar")
+
+SUCCESSFUL_STREAMS = (
+    "text_basic",
+    "text_multibyte_split",
+    "usage_missing",
+    "finish_length",
+    "tool_single",
+    "tool_parallel",
+    "tool_parallel_interleaved",
+    "tool_late_id",
+    "tool_split_arguments",
+    "tool_split_multibyte",
+    "tool_zero_args",
+    "tool_result_round_trip",
+    "reasoning_content",
+    "reasoning_field",
+)
+
+
+@pytest.mark.cases(*SUCCESSFUL_STREAMS)
+async def test_event_grammar(conformance):
+    """The event sequence passes the validator (schema per event, order by the state machine)."""
+    await conformance.valid_stream()
+
+
+@pytest.mark.cases("text_basic", "text_multibyte_split", "usage_missing", "finish_length", "tool_result_round_trip")
+async def test_text_matches_wire(conformance):
+    """The assembled text equals the content the server sent, byte for byte, across chunk boundaries."""
+    summary = await conformance.valid_stream()
+    expected = conformance.expected()
+    assert summary.text == expected.text, f"text differs from the wire ({conformance.where()})"
+    assert not summary.tool_uses, "a text-only answer produced tool calls"
+
+
+@pytest.mark.cases("text_basic", "tool_single")
+async def test_message_start_first(conformance):
+    """The stream opens with messageStart(role=assistant), so the loop knows the speaker from the first event."""
+    events = await conformance.stream()
+    assert events and "messageStart" in events[0], f"first event is {events[:1]}, expected messageStart"

@@ -1,0 +1,19 @@
+"""Reasoning: both wire spellings (`reasoning_content`, `reasoning`) stream as reasoningContent blocks."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.family("reasoning")
+
+
+@pytest.mark.cases("reasoning_content", "reasoning_field")
+async def test_reasoning_streamed(conformance):
+    """The reasoning text arrives as reasoningContent deltas in its own block, before the answer text."""
+    summary = await conformance.valid_stream()
+    expected = conformance.expected()
+    assert expected.reasoning, f"the cassette carries no reasoning ({conformance.where()})"
+    assert summary.reasoning == expected.reasoning, f"reasoning {summary.reasoning!r}, wire {expected.reasoning!r}"
+    assert summary.text == expected.text, f"text {summary.text!r}, wire {expected.text!r}"
+    kinds = [next(iter(block)) for block in summary.blocks]
+    assert kinds.index("reasoning") < kinds.index("text"), f"block order {kinds}"

@@ -1,0 +1,43 @@
+"""Usage and metrics: token counts from the server's usage chunk, latency and time to first byte measured."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.family("usage_metrics")
+
+
+@pytest.mark.cases("text_basic", "tool_single", "reasoning_field")
+async def test_usage_from_usage_chunk(conformance):
+    """metadata.usage carries the server's prompt/completion/total tokens, unchanged."""
+    summary = await conformance.valid_stream()
+    expected = conformance.expected()
+    assert expected.usage, f"the server sent no usage ({conformance.where()})"
+    got = {key: summary.usage.get(key) for key in expected.usage} if summary.usage else None
+    assert got == expected.usage, f"usage {summary.usage}, the wire said {expected.usage}"
+
+
+@pytest.mark.cases("text_basic", "tool_single")
+async def test_latency_and_time_to_first_byte(conformance):
+    """metadata.metrics has latencyMs and timeToFirstByteMs, with first byte <= latency."""
+    summary = await conformance.valid_stream()
+    metrics = summary.metrics or {}
+    assert "latencyMs" in metrics and "timeToFirstByteMs" in metrics, f"metrics {metrics}"
+    assert 0 <= metrics["timeToFirstByteMs"] <= metrics["latencyMs"], f"metrics {metrics}"
+
+
+@pytest.mark.cases("usage_missing")
+async def test_missing_usage_is_not_invented(conformance):
+    """A server that sends no usage yields a valid stream whose usage, if reported, is zero (not made up)."""
+    summary = await conformance.valid_stream()
+    if summary.usage is not None:
+        assert summary.usage["inputTokens"] == summary.usage["outputTokens"] == 0, f"usage {summary.usage}"
+
+
+@pytest.mark.cases("text_basic")
+async def test_usage_requested(conformance):
+    """The request asks for the usage chunk (stream_options.include_usage), or servers never send it."""
+    await conformance.stream()
+    body = conformance.sent[0].body
+    assert body.get("stream") is True, f"stream is {body.get('stream')!r}"
+    assert (body.get("stream_options") or {}).get("include_usage") is True, f"stream_options {body.get('stream_options')}"
