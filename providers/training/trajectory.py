@@ -155,8 +155,9 @@ class TokenManager:
 
     def add_model_call(self, call: ModelCallTokens) -> Drift | None:
         """Extend the trajectory with one call; returns the Drift when its prompt did not extend it."""
-        if call.prompt_token_ids is None or call.token_ids is None:
-            missing = "prompt_token_ids" if call.prompt_token_ids is None else "token_ids"
+        # A chat prompt is never empty: an empty list means the server sent no prompt ids.
+        if not call.prompt_token_ids or call.token_ids is None:
+            missing = "prompt_token_ids" if not call.prompt_token_ids else "token_ids"
             raise MissingTokenIdsError(
                 f"model call {call.index} has no {missing}; build the model with return_token_ids=True "
                 "and check that the server is vLLM 0.10.2 or later"
