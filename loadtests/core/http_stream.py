@@ -26,7 +26,6 @@ from urllib.parse import urlsplit
 _SO_TIMESTAMPNS = 35  # Linux; SCM_TIMESTAMPNS has the same value
 _TS = struct.Struct("qq")
 _READ_SIZE = 1 << 18  # large reads: small buffers collapse throughput at long contexts
-_HEAD_PEEK = 12  # a chunk size line and the start of its data, never past the end of one small event
 
 ERROR_KINDS = ("connect_refused", "connect_timeout", "connect_error", "rate_limited", "unavailable",
                "context_overflow", "http_4xx", "http_5xx", "not_sse", "stall", "dropped", "protocol",
@@ -136,10 +135,9 @@ class Response:
             yield ts, data
 
     def _chunked(self) -> Iterator[tuple[float, bytes]]:
-        conn = self.conn
         # Reads are not cut at chunk boundaries: TCP merges queued segments and reports the newest
-        # one's timestamp (measured), so events already waiting together share one arrival time anyway.
-        exact = False
+        # one's timestamp (measured), so cutting would cost syscalls and separate nothing.
+        conn = self.conn
         buf = self._rest
         ts = self._rest_ts
         self._rest = b""
@@ -151,7 +149,7 @@ class Response:
                     break
                 buf = buf[pos:]
                 pos = 0
-                ts, more = conn.recv(_HEAD_PEEK if exact else _READ_SIZE)
+                ts, more = conn.recv()
                 buf += more
             try:
                 size = int(buf[pos:eol].split(b";", 1)[0], 16)
@@ -162,7 +160,7 @@ class Response:
                 while buf.find(b"\r\n", pos) < 0:  # trailers end with an empty line
                     buf = buf[pos:]
                     pos = 0
-                    ts, more = conn.recv(2 if exact else _READ_SIZE)
+                    ts, more = conn.recv()
                     buf += more
                 return
             while len(buf) - pos < size + 2:
@@ -175,7 +173,7 @@ class Response:
                 buf, pos = have, 0
                 if size == 0 and len(buf) >= 2:
                     break
-                ts, more = conn.recv(min(size + 2 - len(buf), _READ_SIZE) if exact else _READ_SIZE)
+                ts, more = conn.recv()
                 buf += more
             if size:
                 yield ts, buf[pos:pos + size]

@@ -223,7 +223,7 @@ def run_request(st: _State, conn: Connection, req: WorkloadRequest, *, t_intende
         rec.slo_ok = all(v is not None and v <= slo[k] for k, v in (("ttft", lat.ttft_ms), ("tpot", lat.tpot_ms or 0.0),
                                                                     ("e2e", lat.e2e_ms)) if k in slo)
         if st.spec.neuron and res.prompt_tokens:
-            rec.bucket = rec.bucket or bucket_for(res.prompt_tokens, tuple(st.opts.prefill_buckets))
+            rec.bucket = bucket_for(res.prompt_tokens, tuple(st.opts.prefill_buckets)) or rec.bucket  # the server's count
         if res.truth and res.truth.get("ttft_ms") is not None:
             # the simulator's wall-clock time of its first write, seen from our send time: the error left is ours
             first_write = res.truth["recv_wall"] + res.truth["ttft_ms"] / 1e3

@@ -159,6 +159,14 @@ def _warmup_summary(run: RunData) -> dict[str, Any]:
             slot[phase] = max(slot.get(phase, 0.0), rec["ttft_ms"])
         elif rec.get("bucket") is not None:
             out["prefill_buckets"].setdefault(str(rec["bucket"]), {})[phase] = rec["ttft_ms"]
+    steady: dict[int, list[float]] = defaultdict(list)
+    for rec in run.records:
+        if rec["ok"] and rec.get("bucket") is not None:
+            steady[rec["bucket"]].append(rec["ttft_ms"])
+    for bucket, values in steady.items():
+        slot = out["prefill_buckets"].setdefault(str(bucket), {})
+        slot["steady_ttft_p50_ms"] = exact_percentile(values, 50)
+        slot["steady_requests"] = len(values)
     return out
 
 

@@ -1,0 +1,118 @@
+"""The simulator on its own: wire format, faults on demand, Neuron buckets and slots, ground truth."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from loadtests.core.chat_stream import ChatStreamAccumulator, latencies_of
+from loadtests.core.http_stream import Connection, SSEParser, StreamError, Target, classify_http_error
+
+
+def _stream(url: str, body: dict, headers: dict | None = None):
+    conn = Connection(Target.parse(url), read_timeout=5.0)
+    t_send, resp = conn.request("POST", "/v1/chat/completions", json.dumps(body).encode(), headers)
+    if resp.status != 200:
+        raise classify_http_error(resp.status, resp.read_all())
+    assert resp.content_type == "text/event-stream"
+    acc, parser = ChatStreamAccumulator(t_send), SSEParser()
+    try:
+        for ts, piece in resp.iter_body():
+            for kind, text in parser.feed(piece):
+                (acc.on_data if kind == "data" else acc.on_comment)(ts, text)
+    finally:
+        conn.close()
+    return acc.finish()
+
+
+BODY = {"model": "sim-model", "messages": [{"role": "user", "content": "one two three"}], "max_tokens": 8,
+        "stream": True, "stream_options": {"include_usage": True, "continuous_usage_stats": True}, "return_token_ids": True}
+
+
+def test_stream_usage_token_ids_and_truth(simulator):
+    url = simulator("--ttft-ms", "40", "--itl-ms", "5", "--itl-spread-ms", "0")
+    res = _stream(url, BODY)
+    lat = latencies_of(res)
+    assert res.done and res.completion_tokens == 8 and res.prompt_tokens == 7 and res.token_source == "token_ids"
+    assert res.truth is not None and len(res.truth["emit_ms"]) == 8
+    assert 40 <= res.truth["ttft_ms"] < 50
+    assert lat.ttft_ms == pytest.approx(res.truth["recv_wall"] * 1e3 + res.truth["ttft_ms"] - res.t_send * 1e3, abs=2.0)
+    assert lat.tpot_ms == pytest.approx(5.0, abs=1.5)
+
+
+def test_merged_chunks_carry_several_token_ids(simulator):
+    url = simulator("--tokens-per-chunk", "4", "--itl-ms", "5", "--itl-spread-ms", "0")
+    res = _stream(url, {**BODY, "max_tokens": 12})
+    assert res.chunk_tokens == [4, 4, 4]
+    lat = latencies_of(res)
+    assert all(v == pytest.approx(5.0, abs=1.5) and n == 4 for v, n in lat.itl_token_ms)
+    assert all(g == pytest.approx(20.0, abs=6.0) for g in lat.itl_chunk_ms)  # timers on a shared machine
+
+
+@pytest.mark.parametrize("fault, kind", [("429", "rate_limited"), ("503", "unavailable"),
+                                         ("context_overflow", "context_overflow")])
+def test_http_faults_on_demand(simulator, fault, kind):
+    url = simulator()
+    with pytest.raises(StreamError) as info:
+        _stream(url, BODY, {"x-sim-fault": fault})
+    assert info.value.kind == kind
+
+
+def test_drop_and_stall_faults(simulator):
+    url = simulator("--stall-s", "30")
+    with pytest.raises(StreamError) as info:
+        _stream(url, {**BODY, "sim_fault": "drop"})
+    assert info.value.kind == "dropped"
+    conn = Connection(Target.parse(url), read_timeout=0.5)
+    _, resp = conn.request("POST", "/v1/chat/completions", json.dumps(BODY).encode(), {"x-sim-fault": "stall"})
+    start = time.monotonic()
+    with pytest.raises(StreamError) as info:
+        for _ in resp.iter_body():
+            pass
+    assert info.value.kind == "stall" and time.monotonic() - start < 2.0
+
+
+def test_real_overflow_and_unknown_model(simulator):
+    url = simulator("--profile", "neuron")
+    with pytest.raises(StreamError) as info:
+        _stream(url, {**BODY, "max_tokens": 4000})
+    assert info.value.kind == "context_overflow" and "2048" in str(info.value)
+    with pytest.raises(StreamError, match="does not exist"):
+        _stream(url, {**BODY, "model": "nope"})
+
+
+def test_tool_call_synthesised_from_schema(simulator):
+    url = simulator()
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}, "unit": {"enum": ["celsius", "fahrenheit"]}},
+        "required": ["city", "unit"]}}}
+    res = _stream(url, {**BODY, "tools": [tool], "tool_choice": "required"})
+    assert res.finish_reason == "tool_calls" and res.tool_calls[0].name == "get_weather"
+    assert json.loads(res.tool_calls[0].arguments) == {"city": "Paris", "unit": "celsius"}
+    assert max(n for n in res.chunk_tokens) == 3  # the parser-style merge: 3 tokens per message
+
+
+def test_neuron_first_hit_per_bucket_and_slots(simulator):
+    url = simulator("--profile", "neuron", "--first-hit-ms", "300", "--max-num-seqs", "1", "--itl-spread-ms", "0")
+    cold = latencies_of(_stream(url, BODY)).ttft_ms
+    warm = latencies_of(_stream(url, BODY)).ttft_ms
+    assert cold - warm > 500  # prefill bucket 128 and batch bucket 1 both compile on first use
+    long_prompt = {**BODY, "messages": [{"role": "user", "content": "w " * 600}]}
+    assert latencies_of(_stream(url, long_prompt)).ttft_ms - warm > 300  # bucket 1024: another compile
+    assert latencies_of(_stream(url, long_prompt)).ttft_ms > warm  # warm, but prefill grows with the bucket
+
+
+def test_models_health_metrics(simulator):
+    url = simulator("--profile", "llamacpp")
+    conn = Connection(Target.parse(url))
+    _, resp = conn.request("GET", "/v1/models")
+    assert json.loads(resp.read_all())["data"][0]["id"] == "sim-model"
+    _, resp = conn.request("GET", "/health")
+    assert resp.status == 200 and json.loads(resp.read_all()) == {"status": "ok"}
+    _stream(url, BODY)
+    _, resp = conn.request("GET", "/metrics")
+    text = resp.read_all().decode()
+    assert 'vllm:generation_tokens_total{model_name="sim-model"} 8' in text and "vllm:num_requests_running" in text
+    conn.close()
