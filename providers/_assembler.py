@@ -253,9 +253,8 @@ class StreamAssembler:
     ) -> None:
         """Record usage; None counts as 0 (servers send null), anything not an int raises."""
         values = {"inputTokens": input_tokens or 0, "outputTokens": output_tokens or 0}
-        values["totalTokens"] = (
-            total_tokens if total_tokens is not None else values["inputTokens"] + values["outputTokens"]
-        )
+        if total_tokens is not None:
+            values["totalTokens"] = total_tokens
         if cache_read_tokens is not None:
             values["cacheReadInputTokens"] = cache_read_tokens
         if cache_write_tokens is not None:
@@ -265,6 +264,8 @@ class StreamAssembler:
                 raise StreamServerError(
                     f"usage field {field} is {value!r} ({type(value).__name__}); expected an integer token count"
                 )
+        if total_tokens is None:
+            values["totalTokens"] = values["inputTokens"] + values["outputTokens"]
         self._usage = values
 
     def finish(self, additional_fields: dict[str, Any] | None = None) -> Sequence[StreamEvent]:

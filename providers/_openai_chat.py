@@ -357,6 +357,15 @@ class OpenAIChatModel(Model):
                 raise ProviderConnectionError(url, f"timed out before the server answered ({type(exc).__name__})") from exc
             except httpx.TransportError as exc:
                 raise ProviderConnectionError(url, f"{type(exc).__name__}: {exc}") from exc
+            if response.headers.get("content-type", "").startswith("application/json") and response.status_code == 200:
+                try:
+                    raw = (await response.aread()).decode("utf-8", "replace")
+                finally:
+                    await response.aclose()
+                raise MalformedStreamError(
+                    f"{url} answered with a JSON document, not an event stream (does the server honour "
+                    f"'stream': true?): {raw[:300]!r}"
+                )
             if response.status_code != 200:
                 try:
                     raw = (await response.aread()).decode("utf-8", "replace")
@@ -567,7 +576,11 @@ class OpenAIChatModel(Model):
                     "the server may have crashed or restarted"
                 ) from exc
             if not done:
-                tail = (rest + b"\n" + data) if data is not None else rest
+                if rest.strip() and not rest.startswith((b"data:", b":", b"event:", b"id:", b"retry:")):
+                    raise MalformedStreamError(
+                        f"line in the stream from {url} is not server-sent events: {rest[:300]!r}"
+                    )
+                tail = (data + b"\n" + rest) if data is not None else rest
                 if tail.strip():
                     raise TruncatedStreamError(
                         f"the stream from {url} ended inside an event (no blank line after it): {tail[:300]!r}"
