@@ -319,6 +319,8 @@ class BedrockModel(OpenAIChatModel):
             if tool_use is None:
                 return []  # Bedrock announces only tool blocks; text opens with its first delta
             index = payload.get("contentBlockIndex")
+            state.open_tool = index
+            state.tool_input_seen = False
             return list(asm.tool_call(index, id=tool_use.get("toolUseId"), name=tool_use.get("name")))
         if name == "contentBlockDelta":
             delta = payload.get("delta")
@@ -327,7 +329,9 @@ class BedrockModel(OpenAIChatModel):
             if "text" in delta:
                 return list(asm.text(delta["text"]))
             if "toolUse" in delta:
-                return list(asm.tool_call(payload.get("contentBlockIndex"), arguments=delta["toolUse"].get("input")))
+                arguments = delta["toolUse"].get("input")
+                state.tool_input_seen = state.tool_input_seen or bool(arguments)
+                return list(asm.tool_call(payload.get("contentBlockIndex"), arguments=arguments))
             if "reasoningContent" in delta:
                 reasoning = delta["reasoningContent"]
                 if "text" in reasoning:
@@ -340,7 +344,13 @@ class BedrockModel(OpenAIChatModel):
                 return []  # citations carry no text of their own; the cited text streams as text deltas
             raise MalformedStreamError(f"contentBlockDelta from {url} has a delta this provider does not know: {delta}")
         if name == "contentBlockStop":
-            return list(asm.end_block())
+            events: list[StreamEvent] = []
+            if state.open_tool is not None and not state.tool_input_seen:
+                # A zero-argument call streams no input at all; Strands needs a JSON object.
+                events.extend(asm.tool_call(state.open_tool, arguments="{}"))
+            state.open_tool = None
+            events.extend(asm.end_block())
+            return events
         if name == "messageStop":
             reason = payload.get("stopReason")
             if reason in FAILED_STOP_REASONS:
@@ -409,9 +419,11 @@ class BedrockModel(OpenAIChatModel):
 
 
 class _ConverseState:
-    __slots__ = ("stop_reason", "additional_fields", "guardrail_trace", "saw_metadata")
+    __slots__ = ("stop_reason", "additional_fields", "guardrail_trace", "saw_metadata", "open_tool", "tool_input_seen")
 
     def __init__(self) -> None:
+        self.open_tool: Any = None
+        self.tool_input_seen = False
         self.stop_reason: str | None = None
         self.additional_fields: dict[str, Any] | None = None
         self.guardrail_trace: dict[str, Any] | None = None
