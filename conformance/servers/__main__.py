@@ -34,6 +34,7 @@ class ServerRecord:
 
     name: str
     pid: int
+    pgid: int
     port: int
     base_url: str
     log_path: str
@@ -59,7 +60,7 @@ class ServerRecord:
         self.path(self.name).write_text(json.dumps(self.__dict__, indent=2) + "\n")
 
     def alive(self) -> bool:
-        return process_group_alive(self.pid)
+        return process_group_alive(self.pgid)
 
 
 def _progress(message: str) -> None:
@@ -87,7 +88,7 @@ def _start(name: str, args: argparse.Namespace) -> int:
         return 1
     provision(name, progress=_progress)
     server = start_server(name, port=args.port, tie_to_parent=args.foreground)
-    ServerRecord(name, server.pid, server.port, server.base_url, str(server.log_path), time.time()).save()
+    ServerRecord(name, server.pid, server.pgid, server.port, server.base_url, str(server.log_path), time.time()).save()
     print(
         f"{name}: ready at {server.base_url} in {server.ready_seconds:.1f} s "
         f"(pid {server.pid}, RSS {server.rss_bytes() / 2**20:.0f} MiB, log {server.log_path})"
@@ -108,7 +109,7 @@ def _stop(name: str, _: argparse.Namespace) -> int:
         print(f"{name}: not running (no record in {run_dir()})")
         return 0
     if record.alive():
-        stop_process_group(record.pid, None)
+        stop_process_group(record.pgid, None)
         print(f"{name}: stopped (pid {record.pid})")
     else:
         print(f"{name}: was not running any more (pid {record.pid})")
@@ -128,7 +129,9 @@ def _status(name: str, _: argparse.Namespace) -> int:
         health = httpx.get(f"{record.base_url}/health", timeout=2.0).status_code
     except httpx.HTTPError as exc:
         health = f"unreachable ({exc.__class__.__name__})"
-    rss = RunningServer(name, record.base_url, record.port, "smollm2", record.pid, Path(record.log_path)).rss_bytes()
+    rss = RunningServer(
+        name, record.base_url, record.port, "smollm2", record.pid, record.pgid, Path(record.log_path)
+    ).rss_bytes()
     print(
         f"{name}: running at {record.base_url} (pid {record.pid}, /health {health}, "
         f"RSS {rss / 2**20:.0f} MiB, up {time.time() - record.started_at:.0f} s, log {record.log_path})"

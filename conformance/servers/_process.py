@@ -1,8 +1,9 @@
 """Start a provisioned server on 127.0.0.1, wait until it answers, and always stop it completely.
 
-A server runs in a process group of its own (start_new_session), so stop() reaches every process it
-spawned (vLLM forks an engine core). The kernel kills it when the starting process dies
-(PR_SET_PDEATHSIG), and an atexit hook stops what is still running at interpreter exit.
+Each server runs under `_supervisor.py`, which leads a process group of its own and stops every
+descendant (vLLM forks an engine core and workers) on SIGTERM or when the starting process dies,
+even by SIGKILL (PR_SET_PDEATHSIG). stop() signals the whole group; an atexit hook stops what is
+still running at interpreter exit.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,8 @@ __all__ = ["RunningServer", "start_server", "pick_free_port", "process_group_ali
 
 HOST = "127.0.0.1"
 STOP_GRACE_S = 15.0
+SUPERVISOR_GRACE_S = 8.0  # the supervisor's own SIGTERM-to-SIGKILL delay, below STOP_GRACE_S
+SUPERVISOR = Path(__file__).with_name("_supervisor.py")
 POLL_INTERVAL_S = 0.25
 
 
@@ -119,30 +123,35 @@ def _rss_of_group(pgid: int) -> int:
 
 @dataclass
 class RunningServer:
-    """A started server. `base_url` has no /v1 suffix; the process group id equals `pid`."""
+    """A started server. `base_url` has no /v1 suffix.
+
+    `pid` is the server process itself (signal it to pause or crash it in fault tests); `pgid` is
+    its supervisor, leader of the process group that holds every process of the server.
+    """
 
     name: str
     base_url: str
     port: int
     model_id: str
     pid: int
+    pgid: int
     log_path: Path
     ready_seconds: float = 0.0
     _process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def stop(self) -> None:
         """Stop the server and every process it spawned; safe to call more than once."""
-        stop_process_group(self.pid, self._process)
-        _running.pop(self.pid, None)
+        stop_process_group(self.pgid, self._process)
+        _running.pop(self.pgid, None)
 
     def is_alive(self) -> bool:
         if self._process is not None:
             self._process.poll()
-        return process_group_alive(self.pid) and not _group_members_all_zombies(self.pid)
+        return process_group_alive(self.pgid) and not _group_members_all_zombies(self.pgid)
 
     def rss_bytes(self) -> int:
         """Resident memory of the whole process group (server plus its worker processes)."""
-        return _rss_of_group(self.pid)
+        return _rss_of_group(self.pgid)
 
     def __enter__(self) -> RunningServer:
         return self
@@ -179,7 +188,7 @@ def start_server(
 ) -> RunningServer:
     """Start the provisioned server `name` and return once /health and /v1/models answer.
 
-    `ready_timeout` defaults to a per-server bound (llama.cpp 120 s, vLLM 420 s). With
+    `ready_timeout` defaults to a per-server bound (llama.cpp 120 s, vLLM 600 s). With
     `tie_to_parent` (the default) the kernel kills the server when this process dies; the CLI's
     background start turns it off. Raises StartError (process stopped, log tail in the message).
     """
@@ -191,13 +200,19 @@ def start_server(
     spec = kind.launch(port)
     timeout = kind.ready_timeout_s if ready_timeout is None else ready_timeout
     log_path = logs_dir() / f"{name}-server-{port}.log"
+    pid_file = log_path.with_suffix(".pid")
+    pid_file.unlink(missing_ok=True)
     base_url = f"http://{HOST}:{port}"
+    supervised = [
+        sys.executable, str(SUPERVISOR), *(["--watch-parent"] if tie_to_parent else []),
+        "--pid-file", str(pid_file), "--grace", str(SUPERVISOR_GRACE_S), "--", *spec.command,
+    ]
     with open(log_path, "wb") as log:
         log.write(("$ " + " ".join(spec.command) + "\n").encode())
         log.flush()
         try:
             process = subprocess.Popen(
-                spec.command,
+                supervised,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -212,7 +227,7 @@ def start_server(
                     log_path=log_path, fix=f"provision again: python -m conformance.servers provision {name}",
                 )
             ) from exc
-    server = RunningServer(name, base_url, port, MODEL_ID, process.pid, log_path, _process=process)
+    server = RunningServer(name, base_url, port, MODEL_ID, process.pid, process.pid, log_path, _process=process)
     _running[process.pid] = server
     started = time.monotonic()
     try:
@@ -239,6 +254,7 @@ def start_server(
                         )
                     )
                 time.sleep(POLL_INTERVAL_S)
+        server.pid = int(pid_file.read_text())
     except BaseException:
         server.stop()
         raise

@@ -26,7 +26,7 @@ class ServerKind:
 
 _KINDS = {
     "llamacpp": ServerKind("llamacpp", provision_llamacpp, llamacpp_launch, ready_timeout_s=120.0),
-    "vllm": ServerKind("vllm", provision_vllm, vllm_launch, ready_timeout_s=420.0),
+    "vllm": ServerKind("vllm", provision_vllm, vllm_launch, ready_timeout_s=600.0),
 }
 
 
