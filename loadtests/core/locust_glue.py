@@ -382,6 +382,10 @@ def _controller(st: _State) -> None:
         log.info("sweep stage %d/%d: %s for %g s", i + 1, len(st.stages),
                  f"{stage.users} users" if stage.users else f"{stage.rate:g} requests/s", stage.duration_s)
         gevent.sleep(max(0.0, end - time.time()))
+    # let requests sent in the last stage finish, or the last stage would look slower than it was
+    drain_until = time.time() + min(st.opts.stall_timeout_s, 10.0)
+    while time.time() < drain_until and (st.is_master or st.inflight > 0):
+        gevent.sleep(0.05)
     log.info("sweep finished: stopping the run")
     gevent.spawn(runner.quit if st.opts.headless else runner.stop)
 
