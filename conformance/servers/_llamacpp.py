@@ -16,7 +16,7 @@ from ._errors import ProvisionError, describe_failure
 from ._launch import LaunchSpec, require_provisioned
 from ._model import MODEL_ID, provision_model, provisioned_model
 from ._paths import cache_dir
-from ._steps import Progress, build_once, run_logged
+from ._steps import Progress, build_once, is_complete, run_logged
 
 __all__ = ["LLAMACPP_PACKAGE", "provision_llamacpp", "llamacpp_launch"]
 
@@ -116,9 +116,9 @@ def _build(tmp: Path, progress: Progress) -> None:
 
 def provision_llamacpp(progress: Progress) -> None:
     final = _install_dir()
+    if not is_complete(final):
+        _check_toolchain()  # before any download, so a missing compiler fails in a second
     provision_model(progress)
-    if not (final / ".complete").is_file():
-        _check_toolchain()
     build_once(final, "llamacpp", lambda tmp: _build(tmp, progress), progress)
 
 
