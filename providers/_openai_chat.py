@@ -318,6 +318,8 @@ class OpenAIChatModel(Model):
         request.update(self._request_params())
         if request.get("stream") is not True:
             raise ValueError("these providers only stream: remove 'stream' from params")
+        if request.get("n", 1) != 1:
+            raise ValueError(f"params n={request['n']!r}: a Strands model returns one answer; remove 'n'")
         return request
 
     def _http_client(self) -> httpx.AsyncClient:

@@ -75,6 +75,12 @@ def test_streaming_cannot_be_turned_off():
         model.format_request(USER)
 
 
+def test_several_choices_are_refused():
+    model = VLLMModel(base_url=f"{BASE}/v1", model_id="m", params={"n": 2})
+    with pytest.raises(ValueError, match="n=2"):
+        model.format_request(USER)
+
+
 # -- Neuron --------------------------------------------------------------------------------------------
 
 
@@ -304,3 +310,14 @@ async def test_agent_runs_a_real_tool_and_answers(mock, name):
     assert second[-2]["tool_calls"][0]["id"] == "call_w1"
     assert second[-1] == {"role": "tool", "tool_call_id": "call_w1", "content": "18C and sunny in Paris"}
     assert result.metrics.accumulated_usage["inputTokens"] == 25
+
+
+def test_sync_agent_calls_each_on_their_own_event_loop(mock):
+    # Agent.__call__ runs each invocation on a fresh event loop: the pooled client must follow.
+    serve(mock, stream_response(text_answer("one")), stream_response(text_answer("two")))
+    model = make_models()["vllm"]
+    agent = Agent(model=model, callback_handler=None)
+    assert str(agent("first")).strip() == "one"
+    first_client = model._client
+    assert str(agent("second")).strip() == "two"
+    assert model._client is not first_client
