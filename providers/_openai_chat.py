@@ -192,7 +192,9 @@ def format_tool_choice(tool_choice: ToolChoice) -> str | dict[str, Any]:
         return "required"
     if "tool" in tool_choice:
         return {"type": "function", "function": {"name": tool_choice["tool"]["name"]}}
-    raise ValueError(f"tool_choice {tool_choice!r} is not one of {{'auto': {{}}}}, {{'any': {{}}}}, {{'tool': {{'name': ...}}}}")
+    raise ValueError(
+        f"tool_choice {tool_choice!r} is not one of {{'auto': {{}}}}, {{'any': {{}}}}, {{'tool': {{'name': ...}}}}"
+    )
 
 
 # The json module's own C scanner, called directly: json.loads adds an encoding sniff, two regex
@@ -354,12 +356,15 @@ class OpenAIChatModel(Model):
                 if attempt == 1 and self._retry_dropped_connection:
                     logger.debug("server dropped a reused connection before answering (%s); retrying once", exc)
                     continue
-                raise ProviderConnectionError(url, f"the server closed the connection before answering ({exc})") from exc
+                reason = f"the server closed the connection before answering ({exc})"
+                raise ProviderConnectionError(url, reason) from exc
             except httpx.TimeoutException as exc:
-                raise ProviderConnectionError(url, f"timed out before the server answered ({type(exc).__name__})") from exc
+                reason = f"timed out before the server answered ({type(exc).__name__})"
+                raise ProviderConnectionError(url, reason) from exc
             except httpx.TransportError as exc:
                 raise ProviderConnectionError(url, f"{type(exc).__name__}: {exc}") from exc
-            if response.headers.get("content-type", "").startswith("application/json") and response.status_code == 200:
+            is_json = response.headers.get("content-type", "").startswith("application/json")
+            if is_json and response.status_code == 200:
                 try:
                     raw = (await response.aread()).decode("utf-8", "replace")
                 finally:
@@ -505,12 +510,16 @@ class OpenAIChatModel(Model):
                             break
                         try:
                             decoded = payload.decode()
-                            chunk, end = scan(decoded, 0)
+                            try:
+                                chunk, end = scan(decoded, 0)
+                            except StopIteration:
+                                end = -1
                             if end != len(decoded):
-                                chunk = json.loads(decoded)  # trailing whitespace passes, anything else raises
-                        except (ValueError, StopIteration) as exc:
+                                chunk = json.loads(decoded)  # surrounding whitespace passes, anything else raises
+                        except ValueError as exc:
                             raise MalformedStreamError(
-                                f"data in the stream from {url} is not JSON ({_json_problem(payload)}): {payload[:300]!r}"
+                                f"data in the stream from {url} is not JSON ({_json_problem(payload)}): "
+                                f"{payload[:300]!r}"
                             ) from exc
                         if type(chunk) is not dict:
                             raise MalformedStreamError(
@@ -552,14 +561,17 @@ class OpenAIChatModel(Model):
                                 if ids:
                                     token_ids.extend(ids)
                                 if prompt_token_ids is None:
-                                    prompt_token_ids = chunk.get("prompt_token_ids") or choice.get("prompt_token_ids")
+                                    prompt_token_ids = (
+                                        chunk.get("prompt_token_ids") or choice.get("prompt_token_ids")
+                                    )
                         elif "error" in chunk:
                             raise self._stream_error(chunk["error"], url)
                         elif chunk.get("object") == "error":  # vLLM's bare error object
                             raise self._stream_error(chunk, url)
                         elif choices is None and "usage" not in chunk:
                             raise MalformedStreamError(
-                                f"chunk in the stream from {url} has neither choices, usage nor error: {payload[:300]!r}"
+                                f"chunk in the stream from {url} has neither choices, usage nor error: "
+                                f"{payload[:300]!r}"
                             )
                         usage = chunk.get("usage")
                         if usage:

@@ -76,7 +76,8 @@ class LlamaCppModel(OpenAIChatModel):
             name = tool_choice["tool"]["name"]
             chosen = [spec for spec in tool_specs if spec["name"] == name]
             if not chosen:
-                raise ValueError(f"tool_choice names tool {name!r}, which is not among {[s['name'] for s in tool_specs]}")
+                names = [spec["name"] for spec in tool_specs]
+                raise ValueError(f"tool_choice names tool {name!r}, which is not among the tools {names}")
             tool_specs, tool_choice = chosen, {"any": {}}
         return super().format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
 

@@ -265,6 +265,12 @@ async def test_malformed_line_raises(model, mock):
         await collect(model)
 
 
+async def test_json_with_extra_spaces_is_accepted(model, mock):
+    serve(mock, stream_response([b"data:   " + event_bytes(chunk({"content": "a"}))[6:-2] + b"  \n\n"]
+                                + sse(chunk({}, "stop"))))
+    assert texts(await collect(model)) == "a"
+
+
 async def test_malformed_json_raises(model, mock):
     serve(mock, stream_response([b'data: {"choices": [\n\n']))
     with pytest.raises(MalformedStreamError, match="not JSON"):
