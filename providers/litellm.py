@@ -1,0 +1,268 @@
+"""Reference Strands provider over the real `litellm` library (`litellm.acompletion`, streamed).
+
+Why it exists: LiteLLM is how many users reach vLLM, llama.cpp and hosted APIs from Strands, and its
+failure classes are its own (tool calls reported as `stop`, context overflow left unmapped, usage
+missing). This provider keeps LiteLLM in the path (routing, provider prefixes, its error classes)
+and puts its OpenAI-format chunks through the shared `StreamAssembler`, so the stop, tool-call and
+usage rules are the same as every other provider's.
+
+LiteLLM is an optional extra (`pip install 'provider-conformance[litellm]'`). Before importing it
+this module turns off two of its import-time behaviours that break offline, replayable runs: the
+download of the remote model cost map (`LITELLM_LOCAL_MODEL_COST_MAP`), and the aiohttp transport
+(`DISABLE_AIOHTTP_TRANSPORT`), so requests go through httpx, where the suite's respx replay and
+capture see them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncGenerator
+from typing import Any, TypedDict, TypeVar
+
+import pydantic
+from strands.models.model import Model
+from strands.types.content import Messages, SystemContentBlock
+from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
+from strands.types.streaming import StreamEvent
+from strands.types.tools import ToolChoice, ToolSpec
+from typing_extensions import Unpack
+
+from ._assembler import StreamAssembler
+from ._openai_chat import StructuredOutputError, format_messages, format_tool_choice, format_tools
+from .errors import (
+    CONTEXT_OVERFLOW_MARKERS,
+    MalformedStreamError,
+    ProviderConnectionError,
+    ProviderHTTPError,
+    StreamServerError,
+    TruncatedStreamError,
+)
+
+__all__ = ["LiteLLMModel"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=pydantic.BaseModel)
+
+
+class LiteLLMConfig(TypedDict, total=False):
+    """The configuration keys of upstream `strands.models.litellm.LiteLLMModel.LiteLLMConfig`."""
+
+    context_window_limit: int | None
+    model_id: str
+    params: dict[str, Any] | None
+    stream: bool
+    cache_config: Any
+
+
+def _import_litellm() -> Any:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    os.environ.setdefault("DISABLE_AIOHTTP_TRANSPORT", "True")
+    try:
+        import litellm
+    except ImportError as exc:
+        raise ImportError(
+            "LiteLLMModel needs the litellm package: pip install 'provider-conformance[litellm]'"
+        ) from exc
+    litellm.disable_aiohttp_transport = True
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+class LiteLLMModel(Model):
+    """A Strands model over `litellm.acompletion`.
+
+    Args:
+        client_args: passed to every `litellm.acompletion` call (`api_base`, `api_key`, `timeout`, ...).
+        **model_config: the keys of `LiteLLMConfig`; `model_id` is a LiteLLM model name such as
+            `hosted_vllm/smollm2` or `openai/smollm2` (with `api_base` in `client_args`).
+    """
+
+    CONFIG_KEYS = frozenset(LiteLLMConfig.__annotations__)
+
+    def __init__(self, client_args: dict[str, Any] | None = None, **model_config: Unpack[LiteLLMConfig]) -> None:
+        self._litellm = _import_litellm()
+        self._check_keys(model_config)
+        if "model_id" not in model_config:
+            raise ValueError("LiteLLMModel needs `model_id` (a LiteLLM model name such as 'hosted_vllm/smollm2')")
+        if model_config.get("stream") is False:
+            raise ValueError("LiteLLMModel (reference) only streams: remove stream=False")
+        self.client_args = dict(client_args or {})
+        self.config: dict[str, Any] = dict(model_config)
+
+    def _check_keys(self, config: dict[str, Any]) -> None:
+        unknown = sorted(set(config) - self.CONFIG_KEYS)
+        if unknown:
+            raise ValueError(
+                f"LiteLLMModel has no configuration key(s) {unknown}; valid keys: {', '.join(sorted(self.CONFIG_KEYS))}"
+            )
+
+    def update_config(self, **model_config: Unpack[LiteLLMConfig]) -> None:  # type: ignore[override]
+        self._check_keys(dict(model_config))
+        self.config.update(model_config)
+
+    def get_config(self) -> LiteLLMConfig:  # type: ignore[override]
+        return LiteLLMConfig(**self.config)  # type: ignore[typeddict-item]
+
+    # -- request ---------------------------------------------------------------------------------
+
+    def format_request(
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        tool_choice: ToolChoice | None = None,
+        system_prompt_content: list[SystemContentBlock] | None = None,
+    ) -> dict[str, Any]:
+        """The keyword arguments of `litellm.acompletion` (OpenAI chat format)."""
+        request: dict[str, Any] = {
+            "model": self.config["model_id"],
+            "messages": format_messages(messages, system_prompt, system_prompt_content),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        if tool_specs:
+            request["tools"] = format_tools(tool_specs)
+            if tool_choice:
+                request["tool_choice"] = format_tool_choice(tool_choice)
+        request.update(self.config.get("params") or {})
+        return request
+
+    # -- stream ----------------------------------------------------------------------------------
+
+    async def stream(  # type: ignore[override]
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        *,
+        tool_choice: ToolChoice | None = None,
+        system_prompt_content: list[SystemContentBlock] | None = None,
+        **kwargs: Any,
+    ) -> AsyncGenerator[StreamEvent, None]:
+        request = self.format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
+        async for event in self._stream_request(request):
+            yield event
+
+    async def _stream_request(self, request: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
+        asm = StreamAssembler(started_at=time.perf_counter())
+        where = f"litellm model {self.config['model_id']!r}" + (
+            f" at {self.client_args['api_base']}" if self.client_args.get("api_base") else ""
+        )
+        try:
+            response = await self._litellm.acompletion(**self.client_args, **request)
+        except Exception as exc:
+            raise self._mapped(exc, where) from exc
+        try:
+            for event in asm.start():
+                yield event
+            try:
+                async for chunk in response:
+                    for event in self._feed(asm, chunk, where):
+                        yield event
+            except (ContextWindowOverflowException, ModelThrottledException, MalformedStreamError):
+                raise
+            except Exception as exc:
+                raise self._mapped(exc, where, mid_stream=True) from exc
+            if asm.finish_reason is None:
+                raise TruncatedStreamError(f"the stream from {where} ended with no finish reason: the server stopped mid-answer")
+            for event in asm.finish():
+                yield event
+        finally:
+            close = getattr(response, "aclose", None)
+            if close is not None:
+                try:
+                    await close()
+                except Exception:  # noqa: BLE001 - closing a finished stream must not mask the real outcome
+                    pass
+
+    @staticmethod
+    def _feed(asm: StreamAssembler, chunk: Any, where: str) -> list[StreamEvent]:
+        """One LiteLLM `ModelResponseStream` (OpenAI chunk shape) into the assembler."""
+        events: list[StreamEvent] = []
+        for choice in getattr(chunk, "choices", None) or ():
+            delta = getattr(choice, "delta", None)
+            if delta is not None:
+                reasoning = getattr(delta, "reasoning_content", None) or getattr(delta, "reasoning", None)
+                if reasoning:
+                    events.extend(asm.reasoning_text(reasoning))
+                content = getattr(delta, "content", None)
+                if content:
+                    events.extend(asm.text(content))
+                for position, call in enumerate(getattr(delta, "tool_calls", None) or ()):
+                    function = getattr(call, "function", None)
+                    index = getattr(call, "index", None)
+                    events.extend(
+                        asm.tool_call(
+                            position if index is None else index,
+                            id=getattr(call, "id", None),
+                            name=getattr(function, "name", None) if function is not None else None,
+                            arguments=getattr(function, "arguments", None) if function is not None else None,
+                        )
+                    )
+            finish = getattr(choice, "finish_reason", None)
+            if finish:
+                asm.set_finish_reason(finish)
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            prompt, completion = getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
+            if prompt is not None or completion is not None:
+                details = getattr(usage, "prompt_tokens_details", None)
+                asm.set_usage(prompt, completion, getattr(usage, "total_tokens", None),
+                              getattr(details, "cached_tokens", None) if details is not None else None)
+        return events
+
+    def _mapped(self, exc: Exception, where: str, *, mid_stream: bool = False) -> Exception:
+        """LiteLLM's exception classes to the Strands ones the loop acts on (the original is __cause__)."""
+        litellm = self._litellm
+        text = str(exc)
+        lowered = text.lower()
+        status = getattr(exc, "status_code", None)
+        if isinstance(exc, (litellm.RateLimitError, litellm.ServiceUnavailableError)) or status in (429, 503):
+            return ModelThrottledException(f"{where} is throttling requests ({status}): {text}")
+        if isinstance(exc, litellm.ContextWindowExceededError) or any(m in lowered for m in CONTEXT_OVERFLOW_MARKERS):
+            return ContextWindowOverflowException(f"the prompt does not fit the model's context ({where}): {text}")
+        if isinstance(exc, (litellm.Timeout, litellm.APIConnectionError)) and not mid_stream:
+            if "connect" in lowered or "connection" in lowered:
+                return ProviderConnectionError(str(self.client_args.get("api_base") or where), text)
+        if mid_stream:
+            if isinstance(exc, ValueError) and ("json" in lowered or "decode" in lowered or "expecting" in lowered):
+                return MalformedStreamError(f"a chunk in the stream from {where} could not be decoded: {text}")
+            if "peer closed" in lowered or "incomplete" in lowered or "disconnected" in lowered:
+                return TruncatedStreamError(f"the connection to {where} broke mid-stream: {text}")
+            return StreamServerError(f"the stream from {where} failed: {type(exc).__name__}: {text}")
+        if isinstance(status, int):
+            return ProviderHTTPError(status, text, where)
+        return StreamServerError(f"{where} failed before streaming: {type(exc).__name__}: {text}")
+
+    # -- structured output -----------------------------------------------------------------------
+
+    async def structured_output(  # type: ignore[override]
+        self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """`response_format` with the JSON schema (LiteLLM passes it to the server), the text validated."""
+        request = self.format_request(prompt, None, system_prompt, None, kwargs.get("system_prompt_content"))
+        request["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": output_model.__name__, "schema": output_model.model_json_schema()},
+        }
+        pieces: list[str] = []
+        stop_reason = None
+        async for event in self._stream_request(request):
+            if "contentBlockDelta" in event:
+                pieces.append(event["contentBlockDelta"]["delta"].get("text") or "")
+            elif "messageStop" in event:
+                stop_reason = event["messageStop"]["stopReason"]
+            yield event  # type: ignore[misc]
+        answer = "".join(pieces)
+        if stop_reason == "max_tokens":
+            raise StructuredOutputError(
+                f"the answer for {output_model.__name__} was cut off by the token limit after {len(answer)} "
+                f"characters: {answer[:300]!r}; raise max_tokens in params"
+            )
+        try:
+            yield {"output": output_model.model_validate_json(answer)}
+        except pydantic.ValidationError as exc:
+            raise StructuredOutputError(f"the answer is not valid {output_model.__name__} JSON: {answer[:300]!r}\n{exc}") from exc
