@@ -1,0 +1,99 @@
+"""Reference Strands provider for Mistral's chat completions API (`POST /v1/chat/completions`, SSE).
+
+Why it is short: Mistral streams OpenAI-shaped chunks, so the OpenAI chat core does the work; what
+differs is here. Tool calls arrive whole in one delta; finish reasons add `model_length` (the
+context window cut the answer: `max_tokens`) and `error` (the stream failed: `StreamServerError`),
+both mapped by the shared assembler; `tool_choice` "any" means "required"; the API rejects unknown
+body fields, so `stream_options` is not sent (Mistral always sends usage in the last chunk).
+Wire: https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, TypedDict
+
+from strands.types.content import Messages, SystemContentBlock
+from strands.types.tools import ToolChoice, ToolSpec
+from typing_extensions import Unpack
+
+from ._openai_chat import OpenAIChatModel
+from .errors import CONTEXT_OVERFLOW_MARKERS
+
+__all__ = ["MistralModel"]
+
+DEFAULT_SERVER_URL = "https://api.mistral.ai"
+
+
+class MistralConfig(TypedDict, total=False):
+    """The configuration keys of upstream `strands.models.mistral.MistralModel.MistralConfig`."""
+
+    context_window_limit: int | None
+    model_id: str
+    max_tokens: int | None
+    temperature: float | None
+    top_p: float | None
+    stream: bool | None
+    cache_config: Any
+
+
+class MistralModel(OpenAIChatModel):
+    """A Strands model over Mistral's streamed chat completions, talking httpx.
+
+    Args:
+        api_key: Mistral API key (default: the MISTRAL_API_KEY environment variable).
+        client_args: `server_url` (default https://api.mistral.ai) and `timeout_ms`.
+        **model_config: the keys of `MistralConfig`.
+    """
+
+    CONFIG_KEYS = frozenset(MistralConfig.__annotations__)
+    _overflow_markers = (*CONTEXT_OVERFLOW_MARKERS, "too large for model")
+
+    def __init__(
+        self, api_key: str | None = None, *, client_args: dict[str, Any] | None = None, **model_config: Unpack[MistralConfig]
+    ) -> None:
+        client_args = dict(client_args or {})
+        unknown = sorted(set(client_args) - {"server_url", "timeout_ms"})
+        if unknown:
+            raise ValueError(f"MistralModel has no client_args {unknown}; valid: server_url, timeout_ms")
+        for key in ("temperature", "top_p"):
+            value = model_config.get(key)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValueError(f"MistralModel: {key} must be between 0.0 and 1.0, got {value}")
+        if model_config.get("stream") is False:
+            raise ValueError("MistralModel (reference) only streams: remove stream=False")
+        super().__init__(dict(model_config))
+        if "model_id" not in self.config:
+            raise ValueError("MistralModel needs `model_id` (e.g. 'mistral-large-latest')")
+        self.client_args = client_args
+        self.api_key = api_key or os.environ.get("MISTRAL_API_KEY")
+
+    def update_config(self, **model_config: Unpack[MistralConfig]) -> None:  # type: ignore[override]
+        super().update_config(**model_config)
+
+    def get_config(self) -> MistralConfig:  # type: ignore[override]
+        return MistralConfig(**self.config)  # type: ignore[typeddict-item]
+
+    def _chat_url(self) -> str:
+        return f"{str(self.client_args.get('server_url') or DEFAULT_SERVER_URL).rstrip('/')}/v1/chat/completions"
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def _request_params(self) -> dict[str, Any]:
+        return {key: self.config[key] for key in ("max_tokens", "temperature", "top_p") if self.config.get(key) is not None}
+
+    def _format_tool_choice(self, tool_choice: ToolChoice) -> str | dict[str, Any] | None:
+        return "any" if "any" in tool_choice else super()._format_tool_choice(tool_choice)
+
+    def format_request(
+        self,
+        messages: Messages,
+        tool_specs: list[ToolSpec] | None = None,
+        system_prompt: str | None = None,
+        tool_choice: ToolChoice | None = None,
+        system_prompt_content: list[SystemContentBlock] | None = None,
+    ) -> dict[str, Any]:
+        request = super().format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
+        request.pop("stream_options", None)  # rejected as an extra field; usage comes in the last chunk anyway
+        return request

@@ -1,0 +1,76 @@
+"""Reference Strands provider for Writer's chat API (`POST /v1/chat`, SSE of chat-completion chunks).
+
+Why it is short: Writer streams OpenAI-shaped `chat.completion.chunk` objects, so the OpenAI chat
+core does the work; what differs is the endpoint, the configuration keys (`stop`,
+`stream_options`) and the overflow wordings. Wire: https://dev.writer.com/api-reference/completion-api/chat-completion
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, TypedDict
+
+from typing_extensions import Unpack
+
+from ._openai_chat import OpenAIChatModel
+from .errors import CONTEXT_OVERFLOW_MARKERS
+
+__all__ = ["WriterModel"]
+
+DEFAULT_BASE_URL = "https://api.writer.com/v1"
+
+
+class WriterConfig(TypedDict, total=False):
+    """The configuration keys of upstream `strands.models.writer.WriterModel.WriterConfig`."""
+
+    context_window_limit: int | None
+    model_id: str
+    max_tokens: int | None
+    cache_config: Any
+    stop: str | list[str] | None
+    stream_options: dict[str, Any]
+    temperature: float | None
+    top_p: float | None
+
+
+class WriterModel(OpenAIChatModel):
+    """A Strands model over Writer's streamed chat API, talking httpx.
+
+    Args:
+        client_args: `api_key` (default: the WRITER_API_KEY environment variable), `base_url`, `timeout`.
+        **model_config: the keys of `WriterConfig`.
+    """
+
+    CONFIG_KEYS = frozenset(WriterConfig.__annotations__)
+    _overflow_markers = (
+        *CONTEXT_OVERFLOW_MARKERS, "exceed context limit", "model's maximum context limit",
+        "is longer than the model's context length",
+    )
+
+    def __init__(self, client_args: dict[str, Any] | None = None, **model_config: Unpack[WriterConfig]) -> None:
+        client_args = dict(client_args or {})
+        unknown = sorted(set(client_args) - {"api_key", "base_url", "timeout", "max_retries"})
+        if unknown:
+            raise ValueError(f"WriterModel has no client_args {unknown}; valid: api_key, base_url, timeout, max_retries")
+        super().__init__(dict(model_config))
+        if "model_id" not in self.config:
+            raise ValueError("WriterModel needs `model_id` (e.g. 'palmyra-x5')")
+        self.client_args = client_args
+
+    def update_config(self, **model_config: Unpack[WriterConfig]) -> None:  # type: ignore[override]
+        super().update_config(**model_config)
+
+    def get_config(self) -> WriterConfig:  # type: ignore[override]
+        return WriterConfig(**self.config)  # type: ignore[typeddict-item]
+
+    def _chat_url(self) -> str:
+        return f"{str(self.client_args.get('base_url') or DEFAULT_BASE_URL).rstrip('/')}/chat"
+
+    def _headers(self) -> dict[str, str]:
+        api_key = self.client_args.get("api_key") or os.environ.get("WRITER_API_KEY")
+        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def _request_params(self) -> dict[str, Any]:
+        params = {key: self.config[key] for key in ("max_tokens", "temperature", "top_p", "stop") if self.config.get(key) is not None}
+        params["stream_options"] = {"include_usage": True, **(self.config.get("stream_options") or {})}
+        return params
