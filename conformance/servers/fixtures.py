@@ -7,43 +7,60 @@ errors: a live test never skips.
 
 from __future__ import annotations
 
-import sys
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
-from . import RunningServer, provision, start_server
+from . import SERVER_NAMES, RunningServer, provision, start_server
 
 __all__ = ["llamacpp_server", "vllm_server", "live_server"]
 
 
-def _progress(message: str) -> None:
-    # pytest captures fixture output; provisioning can take minutes, so show it as it happens.
-    sys.__stderr__.write(f"[conformance.servers] {message}\n")
-    sys.__stderr__.flush()
+def _terminal_progress(config: pytest.Config) -> Callable[[str], None]:
+    """Progress lines straight to the terminal: provisioning takes minutes and pytest captures output."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    reporter = config.pluginmanager.getplugin("terminalreporter")
+
+    def progress(message: str) -> None:
+        line = f"[conformance.servers] {message}"
+        if capture is None or reporter is None:
+            print(line, flush=True)
+            return
+        with capture.global_and_fixture_disabled():
+            reporter.write_line(line)
+
+    return progress
 
 
-def _serve(name: str) -> Iterator[RunningServer]:
-    provision(name, progress=_progress)
+def _serve(name: str, config: pytest.Config) -> Iterator[RunningServer]:
+    progress = _terminal_progress(config)
+    provision(name, progress=progress)
     with start_server(name) as server:
-        _progress(f"{name} ready at {server.base_url} in {server.ready_seconds:.1f} s (pid {server.pid})")
+        progress(
+            f"{name} ready at {server.base_url} in {server.ready_seconds:.1f} s "
+            f"(pid {server.pid}, RSS {server.rss_bytes() / 2**20:.0f} MiB, log {server.log_path})"
+        )
         yield server
+        progress(f"{name}: stopping (pid {server.pid})")
 
 
 @pytest.fixture(scope="session")
-def llamacpp_server() -> Iterator[RunningServer]:
-    yield from _serve("llamacpp")
+def llamacpp_server(pytestconfig: pytest.Config) -> Iterator[RunningServer]:
+    yield from _serve("llamacpp", pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def vllm_server() -> Iterator[RunningServer]:
-    yield from _serve("vllm")
+def vllm_server(pytestconfig: pytest.Config) -> Iterator[RunningServer]:
+    yield from _serve("vllm", pytestconfig)
 
 
 @pytest.fixture(scope="session")
 def live_server(request: pytest.FixtureRequest) -> RunningServer:
-    """The server named by indirect parametrization: `@pytest.mark.parametrize("live_server", [...], indirect=True)`."""
+    """The server named by indirect parametrization:
+    `@pytest.mark.parametrize("live_server", SERVER_NAMES, indirect=True)`."""
     name = getattr(request, "param", None)
-    if name not in ("llamacpp", "vllm"):
-        raise pytest.UsageError(f"live_server needs an indirect parameter 'llamacpp' or 'vllm', got {name!r}")
+    if name not in SERVER_NAMES:
+        raise pytest.UsageError(
+            f"live_server needs an indirect parameter, one of {', '.join(SERVER_NAMES)}; got {name!r}"
+        )
     return request.getfixturevalue(f"{name}_server")
