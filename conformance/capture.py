@@ -19,6 +19,7 @@ import httpx
 
 from conformance.cassette import (
     KEPT_REQUEST_HEADERS,
+    Cassette,
     KEPT_RESPONSE_HEADERS,
     Chunk,
     Interaction,
@@ -28,7 +29,11 @@ from conformance.cassette import (
 )
 from conformance.replay import SentRequest, sent_request
 
-__all__ = ["Capture", "CapturedExchange"]
+__all__ = ["Capture", "CapturedExchange", "IncompleteRecording"]
+
+
+class IncompleteRecording(RuntimeError):
+    """The capture cannot become a cassette (a response unread or missing); the old cassette stays."""
 
 
 @dataclass
@@ -118,6 +123,13 @@ class Capture:
 
     def interactions(self) -> list[Interaction]:
         return [exchange.to_interaction() for exchange in self.exchanges]
+
+    def to_cassette(self, wire: str, case: str, source: dict[str, Any]) -> Cassette:
+        """The cassette of this capture; raises `IncompleteRecording` unless every response was read to its end."""
+        reasons = self.incomplete_reasons()
+        if reasons:
+            raise IncompleteRecording("; ".join(reasons))
+        return Cassette(wire, case, source, self.interactions())
 
     def __enter__(self) -> Capture:
         capture = self

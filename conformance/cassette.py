@@ -8,10 +8,11 @@ response (status, allow-listed headers, the body as the exact chunks the client 
 arrival time in ms after the request was sent, and how the body ended: `complete`, or `closed` when
 the server dropped the connection mid-body).
 
-A chunk is `{"ms": N, "text": "..."}` when it is valid UTF-8 on its own, else `{"ms": N, "hex": ...}`
-or `{"ms": N, "base64": ...}` (a chunk boundary inside a multi-byte character, AWS event-stream
-frames). The serializer writes sorted keys and one chunk per line, so a re-recorded cassette reads
-as a small `git diff`. Secrets never reach disk: headers are kept by allow list, and `dumps` refuses
+A chunk is `{"text": "..."}` when it is valid UTF-8 on its own, else `{"hex": ...}` or
+`{"base64": ...}` (a chunk boundary inside a multi-byte character, AWS event-stream frames); the
+arrival times sit apart in `chunk_ms`, one line, so that a re-recording whose timing jitters but
+whose bytes are the same diffs as one line. The serializer writes sorted keys and one chunk per
+line, so a changed answer reads as a small `git diff`. Secrets never reach disk: headers are kept by allow list, and `dumps` refuses
 any header or body text that looks like a credential.
 """
 
@@ -73,6 +74,7 @@ _SECRET_PATTERNS = (
 )
 
 EndKind = Literal["complete", "closed"]
+_CHUNK_KEYS = ("text", "hex", "base64")
 
 
 class CassetteError(ValueError):
@@ -88,23 +90,26 @@ class Chunk:
 
     def to_json(self) -> dict[str, Any]:
         try:
-            return {"ms": self.ms, "text": self.data.decode("utf-8")}
+            return {"text": self.data.decode("utf-8")}
         except UnicodeDecodeError:
-            return {"ms": self.ms, "hex": self.data.hex()}
+            return {"hex": self.data.hex()}
 
     @classmethod
-    def from_json(cls, raw: dict[str, Any], where: str) -> Chunk:
-        encodings = [key for key in ("text", "hex", "base64") if key in raw]
-        if len(encodings) != 1 or not isinstance(raw.get("ms"), int):
-            raise CassetteError(
-                f"{where}: a chunk needs an integer 'ms' and exactly one of 'text', 'hex', 'base64'; got {raw!r}"
-            )
+    def from_json(cls, raw: Any, ms: Any, where: str) -> Chunk:
+        encodings = [key for key in ("text", "hex", "base64") if isinstance(raw, dict) and key in raw]
+        if len(encodings) != 1 or len(raw) != 1:
+            raise CassetteError(f"{where}: a chunk needs exactly one of 'text', 'hex', 'base64'; got {raw!r}")
+        if not isinstance(ms, int) or ms < 0:
+            raise CassetteError(f"{where}: chunk_ms entries must be non-negative integers; got {ms!r}")
         value = raw[encodings[0]]
-        if encodings[0] == "text":
-            return cls(raw["ms"], value.encode("utf-8"))
-        if encodings[0] == "hex":
-            return cls(raw["ms"], bytes.fromhex(value))
-        return cls(raw["ms"], base64.b64decode(value, validate=True))
+        try:
+            if encodings[0] == "text":
+                return cls(ms, value.encode("utf-8"))
+            if encodings[0] == "hex":
+                return cls(ms, bytes.fromhex(value))
+            return cls(ms, base64.b64decode(value, validate=True))
+        except (ValueError, AttributeError) as exc:
+            raise CassetteError(f"{where}: chunk {raw!r} does not decode as {encodings[0]} ({exc})") from exc
 
 
 @dataclass
@@ -134,6 +139,7 @@ class RecordedResponse:
             "status": self.status,
             "headers": self.headers,
             "chunks": [chunk.to_json() for chunk in self.chunks],
+            "chunk_ms": [chunk.ms for chunk in self.chunks],
             "end": self.end,
         }
 
@@ -194,7 +200,7 @@ def dumps_cassette(cassette: Cassette) -> str:
     text = _dump(cassette.to_json(), 0) + "\n"
     secrets = find_secrets(text)
     if secrets:
-        shown = ", ".join(secret[:12] + "..." for secret in secrets)
+        shown = ", ".join(secret if secret.startswith("header") else secret[:6] + "..." for secret in secrets)
         raise CassetteError(
             f"cassette {cassette.case!r} would write credential-looking text to disk ({shown}); "
             "remove it from the request (headers are allow-listed, so look at the body) and record again"
@@ -208,7 +214,9 @@ def _dump(value: Any, depth: int) -> str:
         items = [f"{inner}{json.dumps(key)}: {_dump(value[key], depth + 1)}" for key in sorted(value)]
         return "{\n" + ",\n".join(items) + "\n" + pad + "}"
     if isinstance(value, list) and value:
-        if all(isinstance(item, dict) and "ms" in item for item in value):
+        if all(isinstance(item, int) for item in value):
+            return json.dumps(value)  # chunk_ms: one line
+        if all(isinstance(item, dict) and len(item) == 1 and next(iter(item)) in _CHUNK_KEYS for item in value):
             # Chunks: one compact line each, so a re-recording diffs chunk by chunk.
             lines = [inner + json.dumps(item, sort_keys=True, ensure_ascii=False) for item in value]
         else:
@@ -278,13 +286,17 @@ def load_cassette(path: Path) -> Cassette:
         where = f"{path} interaction {number}"
         try:
             request, response = item["request"], item["response"]
+            if len(response["chunk_ms"]) != len(response["chunks"]):
+                raise CassetteError(
+                    f"{where}: {len(response['chunks'])} chunks but {len(response['chunk_ms'])} chunk_ms entries"
+                )
             interactions.append(
                 Interaction(
                     RecordedRequest(request["method"], request["path"], request.get("headers", {}), request.get("body")),
                     RecordedResponse(
                         response["status"],
                         response.get("headers", {}),
-                        [Chunk.from_json(chunk, where) for chunk in response["chunks"]],
+                        [Chunk.from_json(chunk, ms, where) for chunk, ms in zip(response["chunks"], response["chunk_ms"])],
                         response.get("end", "complete"),
                     ),
                 )

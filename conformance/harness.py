@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from strands.models import Model
 
-from conformance.capture import Capture
+from conformance.capture import Capture, IncompleteRecording
 from conformance.cases import SERVER_KINDS, Case
 from conformance.cassette import Cassette, write_cassette_atomically
 from conformance.expectations import WireExpectation
@@ -205,22 +205,18 @@ class Run:
         path = self.wire.cassette_path(self.case.name, self.server)
         if str(path) in _WRITTEN_THIS_SESSION:
             return ""
-        reasons = self.capture.incomplete_reasons()
-        if reasons:
-            return f"{path}: recording incomplete ({'; '.join(reasons)}); the existing cassette is kept"
-        cassette = Cassette(
-            wire=self.wire.name,
-            case=self.case.name,
-            source={
-                "kind": "recorded",
-                "server": self.server,
-                "server_version": self.server_version,
-                "model": self.model_id,
-                "recorded_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
-                "provider": self.provider.name,
-            },
-            interactions=self.capture.interactions(),
-        )
+        source = {
+            "kind": "recorded",
+            "server": self.server,
+            "server_version": self.server_version,
+            "model": self.model_id,
+            "recorded_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
+            "provider": self.provider.name,
+        }
+        try:
+            cassette = self.capture.to_cassette(self.wire.name, self.case.name, source)
+        except IncompleteRecording as exc:
+            return f"{path}: recording incomplete ({exc}); the existing cassette is kept"
         write_cassette_atomically(cassette, path)
         _WRITTEN_THIS_SESSION.add(str(path))
         chunks = sum(len(item.response.chunks) for item in cassette.interactions)

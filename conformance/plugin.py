@@ -177,7 +177,8 @@ def _cells_for(metafunc: pytest.Metafunc, settings: SuiteSettings) -> list[Any]:
 
 def _variants(provider: ProviderEntry, name: str | None, settings: SuiteSettings) -> list[Cell]:
     if name is None:
-        return [Cell(provider.name, None, "live" if settings.live else "offline")]
+        # Case-less checks (configuration) need no server: they run offline in every mode.
+        return [Cell(provider.name, None, "offline")]
     case = get_case(name)
     wire = settings.wire
     if name in wire.unsupported:
@@ -225,10 +226,10 @@ def conformance(request: pytest.FixtureRequest, conformance_cell: Cell) -> Itera
         check=item.name,
         title=(doc.splitlines()[0] if doc else request.function.__name__) + (f": {case.title}" if case else ""),
         description=doc,
-        mode="live" if settings.live else "replay",
+        mode="live" if settings.live and case is not None else "replay",
     )
     item.stash[RUN_RECORD_KEY] = record
-    if settings.live:
+    if settings.live and case is not None:
         server = _live_server(request, settings, conformance_cell.variant)
         run = Run.for_live(provider, case, settings.wire, server.kind, server.root, server.model_id,
                        settings.api_key, record)

@@ -413,12 +413,6 @@ def _close_block(index: int, event: Any, block: _OpenBlock) -> dict[str, Any]:
     raw = "".join(block.parts)
     if block.kind != "toolUse":
         return {block.kind or "text": raw}
-    if not block.tool_use_id or not block.name:
-        raise EventSequenceError(
-            index, event, "tool-identity-complete",
-            f"toolUseId and name for the tool block opened at #{block.index}",
-            f"toolUseId={block.tool_use_id!r}, name={block.name!r}",
-        )
     # Unparsable input is judged at the messageStop: legitimate only when the stop is max_tokens.
     problem: EventSequenceError | None = None
     parsed: Any = {}

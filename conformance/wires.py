@@ -31,10 +31,11 @@ class WireFamily:
     # case name -> why this wire cannot express it (the check is skipped with this reason).
     unsupported: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
+    recordings_root: Path = RECORDINGS_DIR
 
     @property
     def cassette_dir(self) -> Path:
-        return RECORDINGS_DIR / self.name
+        return self.recordings_root / self.name
 
     def cassette_path(self, case: str, variant: str) -> Path:
         return self.cassette_dir / f"{case}.{variant}.json"
@@ -55,9 +56,9 @@ class WireFamily:
 _WIRES: dict[str, WireFamily] = {}
 
 
-def register_wire(wire: WireFamily) -> WireFamily:
-    if wire.name in _WIRES:
-        raise ValueError(f"wire family {wire.name!r} is already registered")
+def register_wire(wire: WireFamily, *, replace: bool = False) -> WireFamily:
+    if wire.name in _WIRES and not replace:
+        raise ValueError(f"wire family {wire.name!r} is already registered (pass replace=True to redefine it)")
     _WIRES[wire.name] = wire
     return wire
 

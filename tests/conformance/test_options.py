@@ -1,0 +1,126 @@
+"""The suite's command line: bad options fail at once with the fix; replay problems fail the check."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+
+def _errors(result) -> str:
+    return "\n".join(result.errlines + result.outlines)
+
+
+def test_unknown_provider_lists_the_known_ones(pytester):
+    result = pytester.runpytest("--provider", "nosuch")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "'nosuch' is not a reference provider; known: neuron, vllm, llamacpp, openai" in _errors(result)
+
+
+def test_unimportable_factory_says_what_failed(pytester):
+    result = pytester.runpytest("--provider", "no_such_package.models:factory")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "importing module 'no_such_package.models' failed: ModuleNotFoundError" in _errors(result)
+
+
+def test_missing_factory_attribute_lists_the_module(pytester):
+    result = pytester.runpytest("--provider", "json:no_factory")
+    assert "module 'json' has no attribute 'no_factory'" in _errors(result)
+
+
+def test_unknown_wire_lists_known(pytester):
+    result = pytester.runpytest("--wire", "smoke-signals")
+    assert "unknown wire family 'smoke-signals'; known: openai-chat" in _errors(result)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--record"], "--record refreshes cassettes from a live server: add --live"),
+        (["--base-url", "http://x"], "--base-url/--model-id only apply with --live"),
+        (["--live", "--base-url", "http://x"], "--live --base-url needs --model-id"),
+    ],
+)
+def test_inconsistent_modes_refused(pytester, args, message):
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in _errors(result)
+
+
+def test_unreachable_live_server_fails_once_naming_the_url(pytester):
+    pytester.makepyfile(
+        test_many="""
+        import pytest
+        @pytest.mark.parametrize("n", range(50))
+        def test_never_runs(n):
+            raise AssertionError("a check ran although the server is down")
+        """
+    )
+    started = time.perf_counter()
+    result = pytester.runpytest("--live", "--base-url", "http://127.0.0.1:9", "--model-id", "m")
+    text = _errors(result)
+    assert "the server at http://127.0.0.1:9 is unreachable" in text
+    assert "\n".join(result.errlines).count("unreachable") == 1, "one probe, one message"
+    assert result.ret == 4
+    assert "a check ran" not in text
+    assert time.perf_counter() - started < 10
+
+
+CONFTEST = """
+from pathlib import Path
+from conformance.wires import WireFamily, register_wire
+from conformance.expectations import decode_openai_chat
+
+register_wire(
+    WireFamily("unit-wire", "/v1", decode_openai_chat, stop_reasons={}, recordings_root=Path(__file__).parent / "rec"),
+    replace=True,
+)
+"""
+
+CHECK = """
+import pytest
+pytestmark = pytest.mark.family("event_grammar")
+
+@pytest.mark.cases("text_basic")
+async def test_streams_once(conformance):
+    await conformance.valid_stream()
+"""
+
+
+def _unit_wire(pytester, interactions: int) -> None:
+    from conformance.written_openai_chat import HELLO, streamed, text_events, cassette
+    from conformance.cassette import dumps_cassette
+
+    pytester.makeconftest(CONFTEST)
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = session\n")
+    pytester.makepyfile(test_check=CHECK)
+    item = cassette("text_basic", "unit", [streamed(text_events(HELLO)) for _ in range(interactions)])
+    item.wire = "unit-wire"
+    folder = pytester.path / "rec" / "unit-wire"
+    folder.mkdir(parents=True)
+    (folder / "text_basic.written.json").write_text(dumps_cassette(item))
+
+
+def test_cassette_interaction_never_played_fails_the_check(pytester):
+    _unit_wire(pytester, interactions=2)
+    result = pytester.runpytest("--provider", "neuron", "--wire", "unit-wire", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    assert "1 interaction(s) never played, from #1" in _errors(result)
+
+
+def test_matrix_ids_read_provider_case_variant(pytester):
+    _unit_wire(pytester, interactions=1)
+    result = pytester.runpytest("--provider", "neuron", "--provider", "vllm", "--wire", "unit-wire", "-v")
+    result.assert_outcomes(passed=2)
+    assert "test_streams_once[neuron-text_basic-written] PASSED" in _errors(result)
+    assert "test_streams_once[vllm-text_basic-written] PASSED" in _errors(result)
+
+
+def test_missing_cassette_is_a_failing_row_not_a_missing_one(pytester):
+    _unit_wire(pytester, interactions=1)
+    (pytester.path / "rec" / "unit-wire" / "text_basic.written.json").unlink()
+    result = pytester.runpytest("--provider", "neuron", "--wire", "unit-wire")
+    result.assert_outcomes(errors=1)
+    assert "no cassette for case 'text_basic'" in _errors(result)
