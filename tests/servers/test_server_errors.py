@@ -173,3 +173,24 @@ def test_long_step_reports_progress(monkeypatch: pytest.MonkeyPatch) -> None:
     lines: list[str] = []
     run_logged("slow", ["sh", "-c", "echo compiling; sleep 1.2"], lines.append, fix="-")
     assert lines and all(line.startswith("[slow] ") and "compiling" in line for line in lines), lines
+
+
+def test_cli_start_status_logs_stop_from_separate_invocations(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_kind(monkeypatch, [sys.executable, "-c", FAKE_SERVER, "{port}"])
+    assert cli_main(["start", "llamacpp"]) == 0
+    started = capsys.readouterr().out
+    assert "llamacpp: ready at http://127.0.0.1:" in started
+    try:
+        assert cli_main(["start", "llamacpp"]) == 1, "a second start must refuse while the first runs"
+        assert "already running" in capsys.readouterr().err
+        assert cli_main(["status", "llamacpp"]) == 0
+        assert "/health 200" in capsys.readouterr().out
+        assert cli_main(["logs", "llamacpp"]) == 0
+        assert "$ " in capsys.readouterr().out  # the log starts with the command line
+    finally:
+        assert cli_main(["stop", "llamacpp"]) == 0
+    assert "llamacpp: stopped" in capsys.readouterr().out
+    assert cli_main(["status", "llamacpp"]) == 0
+    assert capsys.readouterr().out.strip() == "llamacpp: not running"
