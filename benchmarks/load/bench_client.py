@@ -1,0 +1,193 @@
+"""Benchmark of the load-test client and simulator: prints the figures issue 4 asks for.
+
+    .venv/bin/python benchmarks/load/bench_client.py            # about 3 minutes
+
+Simulator pinned to core 0, each client to core 1 (taskset / sched_setaffinity), 64 chunks per
+response, 50 ms TTFT, 10 ms ITL. Figures:
+1. client capacity: SSE events/s one Locust worker of ours consumes at saturation (all metrics on),
+   and the aiohttp client in the same run; also events per CPU-second (fairer on shared cores);
+2. accuracy against the simulator's ground truth: |TTFT error| and |ITL error| p50/p99 at 50 and
+   200 concurrent streams, ours and aiohttp's;
+3. open-loop send lag p99 at the highest rate one worker sustains (a constant-rate sweep);
+4. simulator events/s per CPU-second, flooded by a minimal reader.
+Other engineers share these 2 cores: compare figures within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PY = sys.executable
+SERVER_CPU, CLIENT_CPU = 0, 1
+
+
+def start_sim(*args: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([PY, "-m", "loadtests.sim", "--port", "0", "--cpu", str(SERVER_CPU), "--max-num-seqs", "100000",
+                             *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()  # type: ignore[union-attr]
+    if not line.startswith("listening on "):
+        raise SystemExit(f"simulator did not start: {line} {proc.stderr.read()}")  # type: ignore[union-attr]
+    return proc, line.split()[2]
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    proc.wait(5)
+
+
+def proc_cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sim_events(url: str) -> int:
+    import urllib.request
+    text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("sim_sse_events_total ")))
+
+
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_locust(url: str, users: int, seconds: int, *extra: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu0 = children_cpu()
+        cmd = ["taskset", "-c", str(CLIENT_CPU), PY, "-m", "locust", "-f", str(ROOT / "loadtests/vllm.py"), "--headless",
+               "--only-summary", "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", url,
+               "--workload-mix", "chat=1", "--prompt-tokens", "16", "--report-dir", tmp, "--run-name", "b", *extra]
+        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120)
+        cpu = children_cpu() - cpu0
+        path = Path(tmp) / "b" / "summary.json"
+        if not path.exists():
+            raise SystemExit(f"locust run failed ({proc.returncode}): {proc.stdout[-2000:]} {proc.stderr[-3000:]}")
+        summary = json.loads(path.read_text())
+        records = [json.loads(line) for line in (Path(tmp) / "b" / "records.jsonl").read_text().splitlines()]
+    ok = [r for r in records if r["ok"]]
+    start, end = min(r["t_send"] for r in ok), max(r["t_end"] for r in ok)
+    events = sum(r["events"] for r in ok)
+    return {"summary": summary, "events": events, "duration_s": end - start, "cpu_s": cpu, "requests": len(ok),
+            "failed": len(records) - len(ok)}
+
+
+def run_aiohttp(url: str, streams: int, seconds: int) -> dict:
+    out = subprocess.run([PY, str(ROOT / "benchmarks/load/aiohttp_client.py"), "--host", url, "--streams", str(streams),
+                          "--seconds", str(seconds), "--cpu", str(CLIENT_CPU)], cwd=ROOT, capture_output=True, text=True,
+                         timeout=seconds + 120)
+    if out.returncode:
+        raise SystemExit(f"aiohttp client failed: {out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# ---- a minimal reader that floods the simulator ---------------------------------------------------
+
+class _Flood(asyncio.Protocol):
+    def __init__(self, request: bytes, deadline: float) -> None:
+        self.request, self.deadline, self.tail = request, deadline, b""
+
+    def connection_made(self, transport):  # type: ignore[no-untyped-def]
+        self.transport = transport
+        transport.write(self.request)
+
+    def data_received(self, data: bytes) -> None:
+        self.tail = (self.tail + data)[-16:]
+        if self.tail.endswith(b"0\r\n\r\n") and time.time() < self.deadline:
+            self.tail = b""
+            self.transport.write(self.request)
+
+
+async def _flood(url: str, conns: int, seconds: float) -> None:
+    host, port = url.split("//")[1].split(":")
+    body = json.dumps({"model": "sim-model", "messages": [{"role": "user", "content": "x"}], "max_tokens": 512,
+                       "stream": True}).encode()
+    req = (f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+           f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    loop = asyncio.get_running_loop()
+    deadline = time.time() + seconds
+    transports = [(await loop.create_connection(lambda: _Flood(req, deadline), host, int(port)))[0] for _ in range(conns)]
+    await asyncio.sleep(seconds + 1)
+    for t in transports:
+        t.close()
+
+
+def sim_capacity(seconds: float = 8.0) -> dict:
+    proc, url = start_sim("--ttft-ms", "1", "--itl-ms", "1", "--itl-spread-ms", "0")
+    try:
+        flood = subprocess.Popen([PY, __file__, "--flood", url, "--conns", "300", "--seconds", str(int(seconds))], cwd=ROOT)
+        time.sleep(2.0)
+        e0, c0, t0 = sim_events(url), proc_cpu_s(proc.pid), time.time()
+        time.sleep(seconds - 3)
+        e1, c1, t1 = sim_events(url), proc_cpu_s(proc.pid), time.time()
+        flood.wait(seconds + 30)
+    finally:
+        stop(proc)
+    return {"events_per_s": (e1 - e0) / (t1 - t0), "cpu_share": (c1 - c0) / (t1 - t0), "events_per_cpu_s": (e1 - e0) / max(c1 - c0, 1e-9)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=int, default=12, help="length of each client run")
+    parser.add_argument("--saturation-streams", type=int, default=500)
+    parser.add_argument("--flood", help=argparse.SUPPRESS)
+    parser.add_argument("--conns", type=int, default=300, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.flood:
+        os.sched_setaffinity(0, {CLIENT_CPU})
+        asyncio.run(_flood(args.flood, args.conns, args.seconds))
+        return
+    if os.cpu_count() is None or os.cpu_count() < 2:  # type: ignore[operator]
+        raise SystemExit("this benchmark pins the simulator and the client to two different cores; this machine has one")
+    print(f"[bench] simulator on core {SERVER_CPU}, client on core {CLIENT_CPU}; 64 chunks/response, TTFT 50 ms, ITL 10 ms. "
+          "Other engineers share these cores: compare within this run.", flush=True)
+    sim, url = start_sim("--ttft-ms", "50", "--itl-ms", "10", "--itl-spread-ms", "1")
+    rows = []
+    try:
+        n = args.saturation_streams
+        ours = run_locust(url, n, args.seconds)
+        theirs = run_aiohttp(url, n, args.seconds)
+        print(f"\n1. client capacity at {n} streams (events/s | events per CPU-second | requests, failed):")
+        print(f"   ours (1 Locust worker): {ours['events'] / ours['duration_s']:9.0f} | {ours['events'] / max(ours['cpu_s'], 1e-9):9.0f}"
+              f" | {ours['requests']}, {ours['failed']}")
+        print(f"   aiohttp client        : {theirs['events'] / theirs['duration_s']:9.0f} | "
+              f"{theirs['events'] / max(theirs['cpu_s'], 1e-9):9.0f} | {theirs['requests']}, {theirs['errors']}", flush=True)
+        print("\n2. timing error against the simulator's ground truth, |ms| p50 / p99:")
+        for streams in (50, 200):
+            ours = run_locust(url, streams, args.seconds)["summary"]["accuracy_vs_simulator_ms"]
+            theirs = run_aiohttp(url, streams, args.seconds)
+            print(f"   {streams:3d} streams  ours    TTFT {ours['ttft_abs_err']['p50']:6.3f} / {ours['ttft_abs_err']['p99']:7.3f}"
+                  f"   ITL {ours['itl_abs_err']['p50']:6.3f} / {ours['itl_abs_err']['p99']:7.3f}")
+            print(f"   {streams:3d} streams  aiohttp TTFT {theirs['ttft_err_p50']:6.3f} / {theirs['ttft_err_p99']:7.3f}"
+                  f"   ITL {theirs['itl_err_p50']:6.3f} / {theirs['itl_err_p99']:7.3f}", flush=True)
+        rates = "50,100,200,300,400,600"
+        sweep = run_locust(url, 400, 120, "--arrival", "constant", "--sweep-rates", rates, "--stage-s", "5",
+                           "--output-tokens", "16", "--lag-budget-ms", "1000000")["summary"]["stages"]
+        print("\n3. open-loop constant-rate sweep, one worker (offered req/s -> achieved, send lag p99 ms):")
+        sustained = None
+        for stage in sweep:
+            kept = stage["achieved_rps"] >= 0.95 * stage["offered_rate"]
+            print(f"   {stage['offered_rate']:6.0f} -> {stage['achieved_rps']:7.1f}  lag p99 {stage['send_lag_p99_ms']}"
+                  f"{'' if kept else '  (not sustained)'}")
+            if kept:
+                sustained = stage
+        if sustained:
+            print(f"   highest sustained rate {sustained['offered_rate']:g} req/s: send lag p99 {sustained['send_lag_p99_ms']} ms")
+    finally:
+        stop(sim)
+    cap = sim_capacity()
+    print(f"\n4. simulator, flooded (1 ms ITL, 300 streams): {cap['events_per_s']:.0f} events/s using {cap['cpu_share']:.0%} of "
+          f"a core = {cap['events_per_cpu_s']:.0f} events per CPU-second", flush=True)
+
+
+if __name__ == "__main__":
+    main()
