@@ -1,4 +1,4 @@
-"""Every cassette of the Anthropic, Ollama and Bedrock Converse wires, replayed through the reference
+"""Every cassette of the Anthropic, Ollama, Bedrock Converse, Mistral, Writer and Llama API wires, replayed through the reference
 provider of its wire: the event sequence must pass the suite's validator and end with the expected
 stop reason, or the stream must raise the expected exception; every interaction must be played.
 
@@ -23,7 +23,7 @@ from conformance.validator import validate_events
 from providers.errors import MalformedStreamError, ProviderHTTPError, StreamServerError, TruncatedStreamError
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "recordings"
-WIRES = ("anthropic", "ollama", "bedrock-converse")
+WIRES = ("anthropic", "ollama", "bedrock-converse", "mistral", "writer", "llama-api")
 
 
 class WeatherReport(pydantic.BaseModel):
@@ -45,6 +45,22 @@ def build(wire: str, params: dict[str, Any]) -> Any:
 
         return OllamaModel("http://replay.invalid", model_id="llama3.2", max_tokens=params.pop("max_tokens", None),
                            temperature=params.pop("temperature", None))
+    if wire == "mistral":
+        from providers.mistral import MistralModel
+
+        return MistralModel("replay", client_args={"server_url": "http://replay.invalid"}, model_id="mistral-large-latest",
+                            max_tokens=params.pop("max_tokens", None), temperature=params.pop("temperature", None))
+    if wire == "writer":
+        from providers.writer import WriterModel
+
+        return WriterModel({"api_key": "replay", "base_url": "http://replay.invalid/v1"}, model_id="palmyra-x5",
+                           max_tokens=params.pop("max_tokens", None), temperature=params.pop("temperature", None))
+    if wire == "llama-api":
+        from providers.llamaapi import LlamaAPIModel
+
+        return LlamaAPIModel(client_args={"api_key": "replay", "base_url": "http://replay.invalid/v1"},
+                             model_id="Llama-4-Maverick-17B-128E-Instruct-FP8",
+                             max_completion_tokens=params.pop("max_tokens", None), temperature=params.pop("temperature", None))
     from providers.bedrock import BedrockModel
 
     return BedrockModel(endpoint_url="http://replay.invalid", api_key="replay", model_id="us.anthropic.claude-sonnet-4-5-v1:0",
@@ -71,7 +87,7 @@ COMMON: dict[str, Any] = {
     "overflow_before_stream": ContextWindowOverflowException, "overflow_mid_stream": ContextWindowOverflowException,
     "overflow_anthropic_wording": ContextWindowOverflowException,
     "overflow_prompt_too_long": ContextWindowOverflowException,
-    "model_stream_error": StreamServerError, "error_model_not_found": ProviderHTTPError,
+    "model_stream_error": StreamServerError, "finish_model_length": "max_tokens", "finish_error": StreamServerError, "error_model_not_found": ProviderHTTPError,
     "truncated_stream": TruncatedStreamError, "connection_closed": TruncatedStreamError,
     "malformed_line": MalformedStreamError,
     "structured_output": WeatherReport,

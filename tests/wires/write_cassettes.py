@@ -401,6 +401,199 @@ def _bedrock_error_headers(case: str) -> dict[str, str]:
     return {"x-amzn-errortype": f"{kind}:http://internal.amazon.com/coral/com.amazon.bedrock/"}
 
 
+# -- OpenAI-shaped chunks: Mistral and Writer ------------------------------------------------------------
+
+
+def oc(delta: dict[str, Any] | None = None, finish: str | None = None, usage: dict[str, int] | None = None,
+       model: str = "mistral-large-latest", obj: str = "chat.completion.chunk") -> bytes:
+    chunk: dict[str, Any] = {"id": "cmpl-written01", "object": obj, "created": 1763787600, "model": model,
+                             "choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish}]}
+    if usage is not None:
+        chunk["usage"] = usage
+    return f"data: {json.dumps(chunk, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+
+
+def oc_usage(prompt: int = 26, completion: int = 9) -> dict[str, int]:
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+def oc_ok(*chunks: bytes, done: bool = True) -> Response:
+    return Response(200, [*chunks, *([b"data: [DONE]\n\n"] if done else [])], "text/event-stream")
+
+
+def oc_call(call_id: str | None, name: str | None, arguments: str, index: int = 0) -> dict[str, Any]:
+    call: dict[str, Any] = {"index": index, "function": {"arguments": arguments}}
+    if call_id:
+        call["id"] = call_id
+        call["type"] = "function"
+    if name:
+        call["function"]["name"] = name
+    return {"tool_calls": [call]}
+
+
+def openai_shaped(model: str, final_usage_separate: bool) -> dict[str, Callable[[], Response]]:
+    """The cases of a vendor that streams OpenAI-shaped chunks; Mistral puts usage on the finish chunk."""
+    def text(*pieces: str, finish: str | None = "stop", usage: bool = True) -> list[bytes]:
+        chunks = [oc({"role": "assistant", "content": ""}, model=model)]
+        chunks += [oc({"content": piece}, model=model) for piece in pieces]
+        if final_usage_separate:
+            chunks.append(oc({}, finish, model=model))
+            if usage:
+                chunks.append(f"data: {json.dumps({'id': 'cmpl-written01', 'object': 'chat.completion.chunk', 'model': model, 'choices': [], 'usage': oc_usage()})}\n\n".encode())
+        else:
+            chunks.append(oc({}, finish, oc_usage() if usage else None, model=model))
+        return chunks
+
+    def tool(*deltas: dict[str, Any], finish: str = "tool_calls") -> list[bytes]:
+        chunks = [oc({"role": "assistant", "content": ""}, model=model)] + [oc(delta, model=model) for delta in deltas]
+        if final_usage_separate:
+            return chunks + [oc({}, finish, model=model),
+                             f"data: {json.dumps({'id': 'c', 'object': 'chat.completion.chunk', 'model': model, 'choices': [], 'usage': oc_usage()})}\n\n".encode()]
+        return chunks + [oc({}, finish, oc_usage(), model=model)]
+
+    weather = oc_call("call_written01", "get_weather", '{"city": "Tokyo"}')
+    return {
+        "text_basic": lambda: oc_ok(*text("Hello", ", conformance", " suite!")),
+        "usage_missing": lambda: oc_ok(*text("Hello", usage=False)),
+        "finish_stop": lambda: oc_ok(*text("Hello", ".")),
+        "finish_length": lambda: oc_ok(*text("Hello", finish="length")),
+        "finish_content_filter": lambda: oc_ok(*text("I can", finish="content_filter")),
+        "finish_null": lambda: oc_ok(*text("Hello", finish=None)),
+        "finish_unknown": lambda: oc_ok(*text("Hello", finish="future_reason")),
+        "finish_tool_calls": lambda: oc_ok(*tool(weather)),
+        "finish_stop_with_tool_calls": lambda: oc_ok(*tool(weather, finish="stop")),
+        "finish_length_in_tool_call": lambda: oc_ok(*tool(oc_call("call_written01", "get_weather", '{"city": "To'),
+                                                          finish="length")),
+        "tool_single": lambda: oc_ok(*tool(weather)),
+        "tool_parallel": lambda: oc_ok(*tool({"tool_calls": [
+            {"index": 0, "id": "call_written01", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city": "Tokyo"}'}},
+            {"index": 1, "id": "call_written02", "type": "function",
+             "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]})),
+        "tool_zero_args": lambda: oc_ok(*tool(oc_call("call_written01", "get_time", "{}"))),
+        "tool_result_round_trip": lambda: oc_ok(*text("It is 3 C with light snow in Oslo.")),
+        "error_429": lambda: Response(429, [json.dumps({"object": "error", "message": "Requests rate limit exceeded",
+                                                        "type": "rate_limited", "code": "1300"}).encode()],
+                                      "application/json"),
+        "error_503": lambda: Response(503, [b'{"message": "Service unavailable"}'], "application/json"),
+        "overflow_before_stream": lambda: Response(400, [json.dumps({"object": "error", "type": "invalid_request_error",
+            "message": "Prompt contains 40000 tokens and 0 draft tokens, too large for model with 32768 maximum context length",
+            "code": "3051"}).encode()], "application/json"),
+        "truncated_stream": lambda: oc_ok(*text("Hello", finish=None, usage=False), done=False),
+        "malformed_line": lambda: oc_ok(oc({"role": "assistant", "content": "Hel"}, model=model), b"data: {\"id\": \"cmpl\n\n"),
+        "connection_closed": lambda: Response(200, [oc({"role": "assistant", "content": "Hel"}, model=model)],
+                                              "text/event-stream", end="closed"),
+        "structured_output": lambda: oc_ok(*text('{"city": "Tokyo", ', '"celsius": 21}')),
+    }
+
+
+MISTRAL_RESPONSES = {
+    **openai_shaped("mistral-large-latest", final_usage_separate=False),
+    "finish_model_length": lambda: oc_ok(oc({"role": "assistant", "content": "Hello"}),
+                                         oc({}, "model_length", oc_usage())),
+    "finish_error": lambda: oc_ok(oc({"role": "assistant", "content": "Hel"}), oc({}, "error", oc_usage())),
+}
+MISTRAL_EXTRA_CASES = {"finish_model_length": "text_basic", "finish_error": "text_basic"}
+WRITER_RESPONSES = openai_shaped("palmyra-x5", final_usage_separate=True)
+
+
+def _mistral(case: Case) -> Any:
+    from providers.mistral import MistralModel
+
+    params = dict(case.params)
+    return MistralModel("written", model_id="mistral-large-latest", max_tokens=params.pop("max_tokens", None),
+                        temperature=params.pop("temperature", None))
+
+
+def _writer(case: Case) -> Any:
+    from providers.writer import WriterModel
+
+    params = dict(case.params)
+    return WriterModel({"api_key": "written"}, model_id="palmyra-x5", max_tokens=params.pop("max_tokens", None),
+                       temperature=params.pop("temperature", None))
+
+
+# -- Llama API -------------------------------------------------------------------------------------------------
+
+
+def ll(event_type: str, delta: dict[str, Any] | None = None, stop: str | None = None,
+       metrics: list[dict[str, Any]] | None = None) -> bytes:
+    event: dict[str, Any] = {"event_type": event_type, "delta": delta or {"type": "text", "text": ""}}
+    if stop is not None:
+        event["stop_reason"] = stop
+    if metrics is not None:
+        event["metrics"] = metrics
+    return f"data: {json.dumps({'id': 'chat-written01', 'event': event}, separators=(',', ':'))}\n\n".encode()
+
+
+LL_METRICS = [{"metric": "num_completion_tokens", "value": 9, "unit": "tokens"},
+              {"metric": "num_prompt_tokens", "value": 26.0, "unit": "tokens"},
+              {"metric": "num_total_tokens", "value": 35, "unit": "tokens"}]
+
+
+def ll_text(*pieces: str, stop: str | None = "stop", metrics: bool = True) -> Response:
+    chunks = [ll("start")] + [ll("progress", {"type": "text", "text": piece}) for piece in pieces]
+    chunks.append(ll("complete", stop=stop))
+    if metrics:
+        chunks.append(ll("metrics", metrics=LL_METRICS))
+    return Response(200, chunks, "text/event-stream")
+
+
+def ll_tool(*deltas: dict[str, Any], stop: str = "tool_calls") -> Response:
+    chunks = [ll("start")] + [ll("progress", delta) for delta in deltas]
+    return Response(200, [*chunks, ll("complete", stop=stop), ll("metrics", metrics=LL_METRICS)], "text/event-stream")
+
+
+def ll_call(call_id: str | None, name: str | None, arguments: str | None) -> dict[str, Any]:
+    delta: dict[str, Any] = {"type": "tool_call", "function": {}}
+    if call_id:
+        delta["id"] = call_id
+    if name:
+        delta["function"]["name"] = name
+    if arguments is not None:
+        delta["function"]["arguments"] = arguments
+    return delta
+
+
+LLAMA_RESPONSES: dict[str, Callable[[], Response]] = {
+    "text_basic": lambda: ll_text("Hello", ", conformance", " suite!"),
+    "usage_missing": lambda: ll_text("Hello", metrics=False),
+    "finish_stop": lambda: ll_text("Hello", "."),
+    "finish_length": lambda: ll_text("Hello", stop="length"),
+    "finish_null": lambda: ll_text("Hello", stop=None),
+    "finish_unknown": lambda: ll_text("Hello", stop="future_reason"),
+    "finish_tool_calls": lambda: ll_tool(ll_call("call_written01", "get_weather", '{"city": "Tokyo"}')),
+    "finish_stop_with_tool_calls": lambda: ll_tool(ll_call("call_written01", "get_weather", '{"city": "Tokyo"}'),
+                                                   stop="stop"),
+    "finish_length_in_tool_call": lambda: ll_tool(ll_call("call_written01", "get_weather", '{"city": "To'),
+                                                  stop="length"),
+    "tool_single": lambda: ll_tool(ll_call("call_written01", "get_weather", '{"city": '),
+                                   ll_call(None, None, '"Tokyo"}')),
+    "tool_parallel": lambda: ll_tool(ll_call("call_written01", "get_weather", '{"city": "Tokyo"}'),
+                                     ll_call("call_written02", "get_weather", '{"city": "Paris"}')),
+    "tool_zero_args": lambda: ll_tool(ll_call("call_written01", "get_time", "{}")),
+    "tool_result_round_trip": lambda: ll_text("It is 3 C with light snow in Oslo."),
+    "error_429": lambda: Response(429, [b'{"title": "Too many requests", "detail": "Rate limit exceeded", "status": 429}'],
+                                  "application/json"),
+    "overflow_before_stream": lambda: Response(400, [b'{"title": "Bad request", "detail": "This model\'s maximum context '
+                                                     b'length is 128000 tokens", "status": 400}'], "application/json"),
+    "truncated_stream": lambda: Response(200, [ll("start"), ll("progress", {"type": "text", "text": "Hel"})],
+                                         "text/event-stream"),
+    "malformed_line": lambda: Response(200, [ll("start"), b"data: {\"event\": {\"event_ty\n\n"], "text/event-stream"),
+    "connection_closed": lambda: Response(200, [ll("start"), ll("progress", {"type": "text", "text": "Hel"})],
+                                          "text/event-stream", end="closed"),
+    "structured_output": lambda: ll_tool(ll_call("call_written01", "WeatherReport", '{"city": "Tokyo", "celsius": 21}')),
+}
+
+
+def _llama(case: Case) -> Any:
+    from providers.llamaapi import LlamaAPIModel
+
+    params = dict(case.params)
+    return LlamaAPIModel(client_args={"api_key": "written"}, model_id="Llama-4-Maverick-17B-128E-Instruct-FP8",
+                         max_completion_tokens=params.pop("max_tokens", None), temperature=params.pop("temperature", None))
+
+
 # -- helpers -----------------------------------------------------------------------------------------------
 
 
@@ -426,6 +619,22 @@ WRITERS: dict[str, Any] = {
         reference="https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion (streamed NDJSON, "
                   "done_reason, prompt_eval_count/eval_count, tool_calls with object arguments, {\"error\"} bodies)",
         path="/api/chat", model=_ollama, responses=OLLAMA_RESPONSES, extra=OLLAMA_EXTRA_CASES, continuation={},
+    ),
+    "mistral": dict(
+        reference="https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post (streamed "
+                  "chunks, finish_reason stop/length/model_length/error/tool_calls, usage on the last chunk)",
+        path="/v1/chat/completions", model=_mistral, responses=MISTRAL_RESPONSES, extra=MISTRAL_EXTRA_CASES,
+        continuation={},
+    ),
+    "writer": dict(
+        reference="https://dev.writer.com/api-reference/completion-api/chat-completion (streamed chat.completion.chunk "
+                  "objects, finish_reason, stream_options.include_usage)",
+        path="/v1/chat", model=_writer, responses=WRITER_RESPONSES, extra={}, continuation={},
+    ),
+    "llama-api": dict(
+        reference="llama-api-client 0.6.0 CreateChatCompletionResponseStreamChunk (event_type start/progress/complete/"
+                  "metrics, text and tool_call deltas, stop_reason, num_*_tokens metrics)",
+        path="/v1/chat/completions", model=_llama, responses=LLAMA_RESPONSES, extra={}, continuation={},
     ),
     "bedrock-converse": dict(
         reference="https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html (events, "
