@@ -3,7 +3,7 @@
 A `Run` is what a check receives from the `conformance` fixture. It builds the provider against the
 replayed cassette or the live server, streams the case, validates the events, and keeps what the
 provider yielded and sent in the `RunRecord` the report plugins show on failure. The checks stay
-free of mode logic: the same assertions hold in replay and live, and `expect_live_failure` marks
+free of mode logic: the same assertions hold in replay and live, and `xfail_if_live` marks
 the few a 135M model cannot satisfy live, with the reason.
 """
 
@@ -158,8 +158,9 @@ class Run:
     async def valid_stream(self, model: Model | None = None, **overrides: Any) -> StreamSummary:
         return self.validate(await self.stream(model, **overrides))
 
-    def expected(self) -> WireExpectation:
-        """The wire's own account of the last successful response (cassette in replay, capture live)."""
+    def expected(self, index: int = -1) -> WireExpectation:
+        """The wire's own account of a successful response (cassette in replay, capture live): by
+        default the last one; `index` counts the successful responses in order."""
         if self.capture is not None:
             bodies = [b"".join(c.data for c in ex.chunks) for ex in self.capture.exchanges if ex.status == 200]
         elif self.replay is not None:
@@ -167,9 +168,9 @@ class Run:
             bodies = [item.response.body for item in played if item.response.status == 200]
         else:
             bodies = []
-        if not bodies:
-            raise AssertionError(f"no successful response to compare with ({self.where()})")
-        return self.wire.decode(bodies[-1])
+        if not bodies or not -len(bodies) <= index < len(bodies):
+            raise AssertionError(f"no successful response #{index} to compare with ({self.where()}; {len(bodies)} in all)")
+        return self.wire.decode(bodies[index])
 
     def where(self) -> str:
         if self.live:
@@ -178,10 +179,10 @@ class Run:
             return f"cassette {self.cassette.path}"
         return "no cassette"
 
-    def expect_live_failure(self, request: pytest.FixtureRequest, reason: str) -> None:
-        """Mark this check xfail in live mode only: the 135M model cannot do this, said with the reason."""
+    def xfail_if_live(self, reason: str) -> None:
+        """In live mode only: end the check as xfail, saying why the 135M model cannot satisfy it."""
         if self.live:
-            request.node.add_marker(pytest.mark.xfail(reason=f"live on {self.server}: {reason}", strict=False))
+            pytest.xfail(f"live on {self.server}: {reason}")
 
     # -- after the check --------------------------------------------------------------------------
     def replay_problems(self) -> list[str]:

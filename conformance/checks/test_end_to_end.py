@@ -1,4 +1,4 @@
-"""End to end: a real strands.Agent with a real @tool runs a two-turn tool loop over the provider."""
+"""End to end: a real strands.Agent with a real @tool runs a multi-turn tool loop over the provider."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from strands import Agent, tool
 
 pytestmark = pytest.mark.family("end_to_end")
 
+MAX_TOOL_CALLS = 3
+
 
 @pytest.mark.cases("agent_tool_loop")
 async def test_agent_tool_loop(conformance):
-    """The Agent calls get_weather with the model's arguments, sends the result back under the call's id, and
-    finishes with the model's text answer."""
+    """The Agent runs get_weather with the arguments the model sent, returns the result under the call's id,
+    and finishes with the model's text answer as its result."""
     calls: list[str] = []
+    agent: Agent | None = None
 
     @tool
     def get_weather(city: str) -> str:
@@ -22,16 +25,25 @@ async def test_agent_tool_loop(conformance):
             city: City name
         """
         calls.append(city)
+        if len(calls) >= MAX_TOOL_CALLS and agent is not None:
+            agent.cancel(after_current_tools=True)  # bound a live model that keeps calling
         return f"21 C and sunny in {city}"
 
-    agent = Agent(model=conformance.model(), tools=[get_weather], callback_handler=None)
-    result = await agent.invoke_async("What is the weather in Tokyo?")
-    assert calls == ["Tokyo"], f"get_weather ran with {calls}"
-    assert len(conformance.sent) == 2, f"expected 2 model requests, the Agent sent {len(conformance.sent)}"
-    first_call = conformance.sent[0].body and agent.messages[1]["content"]
-    tool_use_ids = [block["toolUse"]["toolUseId"] for block in first_call if "toolUse" in block]
-    second = conformance.sent[1].body["messages"]
-    results = [message for message in second if message.get("role") == "tool"]
-    assert [message["tool_call_id"] for message in results] == tool_use_ids, f"tool messages {results}"
+    *history, question = conformance.case.messages
+    agent = Agent(model=conformance.model(), tools=[get_weather], messages=[dict(m) for m in history],
+                  callback_handler=None)
+    result = await agent.invoke_async(question["content"][0]["text"])
+
+    first = conformance.expected(0)
+    assert first.tool_calls, f"the model's first answer holds no tool call ({conformance.where()})"
+    assert calls[: len(first.tool_calls)] == [call.input.get("city") for call in first.tool_calls], calls
+    requests = conformance.sent
+    assert len(requests) >= 2, f"the Agent sent {len(requests)} request(s); a tool loop needs two"
+    tool_messages = [m for m in requests[1].body["messages"] if m.get("role") == "tool"]
+    sent_ids = [m["tool_call_id"] for m in tool_messages][-len(first.tool_calls):]
+    assert sent_ids == [call.call_id for call in first.tool_calls], f"tool results went back as {tool_messages}"
+    if len(calls) >= MAX_TOOL_CALLS:
+        conformance.xfail_if_live("the 135M model kept calling the tool instead of answering")
+        pytest.fail(f"the model called the tool {len(calls)} times without answering")
     assert result.stop_reason == "end_turn", result.stop_reason
-    assert "Tokyo" in str(result), f"final answer {str(result)!r}"
+    assert str(result).strip() == conformance.expected(-1).text.strip(), f"final answer {str(result)!r}"
