@@ -116,6 +116,27 @@ def _live_root(args: argparse.Namespace) -> Iterator[str]:
         yield server.base_url
 
 
+def _write_cassette(capture: Capture, version: str, model_id: str) -> None:
+    # The provider stops reading at the SSE `[DONE]` event, which the capture counts as unread;
+    # a body ending in [DONE] is the server's whole answer, so it is complete.
+    for exchange in capture.exchanges:
+        if exchange.end is None and b"".join(chunk.data for chunk in exchange.chunks).rstrip().endswith(b"data: [DONE]"):
+            exchange.end, exchange.error = "complete", None
+    reasons = capture.incomplete_reasons()
+    if reasons:
+        raise SystemExit(f"recording incomplete, cassette kept: {'; '.join(reasons[:3])}")
+    cassette = Cassette(
+        wire="openai-chat", case="tokens_drift",
+        source={"kind": "recorded", "server": "vllm", "server_version": f"vllm {version}",
+                "model": model_id, "recorded_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
+                "provider": "vllm", "by": "benchmarks/drift/drift_report.py"},
+        interactions=capture.interactions(),
+    )
+    write_cassette_atomically(cassette, CASSETTE_PATH)
+    size = CASSETTE_PATH.stat().st_size
+    print(f"wrote {CASSETTE_PATH} ({len(cassette.interactions)} interactions, {size / 1e6:.2f} MB)", file=sys.stderr)
+
+
 def _report(tallies: dict[str, Tally], source: str, seconds: float) -> None:
     print(f"retokenization drift over {len(drift_prompts())} bundled prompts, max_tokens={MAX_TOKENS} ({source}, {seconds:.1f} s)")
     print(f"{'setting':<10}{'samples':>8}{'tokens':>8}{'text drift':>12}{'chat drift':>12}{'decode != text':>16}")
@@ -143,23 +164,11 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     if live:
-        with _live_root(args) as root, Capture() as capture:
-            tallies = asyncio.run(run(root + "/v1", args.model_id))
-            if args.record:
-                reasons = capture.incomplete_reasons()
-                if reasons:
-                    raise SystemExit(f"recording incomplete, cassette kept: {'; '.join(reasons)}")
-                version = httpx.get(root + "/version", timeout=5).json().get("version", "unknown")
-                cassette = Cassette(
-                    wire="openai-chat", case="tokens_drift",
-                    source={"kind": "recorded", "server": "vllm", "server_version": f"vllm {version}",
-                            "model": args.model_id, "recorded_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
-                            "provider": "vllm", "by": "benchmarks/drift/drift_report.py"},
-                    interactions=capture.interactions(),
-                )
-                write_cassette_atomically(cassette, CASSETTE_PATH)
-                print(f"wrote {CASSETTE_PATH} ({len(cassette.interactions)} interactions)", file=sys.stderr)
-        source = f"live {root}"
+        with _live_root(args) as root:
+            version = httpx.get(root + "/version", timeout=5).json().get("version", "unknown")
+            with Capture() as capture:
+                tallies = asyncio.run(run(root + "/v1", args.model_id))
+        source = f"live {root}, vllm {version}"
     else:
         cassette = load_cassette(CASSETTE_PATH)
         with Replay(cassette) as replay:
@@ -169,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
                              f"{len(replay.unplayed())} interaction(s) unplayed; re-record with --live --record")
         source = f"replayed from {CASSETTE_PATH.relative_to(ROOT)}, recorded {cassette.source.get('recorded_at')}"
     _report(tallies, source, time.perf_counter() - started)
+    if live and args.record:
+        _write_cassette(capture, version, args.model_id)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({name: {k: v for k, v in vars(t).items()} for name, t in tallies.items()}, indent=1))
