@@ -21,6 +21,7 @@ from conformance.capture import Capture, IncompleteRecording
 from conformance.cases import SERVER_KINDS, Case
 from conformance.cassette import Cassette, write_cassette_atomically
 from conformance.expectations import WireExpectation
+from conformance.request_meaning import RequestMeaning
 from conformance.record import RunRecord
 from conformance.replay import Replay, SentRequest
 from conformance.targets import ProviderEntry
@@ -171,6 +172,11 @@ class Run:
         if not bodies or not -len(bodies) <= index < len(bodies):
             raise AssertionError(f"no successful response #{index} to compare with ({self.where()}; {len(bodies)} in all)")
         return self.wire.decode(bodies[index])
+
+    def sent_meaning(self, index: int = 0) -> RequestMeaning:
+        """What request #index means, read by the wire's request reader."""
+        assert len(self.sent) > index, f"the provider sent {len(self.sent)} request(s), expected at least {index + 1}"
+        return self.wire.read_request(self.sent[index].body)
 
     def where(self) -> str:
         if self.live:

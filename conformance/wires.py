@@ -4,7 +4,7 @@ The checks never name a wire. A wire family is a cassette folder (`recordings/<n
 `<case>.<variant>.json`), the path prefix its providers put after the server root, the table of its
 finish reasons (cassette case -> the Strands stop reason a provider must report), and the cases the
 wire cannot express (skipped with that reason). Adding Anthropic, Bedrock Converse, Ollama, ... is
-one `register_wire(...)` call (with a reference decoder of its response bodies) plus cassettes.
+one `register_wire(...)` call (a reference decoder of its response bodies and a reader of its request bodies) plus cassettes.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance.expectations import WireExpectation, decode_openai_chat
+from conformance.request_meaning import RequestMeaning, read_openai_chat_request
 
 __all__ = ["RECORDINGS_DIR", "WireFamily", "get_wire", "known_wires", "register_wire"]
 
@@ -26,6 +27,8 @@ class WireFamily:
     api_prefix: str
     # Reads a successful response body into what the provider must reproduce (checks compare to it).
     decode: Callable[[bytes], WireExpectation]
+    # Reads a request body into what it means (request-shape checks compare meanings).
+    read_request: Callable[[object], RequestMeaning]
     # case name -> Strands stop reason; each case has cassettes `<case>.<variant>.json`.
     stop_reasons: Mapping[str, str]
     # case name -> why this wire cannot express it (the check is skipped with this reason).
@@ -79,6 +82,7 @@ OPENAI_CHAT = register_wire(
         name="openai-chat",
         api_prefix="/v1",
         decode=decode_openai_chat,
+        read_request=read_openai_chat_request,
         description="OpenAI chat completions, streamed as SSE (vLLM, llama.cpp, Neuron, OpenAI, LiteLLM)",
         stop_reasons={
             "finish_stop": "end_turn",
@@ -93,3 +97,7 @@ OPENAI_CHAT = register_wire(
         },
     )
 )
+
+
+# The wire families of issue 5 (Anthropic, Bedrock Converse, Ollama, Mistral, Writer, Llama API, LiteLLM).
+import conformance.other_wires  # noqa: E402,F401

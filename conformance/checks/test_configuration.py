@@ -45,5 +45,5 @@ async def test_updated_sampling_reaches_request(conformance):
     model = conformance.model()
     model.update_config(**conformance.provider.params_to_config({"temperature": 0.25}))
     await conformance.stream(model)
-    body = conformance.sent[0].body
-    assert body.get("temperature") == 0.25, f"temperature in the request: {body.get('temperature')!r}"
+    sent = conformance.sent_meaning().params
+    assert sent.get("temperature") == 0.25, f"sampling parameters in the request: {sent}"

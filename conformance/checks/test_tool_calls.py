@@ -42,8 +42,6 @@ async def test_tool_result_round_trip(conformance):
     """After a tool result the server's text answer streams normally, and the result went out with its call's id."""
     summary = await conformance.valid_stream()
     assert summary.text.strip(), "no text after the tool result"
-    body = conformance.sent[0].body
-    calls = [call for message in body["messages"] for call in message.get("tool_calls") or []]
-    results = [message for message in body["messages"] if message.get("role") == "tool"]
-    assert [call["id"] for call in calls] == ["call_oslo0001"], f"assistant tool_calls ids: {calls}"
-    assert [message["tool_call_id"] for message in results] == ["call_oslo0001"], f"tool messages: {results}"
+    meaning = conformance.sent_meaning()
+    assert [call.call_id for call in meaning.tool_calls] == ["call_oslo0001"], meaning.tool_calls
+    assert [result.call_id for result in meaning.tool_results] == ["call_oslo0001"], meaning.tool_results

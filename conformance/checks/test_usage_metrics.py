@@ -32,12 +32,3 @@ async def test_missing_usage_is_not_invented(conformance):
     summary = await conformance.valid_stream()
     if summary.usage is not None:
         assert summary.usage["inputTokens"] == summary.usage["outputTokens"] == 0, f"usage {summary.usage}"
-
-
-@pytest.mark.cases("text_basic")
-async def test_usage_requested(conformance):
-    """The request asks for the usage chunk (stream_options.include_usage), or servers never send it."""
-    await conformance.stream()
-    body = conformance.sent[0].body
-    assert body.get("stream") is True, f"stream is {body.get('stream')!r}"
-    assert (body.get("stream_options") or {}).get("include_usage") is True, f"stream_options {body.get('stream_options')}"

@@ -72,9 +72,11 @@ CONFTEST = """
 from pathlib import Path
 from conformance.wires import WireFamily, register_wire
 from conformance.expectations import decode_openai_chat
+from conformance.request_meaning import read_openai_chat_request
 
 register_wire(
-    WireFamily("unit-wire", "/v1", decode_openai_chat, stop_reasons={}, recordings_root=Path(__file__).parent / "rec"),
+    WireFamily("unit-wire", "/v1", decode_openai_chat, read_openai_chat_request, stop_reasons={},
+               recordings_root=Path(__file__).parent / "rec"),
     replace=True,
 )
 """
