@@ -43,27 +43,27 @@ def build(wire: str, params: dict[str, Any]) -> Any:
     if wire == "ollama":
         from providers.ollama import OllamaModel
 
-        return OllamaModel("http://replay.invalid", model_id="llama3.2", max_tokens=params.pop("max_tokens", None),
+        return OllamaModel("http://replay.invalid", model_id="smollm2", max_tokens=params.pop("max_tokens", None),
                            temperature=params.pop("temperature", None))
     if wire == "mistral":
         from providers.mistral import MistralModel
 
-        return MistralModel("replay", client_args={"server_url": "http://replay.invalid"}, model_id="mistral-large-latest",
+        return MistralModel("replay", client_args={"server_url": "http://replay.invalid"}, model_id="smollm2",
                             max_tokens=params.pop("max_tokens", None), temperature=params.pop("temperature", None))
     if wire == "writer":
         from providers.writer import WriterModel
 
-        return WriterModel({"api_key": "replay", "base_url": "http://replay.invalid/v1"}, model_id="palmyra-x5",
+        return WriterModel({"api_key": "replay", "base_url": "http://replay.invalid/v1"}, model_id="smollm2",
                            max_tokens=params.pop("max_tokens", None), temperature=params.pop("temperature", None))
     if wire == "llama-api":
         from providers.llamaapi import LlamaAPIModel
 
         return LlamaAPIModel(client_args={"api_key": "replay", "base_url": "http://replay.invalid/v1"},
-                             model_id="Llama-4-Maverick-17B-128E-Instruct-FP8",
+                             model_id="smollm2",
                              max_completion_tokens=params.pop("max_tokens", None), temperature=params.pop("temperature", None))
     from providers.bedrock import BedrockModel
 
-    return BedrockModel(endpoint_url="http://replay.invalid", api_key="replay", model_id="us.anthropic.claude-sonnet-4-5-v1:0",
+    return BedrockModel(endpoint_url="http://replay.invalid", api_key="replay", model_id="smollm2",
                         max_tokens=params.pop("max_tokens", None), temperature=params.pop("temperature", None))
 
 

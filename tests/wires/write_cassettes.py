@@ -54,7 +54,7 @@ def _anthropic(case: Case) -> Any:
 
     params = dict(case.params)
     return AnthropicModel(
-        client_args={"base_url": "http://127.0.0.1"}, model_id="claude-sonnet-4-5", max_tokens=params.pop("max_tokens", 256),
+        client_args={"base_url": "http://127.0.0.1"}, model_id="smollm2", max_tokens=params.pop("max_tokens", 256),
         params=params or None,
     )
 
@@ -63,7 +63,7 @@ def _ollama(case: Case) -> Any:
     from providers.ollama import OllamaModel
 
     params = dict(case.params)
-    return OllamaModel("http://127.0.0.1", model_id="llama3.2", max_tokens=params.pop("max_tokens", None),
+    return OllamaModel("http://127.0.0.1", model_id="smollm2", max_tokens=params.pop("max_tokens", None),
                        temperature=params.pop("temperature", None))
 
 
@@ -71,7 +71,7 @@ def _bedrock(case: Case) -> Any:
     from providers.bedrock import BedrockModel
 
     params = dict(case.params)
-    return BedrockModel(endpoint_url="http://127.0.0.1", api_key="written-cassette", model_id="us.anthropic.claude-sonnet-4-5-v1:0",
+    return BedrockModel(endpoint_url="http://127.0.0.1", api_key="written-cassette", model_id="smollm2",
                         max_tokens=params.pop("max_tokens", None), temperature=params.pop("temperature", None))
 
 
@@ -501,7 +501,7 @@ def _mistral(case: Case) -> Any:
     from providers.mistral import MistralModel
 
     params = dict(case.params)
-    return MistralModel("written", model_id="mistral-large-latest", max_tokens=params.pop("max_tokens", None),
+    return MistralModel("written", model_id="smollm2", max_tokens=params.pop("max_tokens", None),
                         temperature=params.pop("temperature", None))
 
 
@@ -509,7 +509,7 @@ def _writer(case: Case) -> Any:
     from providers.writer import WriterModel
 
     params = dict(case.params)
-    return WriterModel({"api_key": "written"}, model_id="palmyra-x5", max_tokens=params.pop("max_tokens", None),
+    return WriterModel({"api_key": "written"}, model_id="smollm2", max_tokens=params.pop("max_tokens", None),
                        temperature=params.pop("temperature", None))
 
 
@@ -590,7 +590,7 @@ def _llama(case: Case) -> Any:
     from providers.llamaapi import LlamaAPIModel
 
     params = dict(case.params)
-    return LlamaAPIModel(client_args={"api_key": "written"}, model_id="Llama-4-Maverick-17B-128E-Instruct-FP8",
+    return LlamaAPIModel(client_args={"api_key": "written"}, model_id="smollm2",
                          max_completion_tokens=params.pop("max_tokens", None), temperature=params.pop("temperature", None))
 
 
@@ -639,7 +639,7 @@ WRITERS: dict[str, Any] = {
     "bedrock-converse": dict(
         reference="https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html (events, "
                   "StopReason enum, exceptions) and the AWS event-stream framing of botocore.eventstream",
-        path="/model/us.anthropic.claude-sonnet-4-5-v1:0/converse-stream", model=_bedrock,
+        path="/model/smollm2/converse-stream", model=_bedrock,
         responses=BEDROCK_RESPONSES, extra=BEDROCK_EXTRA_CASES, continuation={},
     ),
 }
