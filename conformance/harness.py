@@ -175,6 +175,8 @@ class Run:
 
     def sent_meaning(self, index: int = 0) -> RequestMeaning:
         """What request #index means, read by the wire's request reader."""
+        if self.wire.read_request is None:
+            pytest.skip(f"wire {self.wire.name} registers no request reader, so what its requests mean is not checked here")
         assert len(self.sent) > index, f"the provider sent {len(self.sent)} request(s), expected at least {index + 1}"
         return self.wire.read_request(self.sent[index].body)
 

@@ -27,14 +27,15 @@ class WireFamily:
     api_prefix: str
     # Reads a successful response body into what the provider must reproduce (checks compare to it).
     decode: Callable[[bytes], WireExpectation]
-    # Reads a request body into what it means (request-shape checks compare meanings).
-    read_request: Callable[[object], RequestMeaning]
     # case name -> Strands stop reason; each case has cassettes `<case>.<variant>.json`.
     stop_reasons: Mapping[str, str]
     # case name -> why this wire cannot express it (the check is skipped with this reason).
     unsupported: Mapping[str, str] = field(default_factory=dict)
     description: str = ""
     recordings_root: Path = RECORDINGS_DIR
+    # Reads a request body into what it means (request-shape checks compare meanings); a wire without
+    # one gets its request-shape checks skipped with that reason.
+    read_request: Callable[[object], RequestMeaning] | None = None
 
     @property
     def cassette_dir(self) -> Path:
