@@ -30,23 +30,42 @@ WARMUP_OUTPUT = 4
 
 
 def warm_buckets(st) -> None:
-    """Hit every prefill bucket, then every batch size, twice: the first hit compiles, the second is warm."""
+    """Hit every prefill bucket, then every batch size, twice: the first hit compiles, the second is warm.
+
+    Two small requests first measure how the server counts our prompts (template overhead and tokens
+    per word, from its usage), so that each later prompt lands inside the intended bucket; they are
+    also the first and warm hits of the smallest bucket.
+    """
+    import random
+
     o = st.opts
-    rng = __import__("random").Random(o.seed)
-    conn = Connection(st.target(), o.connect_timeout_s, max(o.stall_timeout_s, 900.0))  # a real compile takes minutes
-    previous = 0
-    for bucket in o.prefill_buckets:
-        words = max(previous + 1, bucket - 24)  # lands inside the bucket with the template's tokens added
-        if words + TEMPLATE_MARGIN // 2 + WARMUP_OUTPUT > o.seq_len:
+    rng = random.Random(o.seed)
+    timeout = max(o.stall_timeout_s, 900.0)  # a real compile takes minutes
+    conn = Connection(st.target(), o.connect_timeout_s, timeout)
+
+    def hit(words: int, first: bool, bucket: int | None) -> dict:
+        req = build_request("chat", st.cfg, rng, prompt_tokens=words, output_tokens=WARMUP_OUTPUT)
+        return run_request(st, conn, req, warmup=True, bucket=bucket, first_hit=first)
+
+    small = hit(16, True, o.prefill_buckets[0])
+    if not small["ok"]:
+        raise SystemExit(f"Neuron warmup: the first request failed ({small['error']}); nothing was measured")
+    medium = hit(48, False, o.prefill_buckets[0])
+    slope, intercept = 1.0, float(TEMPLATE_MARGIN)
+    if medium["ok"] and small.get("prompt_tokens") and medium.get("prompt_tokens"):
+        slope = max(0.5, (medium["prompt_tokens"] - small["prompt_tokens"]) / 32.0)
+        intercept = small["prompt_tokens"] - 16 * slope
+    for bucket in o.prefill_buckets[1:]:
+        target = bucket - 8  # a little room: the server's count of a prompt varies by a token or two
+        words = int((target - intercept) / slope)
+        if target + WARMUP_OUTPUT > o.seq_len or words < 1:
             break
         for first in (True, False):
-            req = build_request("chat", st.cfg, rng, prompt_tokens=words, output_tokens=WARMUP_OUTPUT)
-            run_request(st, conn, req, warmup=True, bucket=bucket, first_hit=first)
-        previous = bucket
+            hit(words, first, bucket)
     conn.close()
     for batch in (b for b in o.batch_buckets if b <= o.max_num_seqs):
         for first in (True, False):
-            conns = [Connection(st.target(), o.connect_timeout_s, max(o.stall_timeout_s, 900.0)) for _ in range(batch)]
+            conns = [Connection(st.target(), o.connect_timeout_s, timeout) for _ in range(batch)]
             jobs = [gevent.spawn(run_request, st, c, build_request("chat", st.cfg, rng, prompt_tokens=16,
                                                                      output_tokens=WARMUP_OUTPUT),
                                  warmup=True, batch=batch, first_hit=first) for c in conns]

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -56,28 +55,29 @@ def sim_events(url: str) -> int:
     return int(next(line.split()[1] for line in text.splitlines() if line.startswith("sim_sse_events_total ")))
 
 
-def children_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
 def run_locust(url: str, users: int, seconds: int, *extra: str) -> dict:
+    """One headless Locust run on the client core. CPU and events are counted inside a window that
+    leaves out start-up (imports cost about a CPU-second) and ramp-up."""
     with tempfile.TemporaryDirectory() as tmp:
-        cpu0 = children_cpu()
         cmd = ["taskset", "-c", str(CLIENT_CPU), PY, "-m", "locust", "-f", str(ROOT / "loadtests/vllm.py"), "--headless",
                "--only-summary", "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", url,
                "--workload-mix", "chat=1", "--prompt-tokens", "16", "--report-dir", tmp, "--run-name", "b", *extra]
-        proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120)
-        cpu = children_cpu() - cpu0
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(min(4.0, seconds / 3))
+        c0, t0 = proc_cpu_s(proc.pid), time.time()
+        time.sleep(max(1.0, seconds - min(4.0, seconds / 3) - 0.5))
+        c1, t1 = proc_cpu_s(proc.pid), time.time()
+        out, err = proc.communicate(timeout=seconds + 120)
         path = Path(tmp) / "b" / "summary.json"
         if not path.exists():
-            raise SystemExit(f"locust run failed ({proc.returncode}): {proc.stdout[-2000:]} {proc.stderr[-3000:]}")
+            raise SystemExit(f"locust run failed ({proc.returncode}): {out[-2000:]} {err[-3000:]}")
         summary = json.loads(path.read_text())
         records = [json.loads(line) for line in (Path(tmp) / "b" / "records.jsonl").read_text().splitlines()]
     ok = [r for r in records if r["ok"]]
-    start, end = min(r["t_send"] for r in ok), max(r["t_end"] for r in ok)
-    events = sum(r["events"] for r in ok)
-    return {"summary": summary, "events": events, "duration_s": end - start, "cpu_s": cpu, "requests": len(ok),
+    # events inside the window, each request's events spread evenly over its lifetime
+    events = sum(r["events"] * max(0.0, min(r["t_end"], t1) - max(r["t_send"], t0)) / max(r["t_end"] - r["t_send"], 1e-9)
+                 for r in ok)
+    return {"summary": summary, "events": events, "duration_s": t1 - t0, "cpu_s": c1 - c0, "requests": len(ok),
             "failed": len(records) - len(ok)}
 
 

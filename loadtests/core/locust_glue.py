@@ -59,6 +59,8 @@ class _State:
         self.records_fh: Any = None
         self.outdir: Path | None = None
         self.sim: subprocess.Popen[str] | None = None
+        self.sim_url = ""
+        self.warmup_records: list[dict[str, Any]] = []
         self.inflight = 0
         self.ok_count = 0
         self.fatal_streak: Counter = Counter()
@@ -89,8 +91,7 @@ class _State:
     def ingest(self, rec: dict[str, Any], itl_token: list[tuple[float, int]], itl_chunk: list[float]) -> None:
         """Called by the request listener in the process that ran the request."""
         if rec.get("warmup"):
-            if self.run is not None:
-                self.run.warmup.append(rec)
+            self.warmup_records.append(rec)
             return
         groups = ["all", "wl:" + rec["workload"]]
         if rec.get("stage") is not None and len(self.stages) > 1:
@@ -263,7 +264,13 @@ class LLMUser(User):
         if not st.ready.wait(timeout=30):
             st.abort("the run never got its start time from the master (custom options lost?)")
             self.stop()
-        self.conn = Connection(st.target(), st.opts.connect_timeout_s, st.opts.stall_timeout_s)
+        try:
+            target = st.target()
+        except ValueError as exc:
+            st.abort(str(exc))
+            self.stop()
+            return
+        self.conn = Connection(target, st.opts.connect_timeout_s, st.opts.stall_timeout_s)
 
     def on_stop(self) -> None:
         conn = getattr(self, "conn", None)
@@ -317,7 +324,7 @@ def _start_simulator(st: _State) -> str:
         err = proc.stderr.read()[-800:] if proc.stderr else ""  # type: ignore[union-attr]
         raise SystemExit(f"the embedded simulator did not start ({' '.join(cmd)}): {line.strip()} {err.strip()}")
     st.sim = proc
-    url = line.split()[2]
+    url = st.sim_url = line.split()[2]
     log.info("no --host given: started the embedded simulator (%s profile) at %s", o.sim_profile, url)
     return url
 
@@ -425,6 +432,16 @@ def install(spec: ScenarioSpec, warmup: Any = None) -> type[LLMUser]:
                 raise SystemExit(str(exc)) from None
         if isinstance(environment.runner, MasterRunner):
             environment.runner.register_message("llm_abort", lambda environment, msg, **kw: st.abort(msg.data["reason"]))
+        if not o.model:
+            try:
+                o.model = _discover_model(st)
+            except StreamError as exc:
+                raise SystemExit(f"cannot find the model to test at {environment.host} ({exc}); give --model") from None
+            log.info("--model not given: using %r from GET /v1/models", o.model)
+        if warmup is not None:
+            # before Locust starts its clock, so that -t measures the steady state only
+            _worker_setup(st)
+            warmup(st)
 
     @events.test_start.add_listener
     def on_test_start(environment: Any, **_kw: Any) -> None:
@@ -459,6 +476,8 @@ def install(spec: ScenarioSpec, warmup: Any = None) -> type[LLMUser]:
     @events.quitting.add_listener
     def on_quitting(environment: Any, **_kw: Any) -> None:
         try:
+            if not st.is_worker and not st.is_master:
+                environment.runner.stop()  # Ctrl-C or SIGTERM: end the users before the simulator goes away
             if not st.is_worker and st.run is not None:
                 _finish(st)
         finally:
@@ -469,13 +488,12 @@ def install(spec: ScenarioSpec, warmup: Any = None) -> type[LLMUser]:
 
 def _master_setup(st: _State, warmup: Any) -> None:
     o = st.opts
-    if not o.model:
-        try:
-            o.model = _discover_model(st)
-            log.info("--model not given: using %r from GET /v1/models", o.model)
-        except StreamError as exc:
-            st.abort(f"cannot find the model to test ({exc}); give --model")
-            o.model = "unknown"
+    if not st.env.host:  # the web UI's host field was cleared: the simulator is the target again
+        st.env.host = st.sim_url or _start_simulator(st)
+    try:
+        Target.parse(st.env.host)
+    except ValueError as exc:
+        st.abort(str(exc))
     run_name = o.run_name or f"{st.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     st.outdir = Path(o.report_dir) / run_name
     st.outdir.mkdir(parents=True, exist_ok=True)
@@ -485,9 +503,9 @@ def _master_setup(st: _State, warmup: Any) -> None:
     if st.records_fh is not None:
         st.records_fh.close()
     st.records_fh = (st.outdir / "records.jsonl").open("w")
-    if warmup is not None and not st.aborted:
-        _worker_setup(st)  # the warmup runs here, with this process's request builder
-        warmup(st)
+    st.run.warmup = st.warmup_records
+    for rec in st.warmup_records:
+        st.records_fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
     workers = st.env.runner.worker_count if st.is_master else 1
     st.run.worker_count = workers
     st.epoch = time.time() + (1.0 if st.is_master else 0.2)

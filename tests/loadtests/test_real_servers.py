@@ -1,0 +1,45 @@
+"""Each Locust scenario, headless for a few seconds, against the real llama.cpp and vLLM servers.
+
+The servers come from `conformance.servers` (the session fixtures provision and start them on
+127.0.0.1 and stop them at the end; a failure to start errors the test, it never skips).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import run_locust
+
+pytestmark = pytest.mark.live
+
+SCENARIO_ARGS = {
+    "vllm": [],
+    "llamacpp": [],
+    # the real server is vLLM on the CPU here: keep the warmup to two small buckets and batch sizes
+    "neuron": ["--prefill-buckets", "128,256", "--batch-buckets", "1,2", "--max-num-seqs", "2", "--seq-len", "2048"],
+}
+
+
+@pytest.mark.parametrize("scenario", ["vllm", "neuron", "llamacpp"])
+@pytest.mark.parametrize("live_server", ["llamacpp", "vllm"], indirect=True)
+def test_scenario_against_real_server(live_server, scenario, tmp_path):
+    run = run_locust(scenario, tmp_path, "-u", "2", "-r", "2", "-t", "8s", "--host", live_server.base_url,
+                     "--model", live_server.model_id, "--output-tokens", "16", "--prompt-tokens", "32",
+                     "--long-prompt-tokens", "200", "--max-error-rate", "0.2", *SCENARIO_ARGS[scenario], timeout=180)
+    assert run.summary is not None, run.output[-3000:]
+    s = run.summary
+    assert s["ok"] >= 3, (s["errors_by_kind"], s["error_samples"])
+    assert run.returncode == (0 if s["passed"] else 1)
+    assert s["passed"], s["failures"]
+    lat = s["latency_ms"]
+    assert lat["ttft"]["count"] == s["ok"] and 0 < lat["ttft"]["p50"] < lat["e2e"]["p50"]
+    assert lat["itl_token"]["count"] > 0 and lat["tpot"]["p50"] > 0
+    assert "accuracy_vs_simulator_ms" not in s  # no ground truth from a real server
+    ok = [r for r in run.records if r["ok"]]
+    assert all(r["output_tokens"] > 0 and r["prompt_tokens"] > 0 for r in ok)
+    if live_server.name == "vllm" and scenario == "vllm":
+        assert set(s["token_sources"]) == {"token_ids"}  # exact per-chunk counts from return_token_ids
+    if scenario == "neuron":
+        assert {"128", "256"} <= set(s["warmup"]["prefill_buckets"])
+    for workload, validity in s["validity"].items():
+        assert validity["checked"] >= 1 and 0.0 <= validity["valid_rate"] <= 1.0, workload
