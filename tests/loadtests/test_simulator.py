@@ -49,7 +49,7 @@ def test_merged_chunks_carry_several_token_ids(simulator):
     lat = latencies_of(res)
     assert [n for _, n in lat.itl_token_ms] == [4, 4]
     assert [v * 4 for v, _ in lat.itl_token_ms] == pytest.approx(lat.itl_chunk_ms)
-    assert 18.0 <= sorted(lat.itl_chunk_ms)[0] <= 40.0  # 4 tokens of 5 ms; timers are late on a busy machine
+    assert 36.0 <= sum(lat.itl_chunk_ms) <= 80.0  # 2 x 4 tokens of 5 ms; timers run late on a busy machine
 
 
 @pytest.mark.parametrize("fault, kind", [("429", "rate_limited"), ("503", "unavailable"),
