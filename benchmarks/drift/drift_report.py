@@ -143,6 +143,9 @@ def _report(tallies: dict[str, Tally], source: str, seconds: float) -> None:
     for name, tally in tallies.items():
         print(f"{name:<10}{tally.samples:>8}{tally.response_tokens:>8}{tally.text_drift:>12}{tally.chat_drift:>12}"
               f"{tally.decode_mismatch:>16}")
+    print("text drift: decoded response re-tokenized != vLLM's ids; chat drift: next turn's prompt ids do not extend\n"
+          "prompt + response ids; decode != text: the ids decode to other text than was streamed (e.g. a character\n"
+          "cut in half by max_tokens, which vLLM holds back from the stream)")
     examples = [example for tally in tallies.values() for example in tally.examples]
     for example in examples[:12]:
         print("  " + example)

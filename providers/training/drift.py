@@ -15,7 +15,7 @@ recorded cassette, and prints the counts.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -101,5 +101,5 @@ class ChatRoundTrip:
 
 def chat_round_trip(first: ModelCallTokens, follow_up: ModelCallTokens) -> ChatRoundTrip:
     manager = TokenManager()
-    manager.add_model_call(first)
-    return ChatRoundTrip(drift=manager.add_model_call(follow_up))
+    manager.add_model_call(replace(first, index=0))
+    return ChatRoundTrip(drift=manager.add_model_call(replace(follow_up, index=1)))
