@@ -61,40 +61,95 @@ _CLOSED_ERRORS = (httpx.RemoteProtocolError, httpcore.RemoteProtocolError, httpx
 
 
 class _CapturingStream(httpx.AsyncByteStream, httpx.SyncByteStream):
+    """Records each chunk as the client reads it.
+
+    A client may stop reading early (at SSE `[DONE]`, or on an error it raises): the rest of the body is
+    still the server's answer, so it is drained into the capture before the connection is released,
+    whether the client abandons the iteration (GeneratorExit) or closes the response first.
+    """
+
     def __init__(self, inner: Any, exchange: CapturedExchange) -> None:
         self._inner = inner
         self._exchange = exchange
+        # One iterator over the inner stream for reading and draining alike: a second iteration of an
+        # httpcore body does not resume where the first stopped.
+        self._iterator: Any = None
+
+    def _async_iterator(self) -> Any:
+        if self._iterator is None:
+            self._iterator = self._inner.__aiter__()
+        return self._iterator
+
+    def _sync_iterator(self) -> Any:
+        if self._iterator is None:
+            self._iterator = iter(self._inner)
+        return self._iterator
+
+    def _keep(self, data: bytes) -> None:
+        self._exchange.chunks.append(Chunk(self._exchange.elapsed_ms(), bytes(data)))
+
+    def _failed(self, exc: BaseException) -> None:
+        if self._exchange.end is not None:
+            return  # already drained to its end; a late error of the abandoned iteration changes nothing
+        if isinstance(exc, _CLOSED_ERRORS):
+            self._exchange.end, self._exchange.error = "closed", repr(exc)
+        else:
+            self._exchange.error = f"body not read to its end: {exc!r}"
+
+    async def _adrain(self, iterator: Any) -> None:
+        if self._exchange.end is not None:
+            return
+        try:
+            async for data in iterator:
+                self._keep(data)
+            self._exchange.end = "complete"
+        except Exception as exc:
+            self._failed(exc)
+
+    def _drain(self, iterator: Any) -> None:
+        if self._exchange.end is not None:
+            return
+        try:
+            for data in iterator:
+                self._keep(data)
+            self._exchange.end = "complete"
+        except Exception as exc:
+            self._failed(exc)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        iterator = self._async_iterator()
         try:
-            async for data in self._inner:
-                self._exchange.chunks.append(Chunk(self._exchange.elapsed_ms(), bytes(data)))
+            async for data in iterator:
+                self._keep(data)
                 yield data
-        except _CLOSED_ERRORS as exc:
-            self._exchange.end, self._exchange.error = "closed", repr(exc)
+        except GeneratorExit:
+            await self._adrain(iterator)
             raise
         except BaseException as exc:
-            self._exchange.error = repr(exc)
+            self._failed(exc)
             raise
         self._exchange.end = "complete"
 
     def __iter__(self) -> Iterator[bytes]:
+        iterator = self._sync_iterator()
         try:
-            for data in self._inner:
-                self._exchange.chunks.append(Chunk(self._exchange.elapsed_ms(), bytes(data)))
+            for data in iterator:
+                self._keep(data)
                 yield data
-        except _CLOSED_ERRORS as exc:
-            self._exchange.end, self._exchange.error = "closed", repr(exc)
+        except GeneratorExit:
+            self._drain(iterator)
             raise
         except BaseException as exc:
-            self._exchange.error = repr(exc)
+            self._failed(exc)
             raise
         self._exchange.end = "complete"
 
     async def aclose(self) -> None:
+        await self._adrain(self._async_iterator())
         await self._inner.aclose()
 
     def close(self) -> None:
+        self._drain(self._sync_iterator())
         self._inner.close()
 
 

@@ -86,7 +86,8 @@ class Case:
     system_prompt: str | None = None
     system_prompt_content: tuple[dict[str, Any], ...] | None = None
     tool_choice: dict[str, Any] | None = None
-    params: Mapping[str, Any] = field(default_factory=dict)
+    # Request parameters; every case is bounded, since a 135M model under guided decoding can ramble.
+    params: Mapping[str, Any] = field(default_factory=lambda: {"max_tokens": 96, "temperature": 0.0})
     # Cassette case to replay when it is not `name` (request-shape cases reuse a text answer).
     cassette: str | None = None
     # server kind -> field overrides for live runs there; a server absent here cannot run the case.

@@ -76,12 +76,31 @@ async def test_capture_records_chunks_timing_and_drops_secret_headers(server, tm
     assert "abcdefgh" not in path.read_text()
 
 
-def test_sync_capture_and_unread_body_is_incomplete(server):
+def test_sync_capture_drains_a_body_the_client_stopped_reading(server):
     with Capture() as capture:
         with httpx.Client() as client:
-            with client.stream("POST", f"{server}/v1/chat", json={}):
-                pass  # the body is never read
-    with pytest.raises(IncompleteRecording, match="response #0 was not read to its end"):
+            with client.stream("POST", f"{server}/v1/chat", json={}) as response:
+                next(response.iter_raw())  # stop after the first chunk, as a provider does at [DONE]
+    (item,) = capture.to_cassette("openai-chat", "unit", SOURCE).interactions
+    assert item.response.body == b"".join(PIECES) and item.response.end == "complete"
+
+
+async def test_async_capture_drains_after_the_client_breaks_out(server):
+    with Capture() as capture:
+        async with httpx.AsyncClient() as client:
+            async with client.stream("POST", f"{server}/v1/chat", json={}) as response:
+                async for _ in response.aiter_raw():
+                    break
+    (item,) = capture.to_cassette("openai-chat", "unit", SOURCE).interactions
+    assert item.response.body == b"".join(PIECES) and item.response.end == "complete"
+
+
+def test_request_without_response_is_incomplete():
+    with Capture() as capture:
+        with httpx.Client() as client:
+            with pytest.raises(httpx.ConnectError):
+                client.post("http://127.0.0.1:9/v1/chat", json={})
+    with pytest.raises(IncompleteRecording, match="request #0 got no response"):
         capture.to_cassette("openai-chat", "unit", SOURCE)
 
 
