@@ -102,7 +102,7 @@ class _CapturingStream(httpx.AsyncByteStream, httpx.SyncByteStream):
         try:
             async for data in iterator:
                 self._keep(data)
-            self._exchange.end = "complete"
+            self._exchange.end, self._exchange.error = "complete", None
         except Exception as exc:
             self._failed(exc)
 
@@ -112,7 +112,7 @@ class _CapturingStream(httpx.AsyncByteStream, httpx.SyncByteStream):
         try:
             for data in iterator:
                 self._keep(data)
-            self._exchange.end = "complete"
+            self._exchange.end, self._exchange.error = "complete", None
         except Exception as exc:
             self._failed(exc)
 
