@@ -117,12 +117,25 @@ class Case:
 
 
 ANY_SERVER: dict[str, dict[str, Any]] = {"vllm": {}, "llamacpp": {}}
+# vLLM: under "required" without a per-tool "strict" (which Strands tool specs cannot carry) the 135M model
+# rambles inside the arguments until max_tokens; a regex forcing one hermes <tool_call> block under "auto"
+# drives vLLM's real tool parser instead.
+VLLM_FORCED_TOOL_CALL = (
+    '<tool_call>\n\\{"name": "get_weather", "arguments": \\{"city": "[A-Z][a-z]{2,12}"\\}\\}\n</tool_call>'
+)
 TOOL_CALL_LIVE: dict[str, dict[str, Any]] = {
-    "vllm": {"tool_choice": {"any": {}}},
+    "vllm": {"tool_choice": None,
+             "params": {"max_tokens": 96, "temperature": 0.0, "structured_outputs": {"regex": VLLM_FORCED_TOOL_CALL}}},
     "llamacpp": {
         "messages": (*TWO_SHOT_TOOL_HISTORY, user("What is the weather in Tokyo?")),
         "tool_choice": {"any": {}},
     },
+}
+
+# Request-shape cases only judge the request: the answer may be cut short.
+SHAPE_ONLY_LIVE: dict[str, dict[str, Any]] = {
+    "vllm": {"params": {"max_tokens": 16, "temperature": 0.0}},
+    "llamacpp": {"params": {"max_tokens": 16, "temperature": 0.0}},
 }
 
 _TEXT = (user("Say hello to the conformance suite in one short sentence."),)
@@ -183,10 +196,9 @@ _CASE_LIST = [
                tool_choice={"auto": {}}, cassette="text_basic", live=ANY_SERVER,
                params={"max_tokens": 24, "temperature": 0.0}),
     _tool_case("shape_tool_choice_any", "tool_choice any sent as required",
-               tool_choice={"any": {}}, cassette="tool_single", live=TOOL_CALL_LIVE),
+               tool_choice={"any": {}}, cassette="tool_single", live=SHAPE_ONLY_LIVE),
     _tool_case("shape_tool_choice_named", "tool_choice naming one tool",
-               tool_choice={"tool": {"name": "get_weather"}}, cassette="tool_single",
-               live={"vllm": {}, "llamacpp": TOOL_CALL_LIVE["llamacpp"] | {"tool_choice": {"tool": {"name": "get_weather"}}}}),
+               tool_choice={"tool": {"name": "get_weather"}}, cassette="tool_single", live=SHAPE_ONLY_LIVE),
     Case("shape_system_prompt", "a plain system prompt", _TEXT, system_prompt="You are terse.",
          cassette="text_basic", live=ANY_SERVER, params={"max_tokens": 24, "temperature": 0.0}),
     Case("shape_system_prompt_content", "system_prompt_content blocks", _TEXT,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 from strands import Agent
+from strands.types.exceptions import MaxTokensReachedException
 
 pytestmark = pytest.mark.family("structured_output")
 
@@ -44,7 +45,12 @@ async def test_agent_structured_output(conformance):
         pytest.skip(f"cassette {conformance.server} answers the {answers} structured-output path; "
                     f"this provider takes the {uses} path")
     agent = Agent(model=model, structured_output_model=WeatherReport, callback_handler=None)
-    result = await agent.invoke_async(conformance.case.messages[0]["content"][0]["text"])
+    try:
+        result = await agent.invoke_async(conformance.case.messages[0]["content"][0]["text"])
+    except MaxTokensReachedException:
+        conformance.xfail_if_live("the 135M model's tool arguments ran past max_tokens (an Agent's tool specs "
+                                  "carry no strict schema, so nothing constrains them)")
+        raise
     report = result.structured_output
     assert isinstance(report, WeatherReport), f"structured_output is {report!r}"
     wire = conformance.expected(-1)
