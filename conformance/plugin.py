@@ -267,7 +267,14 @@ def _live_server(request: pytest.FixtureRequest, settings: SuiteSettings, kind: 
         return settings.probed
     servers: dict[str, LiveServer] = request.config.stash.setdefault(_LIVE_SERVERS_KEY, {})
     if kind not in servers:
-        running = request.getfixturevalue(f"{kind}_server")  # conformance.servers' session fixture
+        try:
+            running = request.getfixturevalue(f"{kind}_server")  # conformance.servers' session fixture
+        except Exception as exc:  # one clear stop, not the same start failure once per check
+            pytest.exit(
+                f"--live: the local {kind} server could not be provisioned or started: {type(exc).__name__}: {exc}\n"
+                f"See `python -m conformance.servers logs {kind}`, or pass --base-url/--model-id for a running server.",
+                returncode=4,
+            )
         servers[kind] = LiveServer(kind, running.base_url, running.model_id, server_version(running.base_url, kind))
     return servers[kind]
 
