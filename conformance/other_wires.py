@@ -358,7 +358,8 @@ _OPENAI_ONLY = {
     "tool_parallel_same_index": "OpenAI chat index reuse",
     "tool_late_id": "OpenAI chat ids in a later delta",
 }
-_NO_TWO_TURN = {"agent_tool_loop": "no two-turn cassette for this wire yet (the Agent loop is run in tests/wires)"}
+_NO_REASONING = {"reasoning_content": "no reasoning in this wire's stream (Mistral's Magistral thinking chunks are not "
+                                       "decoded by the reference provider yet)"}
 
 
 def _unsupported(*extra: Mapping[str, str], **more: str) -> dict[str, str]:
@@ -379,7 +380,7 @@ register_wire(WireFamily(
         "finish_pause_turn": "end_turn", "finish_model_context_window_exceeded": "max_tokens",
         "finish_stop_sequence": "stop_sequence",
     },
-    unsupported=_unsupported(_OPENAI_ONLY, _NO_TWO_TURN, error_503="Anthropic signals overload with 529, "
+    unsupported=_unsupported(_OPENAI_ONLY, error_503="Anthropic signals overload with 529, "
                              "covered by error_529_overloaded"),
 ))
 register_wire(WireFamily(
@@ -393,7 +394,7 @@ register_wire(WireFamily(
         "finish_model_context_window_exceeded": "max_tokens", "finish_stop_sequence": "stop_sequence",
         "finish_guardrail_intervened": "guardrail_intervened",
     },
-    unsupported=_unsupported(_OPENAI_ONLY, _NO_TWO_TURN,
+    unsupported=_unsupported(_OPENAI_ONLY,
                              finish_null="messageStop always carries a stopReason on this wire"),
 ))
 register_wire(WireFamily(
@@ -404,8 +405,10 @@ register_wire(WireFamily(
         "finish_null": "end_turn", "finish_unknown": "end_turn", "finish_stop_with_tool_calls": "tool_use",
         "finish_length_in_tool_call": "max_tokens",
     },
-    unsupported=_unsupported(_OPENAI_ONLY, _NO_TWO_TURN,
+    unsupported=_unsupported(_OPENAI_ONLY,
                              finish_content_filter="Ollama has no content filter done_reason",
+                             shape_tool_results="Ollama's /api/chat carries no tool call ids: results pair with calls "
+                                                "by order and tool_name",
                              error_429="Ollama does not rate-limit (503 when its queue is full is covered)",
                              tool_split_arguments="Ollama sends tool arguments whole, as a JSON object",
                              tool_split_multibyte="Ollama sends tool arguments whole (bytes split inside a line "
@@ -423,7 +426,8 @@ for _wire, _description in (("mistral", "Mistral chat completions (OpenAI-shaped
     register_wire(WireFamily(
         name=_wire, api_prefix="/v1", decode=decode_openai_chat, description=_description, stop_reasons=_stops,
         read_request=read_always_usage_chat_request if _wire == "mistral" else read_openai_chat_request,
-        unsupported=_unsupported(_OPENAI_ONLY, _NO_TWO_TURN),
+        unsupported=_unsupported(_OPENAI_ONLY, _NO_REASONING, **(
+            {"tool_split_arguments": "Mistral sends each tool call whole, in one delta"} if _wire == "mistral" else {})),
     ))
 register_wire(WireFamily(
     name="llama-api", api_prefix="/v1", decode=decode_llama_api, read_request=read_always_usage_chat_request,
@@ -433,7 +437,7 @@ register_wire(WireFamily(
         "finish_null": "end_turn", "finish_unknown": "end_turn", "finish_stop_with_tool_calls": "tool_use",
         "finish_length_in_tool_call": "max_tokens",
     },
-    unsupported=_unsupported(_OPENAI_ONLY, _NO_TWO_TURN,
+    unsupported=_unsupported(_OPENAI_ONLY, _NO_REASONING,
                              finish_content_filter="the Llama API has no content filter stop_reason",
                              error_503="no published 503 shape for the Llama API"),
 ))

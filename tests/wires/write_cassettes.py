@@ -188,6 +188,18 @@ ANTHROPIC_RESPONSES: dict[str, Callable[[], Response]] = {
     "malformed_line": lambda: a_ok(a_start(), b"event: content_block_start\ndata: {\"type\": \"content_block_st\n\n"),
     "connection_closed": lambda: Response(200, [a_start(), *a_text(0, "Hel")[:2]], "text/event-stream", end="closed"),
 }
+ANTHROPIC_RESPONSES.update({
+    "finish_stop": lambda: a_ok(a_start(), a_text(0, "Hello", "."), a_end("end_turn")),
+    "finish_tool_calls": lambda: a_ok(a_start(), a_tool(0, "toolu_written01", "get_weather", *WEATHER), a_end("tool_use")),
+    "overflow_mid_stream": lambda: a_ok(a_start(), a_text(0, "Hel")[:2], sse("error", {
+        "type": "error", "error": {"type": "invalid_request_error",
+                                   "message": "prompt is too long: 208310 tokens > 200000 maximum"}})),
+    "structured_output": lambda: a_ok(a_start(), a_tool(0, "toolu_written01", "WeatherReport", '{"city": "Tokyo", ',
+                                                        '"celsius": 21}'), a_end("tool_use")),
+    "agent_structured_output": lambda: a_ok(a_start(), a_tool(0, "toolu_written01", "WeatherReport",
+                                                              '{"city": "Tokyo", "celsius": 21}'), a_end("tool_use")),
+    "agent_tool_loop": lambda: a_ok(a_start(), a_tool(0, "toolu_written01", "get_weather", *WEATHER), a_end("tool_use")),
+})
 ANTHROPIC_EXTRA_CASES = {
     "finish_pause_turn": "text_basic",
     "finish_model_context_window_exceeded": "text_basic",
@@ -197,6 +209,10 @@ ANTHROPIC_EXTRA_CASES = {
     "overloaded_mid_stream": "text_basic",
     "overflow_anthropic_wording": "text_basic",
 }
+
+
+def _anthropic_agent_answer() -> Response:
+    return a_ok(a_start(), a_text(0, "It is 21 C and sunny in Tokyo."), a_end("end_turn"))
 
 
 def _anthropic_pause_turn_continuation() -> Response:
@@ -277,6 +293,11 @@ OLLAMA_RESPONSES: dict[str, Callable[[], Response]] = {
     "connection_closed": lambda: Response(200, [nd("Hel")], "application/x-ndjson", end="closed"),
     "structured_output": lambda: o_ok(nd('{"city": "Tokyo", '), nd('"celsius": 21}'), nd_done("stop")),
 }
+OLLAMA_RESPONSES.update({
+    "agent_structured_output": lambda: o_ok(nd(tool_calls=[_call("WeatherReport", {"city": "Tokyo", "celsius": 21})]),
+                                            nd_done("stop")),
+    "agent_tool_loop": lambda: o_ok(nd(tool_calls=[_call("get_weather", {"city": "Tokyo"})]), nd_done("stop")),
+})
 OLLAMA_EXTRA_CASES = {
     "usage_prompt_count_missing": "text_basic",
     "tool_with_ids": "tool_single",
@@ -382,6 +403,14 @@ BEDROCK_RESPONSES: dict[str, Callable[[], Response]] = {
     "structured_output": lambda: b_ok(B_START, b_tool(0, "tooluse_written01", "WeatherReport",
                                                       '{"city": "Tokyo", ', '"celsius": 21}'), b_end("tool_use")),
 }
+BEDROCK_RESPONSES.update({
+    "tool_split_multibyte": lambda: Response(200, _split_inside_multibyte(b"".join(
+        [B_START, *b_tool(0, "tooluse_written01", "get_weather", '{"city": "東京"}'), *b_end("tool_use")])),
+        "application/vnd.amazon.eventstream"),
+    "agent_structured_output": lambda: b_ok(B_START, b_tool(0, "tooluse_written01", "WeatherReport",
+                                                            '{"city": "Tokyo", "celsius": 21}'), b_end("tool_use")),
+    "agent_tool_loop": lambda: b_ok(B_START, b_tool(0, "tooluse_written01", "get_weather", *WEATHER), b_end("tool_use")),
+})
 BEDROCK_EXTRA_CASES = {
     "finish_stop_sequence": "text_basic",
     "finish_model_context_window_exceeded": "text_basic",
@@ -484,6 +513,17 @@ def openai_shaped(model: str, final_usage_separate: bool) -> dict[str, Callable[
         "connection_closed": lambda: Response(200, [oc({"role": "assistant", "content": "Hel"}, model=model)],
                                               "text/event-stream", end="closed"),
         "structured_output": lambda: oc_ok(*text('{"city": "Tokyo", ', '"celsius": 21}')),
+        "agent_structured_output": lambda: oc_ok(*tool(oc_call("call_written01", "WeatherReport",
+                                                               '{"city": "Tokyo", "celsius": 21}'))),
+        "agent_tool_loop": lambda: oc_ok(*tool(weather)),
+        "text_multibyte_split": lambda: Response(200, _split_inside_multibyte(b"".join(text("Grüße, 東京 👋"))
+                                                                              + b"data: [DONE]\n\n"), "text/event-stream"),
+        "tool_split_multibyte": lambda: Response(200, _split_inside_multibyte(b"".join(tool(
+            oc_call("call_written01", "get_weather", '{"city": "東京"}'))) + b"data: [DONE]\n\n"), "text/event-stream"),
+        "overflow_mid_stream": lambda: oc_ok(oc({"role": "assistant", "content": "Hel"}, model=model), (
+            "data: " + json.dumps({"error": {"message": "Prompt contains 40000 tokens, too large for model with 32768 "
+                                             "maximum context length", "type": "invalid_request_error"}}) + "\n\n").encode(),
+            done=False),
     }
 
 
@@ -494,7 +534,19 @@ MISTRAL_RESPONSES = {
     "finish_error": lambda: oc_ok(oc({"role": "assistant", "content": "Hel"}), oc({}, "error", oc_usage())),
 }
 MISTRAL_EXTRA_CASES = {"finish_model_length": "text_basic", "finish_error": "text_basic"}
-WRITER_RESPONSES = openai_shaped("palmyra-x5", final_usage_separate=True)
+WRITER_RESPONSES = {
+    **openai_shaped("palmyra-x5", final_usage_separate=True),
+    "tool_split_arguments": lambda: oc_ok(*[oc({"role": "assistant", "content": ""}, model="palmyra-x5")], *[
+        oc(oc_call("call_written01" if number == 0 else None, "get_weather" if number == 0 else None, piece),
+           model="palmyra-x5")
+        for number, piece in enumerate(("{", '"c', "it", 'y"', ": ", '"T\\', "u00f6", "ky", 'o\\"', '"}'))],
+        oc({}, "tool_calls", model="palmyra-x5"),
+        f"data: {json.dumps({'id': 'c', 'object': 'chat.completion.chunk', 'model': 'palmyra-x5', 'choices': [], 'usage': oc_usage()})}\n\n".encode()),
+}
+
+
+def _openai_shaped_agent_answer() -> Response:
+    return oc_ok(oc({"role": "assistant", "content": "It is 21 C and sunny in Tokyo."}), oc({}, "stop", oc_usage()))
 
 
 def _mistral(case: Case) -> Any:
@@ -583,7 +635,23 @@ LLAMA_RESPONSES: dict[str, Callable[[], Response]] = {
     "connection_closed": lambda: Response(200, [ll("start"), ll("progress", {"type": "text", "text": "Hel"})],
                                           "text/event-stream", end="closed"),
     "structured_output": lambda: ll_tool(ll_call("call_written01", "WeatherReport", '{"city": "Tokyo", "celsius": 21}')),
+    "agent_structured_output": lambda: ll_tool(ll_call("call_written01", "WeatherReport",
+                                                       '{"city": "Tokyo", "celsius": 21}')),
+    "agent_tool_loop": lambda: ll_tool(ll_call("call_written01", "get_weather", '{"city": "Tokyo"}')),
+    "text_multibyte_split": lambda: Response(200, _split_inside_multibyte(b"".join(ll_text("Grüße, 東京 👋").chunks)),
+                                             "text/event-stream"),
+    "tool_split_arguments": lambda: ll_tool(ll_call("call_written01", "get_weather", "{"), *[
+        ll_call(None, None, piece) for piece in ('"c', "it", 'y"', ": ", '"T\\', "u00f6", "ky", 'o\\"', '"}')]),
+    "tool_split_multibyte": lambda: Response(200, _split_inside_multibyte(b"".join(ll_tool(
+        ll_call("call_written01", "get_weather", '{"city": "東京"}')).chunks)), "text/event-stream"),
+    "overflow_mid_stream": lambda: Response(200, [ll("start"), ll("progress", {"type": "text", "text": "Hel"}),
+                                                  b'data: {"error": {"message": "This model\'s maximum context length is '
+                                                  b'128000 tokens"}}\n\n'], "text/event-stream"),
 }
+
+
+def _llama_agent_answer() -> Response:
+    return ll_text("It is 21 C and sunny in Tokyo.")
 
 
 def _llama(case: Case) -> Any:
@@ -613,34 +681,38 @@ WRITERS: dict[str, Any] = {
         reference="https://docs.anthropic.com/en/api/messages-streaming (event types, deltas, stop_reason values) "
                   "and https://docs.anthropic.com/en/api/errors (error shapes, 429, 529 overloaded_error)",
         path="/v1/messages", model=_anthropic, responses=ANTHROPIC_RESPONSES, extra=ANTHROPIC_EXTRA_CASES,
-        continuation={"finish_pause_turn": _anthropic_pause_turn_continuation},
+        continuation={"finish_pause_turn": _anthropic_pause_turn_continuation, "agent_tool_loop": _anthropic_agent_answer},
     ),
     "ollama": dict(
         reference="https://github.com/ollama/ollama/blob/main/docs/api.md#generate-a-chat-completion (streamed NDJSON, "
                   "done_reason, prompt_eval_count/eval_count, tool_calls with object arguments, {\"error\"} bodies)",
-        path="/api/chat", model=_ollama, responses=OLLAMA_RESPONSES, extra=OLLAMA_EXTRA_CASES, continuation={},
+        path="/api/chat", model=_ollama, responses=OLLAMA_RESPONSES, extra=OLLAMA_EXTRA_CASES,
+        continuation={"agent_tool_loop": lambda: o_ok(nd("It is 21 C and sunny in Tokyo."), nd_done("stop"))},
     ),
     "mistral": dict(
         reference="https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post (streamed "
                   "chunks, finish_reason stop/length/model_length/error/tool_calls, usage on the last chunk)",
         path="/v1/chat/completions", model=_mistral, responses=MISTRAL_RESPONSES, extra=MISTRAL_EXTRA_CASES,
-        continuation={},
+        continuation={"agent_tool_loop": _openai_shaped_agent_answer},
     ),
     "writer": dict(
         reference="https://dev.writer.com/api-reference/completion-api/chat-completion (streamed chat.completion.chunk "
                   "objects, finish_reason, stream_options.include_usage)",
-        path="/v1/chat", model=_writer, responses=WRITER_RESPONSES, extra={}, continuation={},
+        path="/v1/chat", model=_writer, responses=WRITER_RESPONSES, extra={},
+        continuation={"agent_tool_loop": _openai_shaped_agent_answer},
     ),
     "llama-api": dict(
         reference="llama-api-client 0.6.0 CreateChatCompletionResponseStreamChunk (event_type start/progress/complete/"
                   "metrics, text and tool_call deltas, stop_reason, num_*_tokens metrics)",
-        path="/v1/chat/completions", model=_llama, responses=LLAMA_RESPONSES, extra={}, continuation={},
+        path="/v1/chat/completions", model=_llama, responses=LLAMA_RESPONSES, extra={},
+        continuation={"agent_tool_loop": _llama_agent_answer},
     ),
     "bedrock-converse": dict(
         reference="https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html (events, "
                   "StopReason enum, exceptions) and the AWS event-stream framing of botocore.eventstream",
         path="/model/smollm2/converse-stream", model=_bedrock,
-        responses=BEDROCK_RESPONSES, extra=BEDROCK_EXTRA_CASES, continuation={},
+        responses=BEDROCK_RESPONSES, extra=BEDROCK_EXTRA_CASES,
+        continuation={"agent_tool_loop": lambda: b_ok(B_START, b_text(0, "It is 21 C and sunny in Tokyo."), b_end("end_turn"))},
     ),
 }
 
@@ -671,7 +743,9 @@ def write_wire(wire: str) -> list[Path]:
             ))
         source = {"kind": "written", "reference": spec["reference"], "written_at": WRITTEN_AT,
                   "note": f"written by tests/wires/write_cassettes.py: {_note(case_name)}"}
-        path = RECORDINGS / wire / f"{case_name}.written.json"
+        # The Agent structured-output check picks cassettes by the path they answer: ours force a tool.
+        variant = "written-tool" if case_name == "agent_structured_output" else "written"
+        path = RECORDINGS / wire / f"{case_name}.{variant}.json"
         write_cassette_atomically(Cassette(wire, case_name, source, interactions), path)
         written.append(path)
     return written
