@@ -409,6 +409,8 @@ register_wire(WireFamily(
                              finish_content_filter="Ollama has no content filter done_reason",
                              shape_tool_results="Ollama's /api/chat carries no tool call ids: results pair with calls "
                                                 "by order and tool_name",
+                             shape_tool_choice_any="Ollama's /api/chat has no tool_choice field (the provider warns)",
+                             shape_tool_choice_named="Ollama's /api/chat has no tool_choice field (the provider warns)",
                              error_429="Ollama does not rate-limit (503 when its queue is full is covered)",
                              tool_split_arguments="Ollama sends tool arguments whole, as a JSON object",
                              tool_split_multibyte="Ollama sends tool arguments whole (bytes split inside a line "
