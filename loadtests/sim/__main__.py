@@ -58,7 +58,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"listening on http://{args.host}:{port} profile={profile.name} model={profile.model_id}", flush=True)
 
     try:
-        asyncio.run(serve(profile, args.host, args.port, args.seed, ready))
+        try:
+            import uvloop  # C event loop: about 2x the events per CPU-second of asyncio's own
+        except ImportError:
+            asyncio.run(serve(profile, args.host, args.port, args.seed, ready))
+        else:
+            uvloop.run(serve(profile, args.host, args.port, args.seed, ready))
     except KeyboardInterrupt:
         sys.exit(0)
 

@@ -25,6 +25,7 @@ from loadtests.sim.profiles import FAULT_KINDS, SimProfile, bucket_for
 
 _WORDS = (" the model of a load test that streams tokens to every user in order and counts each one"
           " with time kept on both sides").split()
+_TOKENS = tuple(" " + w for w in _WORDS)  # JSON-safe as they are
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -82,7 +83,8 @@ class _Stream:
 
     __slots__ = ("conn", "body", "stream", "recv_wall", "recv_mono", "chunks", "finish_reason", "prompt_tokens",
                  "include_usage", "continuous_usage", "token_ids", "fault", "handle", "emitted", "tokens_out",
-                 "emit_ms", "queue_ms", "bucket", "first_hit_ms", "admitted", "done", "rid", "kind", "itl_ms", "next_at")
+                 "emit_ms", "queue_ms", "bucket", "first_hit_ms", "admitted", "done", "rid", "kind", "itl_ms", "next_at",
+                 "text_tokens", "text_step", "n_chunks")
 
     def __init__(self, conn: SimProtocol, body: dict[str, Any], recv_wall: float, recv_mono: float) -> None:
         self.conn = conn
@@ -110,6 +112,9 @@ class _Stream:
         self.rid = ""
         self.kind = "text"
         self.itl_ms = 0.0
+        self.text_tokens = 0
+        self.text_step = 1
+        self.n_chunks = 0
         self.next_at = 0.0  # planned loop time of the next chunk: absolute, so timer lateness never accumulates
 
 
@@ -151,6 +156,7 @@ class SimServer:
                 delta = {"tool_calls": [{"index": 0, "function": {"arguments": part}}]}
                 st.chunks.append((json.dumps(delta), len(pieces[i:i + step])))
             st.finish_reason = "tool_calls"
+            st.n_chunks = len(st.chunks)
             return
         fmt = body.get("response_format") or {}
         if fmt.get("type") == "json_schema":
@@ -159,13 +165,28 @@ class SimServer:
             tokens = _pieces(json.dumps(synth_from_schema(schema)))
             st.finish_reason = "stop"
         else:
-            tokens = [" " + _WORDS[i % len(_WORDS)] for i in range(max_tokens)]
+            # plain text is produced chunk by chunk at emit time (`chunk_at`): planning thousands of
+            # tokens up front cost more CPU than sending them
+            st.text_tokens = max_tokens
+            st.text_step = max(1, p.tokens_per_chunk)
+            st.n_chunks = -(-max_tokens // st.text_step)
+            return
         if len(tokens) > max_tokens:
             tokens, st.finish_reason = tokens[:max_tokens], "length"
         step = max(1, p.tokens_per_chunk)
         for i in range(0, len(tokens), step):
             group = tokens[i:i + step]
             st.chunks.append((json.dumps({"content": "".join(group)}), len(group)))
+        st.n_chunks = len(st.chunks)
+
+    @staticmethod
+    def chunk_at(st: _Stream, i: int) -> tuple[str, int]:
+        """The i-th chunk: (delta JSON, tokens in it)."""
+        if st.text_tokens:
+            first = i * st.text_step
+            n = min(st.text_step, st.text_tokens - first)
+            return '{"content":"' + "".join(_TOKENS[(first + k) % len(_TOKENS)] for k in range(n)) + '"}', n
+        return st.chunks[i]
 
     def choose_fault(self, st: _Stream, header: str | None) -> str | None:
         fault = header or st.body.get("sim_fault")
@@ -215,7 +236,7 @@ class SimServer:
             st.next_at = now + prefill / 1e3
             st.handle = loop.call_at(st.next_at, self.emit, st)
         else:
-            total = prefill + sum(n for _, n in st.chunks) * st.itl_ms
+            total = prefill + (st.text_tokens or sum(n for _, n in st.chunks)) * st.itl_ms
             st.handle = loop.call_at(now + total / 1e3, self.finish_unary, st)
 
     def release(self, st: _Stream) -> None:
@@ -261,7 +282,7 @@ class SimServer:
     def emit(self, st: _Stream) -> None:
         if st.done:
             return
-        delta, n = st.chunks[st.emitted]
+        delta, n = self.chunk_at(st, st.emitted)
         first_id = 1000 + st.tokens_out
         st.emitted += 1
         st.tokens_out += n
@@ -275,8 +296,8 @@ class SimServer:
                 return
             st.handle = self.loop.call_later(self.profile.stall_s, st.conn.transport.abort)  # type: ignore[union-attr]
             return
-        if st.emitted < len(st.chunks):
-            nxt = st.chunks[st.emitted][1]
+        if st.emitted < st.n_chunks:
+            nxt = min(st.text_step, st.text_tokens - st.emitted * st.text_step) if st.text_tokens else st.chunks[st.emitted][1]
             st.next_at += self.next_itl(st, nxt) / 1e3
             st.handle = self.loop.call_at(st.next_at, self.emit, st)  # type: ignore[union-attr]
             return
@@ -293,7 +314,7 @@ class SimServer:
                         f'"model":"{self.profile.model_id}","choices":[],"usage":{self._usage(st)}{timings}}}\n\n').encode())
         if self.profile.truth:
             truth = {"recv_wall": round(st.recv_wall, 6), "ttft_ms": st.emit_ms[0] if st.emit_ms else None, "emit_ms": st.emit_ms,
-                     "tokens": [n for _, n in st.chunks], "queue_ms": round(st.queue_ms, 3),
+                     "tokens": [self.chunk_at(st, i)[1] for i in range(st.n_chunks)], "queue_ms": round(st.queue_ms, 3),
                      "bucket": st.bucket, "first_hit_ms": st.first_hit_ms, "itl_ms": round(st.itl_ms, 3)}
             out.append(f": sim-truth {json.dumps(truth, separators=(',', ':'))}\n\n".encode())
         out.append(b"data: [DONE]\n\n")
@@ -304,9 +325,10 @@ class SimServer:
         self.release(st)
 
     def finish_unary(self, st: _Stream) -> None:
-        st.tokens_out = sum(n for _, n in st.chunks)
+        chunks = [self.chunk_at(st, i) for i in range(st.n_chunks)]
+        st.tokens_out = sum(n for _, n in chunks)
         message: dict[str, Any] = {"role": "assistant", "content": None}
-        deltas = [json.loads(d) for d, _ in st.chunks]
+        deltas = [json.loads(d) for d, _ in chunks]
         if st.kind == "tool":
             call = deltas[0]["tool_calls"][0]
             call["function"]["arguments"] = "".join(d["tool_calls"][0]["function"]["arguments"] for d in deltas[1:])
