@@ -12,7 +12,7 @@ Per-chunk cost is the slope between an N-chunk stream and a 1-chunk stream; fixe
 time of the 1-chunk stream (request, response, message framing). Each figure is the median over
 many interleaved rounds (the machine is shared and noisy).
 
-Run: ``.venv/bin/python benchmarks/providers/bench_stream.py [--rounds 25]``
+Run: ``.venv/bin/python benchmarks/providers/bench_stream.py [--rounds 15]`` (a few minutes on a busy machine)
 """
 
 from __future__ import annotations
@@ -170,11 +170,11 @@ async def measure(rounds: int, n_text: int, n_tool: int) -> dict[str, dict[str, 
                 single = time.process_time() - start
                 repeats[(name, shape)] = max(1, min(200, int(0.02 / max(single, 1e-6))))
         for _ in range(rounds):
+            gc.collect()
             for shape, chunks in streams.items():
                 current[0] = chunks
                 for name, run in contenders.items():
                     count = repeats[(name, shape)]
-                    gc.collect()
                     # CPU time of this process: other jobs on the shared cores do not count.
                     start = time.process_time()
                     for _ in range(count):
@@ -223,7 +223,7 @@ def print_table(results: dict[str, dict[str, float]], n_text: int, n_tool: int, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=25, help="interleaved measurement rounds (median taken)")
+    parser.add_argument("--rounds", type=int, default=15, help="interleaved measurement rounds (median taken)")
     parser.add_argument("--text-chunks", type=int, default=1000)
     parser.add_argument("--tool-chunks", type=int, default=500)
     args = parser.parse_args()
