@@ -35,6 +35,7 @@ from .errors import (
     CONTEXT_OVERFLOW_MARKERS,
     MalformedStreamError,
     ProviderConnectionError,
+    ProviderError,
     ProviderHTTPError,
     StreamServerError,
     TruncatedStreamError,
@@ -162,12 +163,20 @@ class LiteLLMModel(Model):
                 async for chunk in response:
                     for event in self._feed(asm, chunk, where):
                         yield event
-            except (ContextWindowOverflowException, ModelThrottledException, MalformedStreamError):
+            except (ContextWindowOverflowException, ModelThrottledException, ProviderError):
                 raise
             except Exception as exc:
                 raise self._mapped(exc, where, mid_stream=True) from exc
-            if asm.finish_reason is None:
-                raise TruncatedStreamError(f"the stream from {where} ended with no finish reason: the server stopped mid-answer")
+            # LiteLLM adds a finish_reason "stop" of its own when the server sent none (a stream cut short, or
+            # one whose lines it could not parse and dropped); its wrapper keeps what the server really said.
+            server_finish = getattr(response, "received_finish_reason", None) or getattr(
+                response, "intermittent_finish_reason", None
+            )
+            if asm.finish_reason is None or (hasattr(response, "received_finish_reason") and server_finish is None):
+                raise TruncatedStreamError(
+                    f"the stream from {where} ended with no finish reason from the server (LiteLLM reported "
+                    f"{asm.finish_reason!r}): the server stopped mid-answer, or sent lines LiteLLM dropped"
+                )
             for event in asm.finish():
                 yield event
         finally:
@@ -220,6 +229,9 @@ class LiteLLMModel(Model):
         text = str(exc)
         lowered = text.lower()
         status = getattr(exc, "status_code", None)
+        if mid_stream and ("peer closed" in lowered or "incomplete" in lowered or "disconnected" in lowered):
+            # LiteLLM wraps a dropped connection as MidStreamFallbackError, a ServiceUnavailableError (500).
+            return TruncatedStreamError(f"the connection to {where} broke mid-stream: {text}")
         if isinstance(exc, (litellm.RateLimitError, litellm.ServiceUnavailableError)) or status in (429, 503):
             return ModelThrottledException(f"{where} is throttling requests ({status}): {text}")
         if isinstance(exc, litellm.ContextWindowExceededError) or any(m in lowered for m in CONTEXT_OVERFLOW_MARKERS):
@@ -230,8 +242,6 @@ class LiteLLMModel(Model):
         if mid_stream:
             if isinstance(exc, ValueError) and ("json" in lowered or "decode" in lowered or "expecting" in lowered):
                 return MalformedStreamError(f"a chunk in the stream from {where} could not be decoded: {text}")
-            if "peer closed" in lowered or "incomplete" in lowered or "disconnected" in lowered:
-                return TruncatedStreamError(f"the connection to {where} broke mid-stream: {text}")
             return StreamServerError(f"the stream from {where} failed: {type(exc).__name__}: {text}")
         if isinstance(status, int):
             return ProviderHTTPError(status, text, where)
