@@ -61,6 +61,8 @@ class _State:
         self.sim: subprocess.Popen[str] | None = None
         self.sim_url = ""
         self.warmup_records: list[dict[str, Any]] = []
+        self.idle = False  # a worker that joined an open-loop run after its start has no share of the schedule
+        self.finished = True  # the current run's report is written
         self.inflight = 0
         self.ok_count = 0
         self.fatal_streak: Counter = Counter()
@@ -285,6 +287,9 @@ class LLMUser(User):
     def chat(self) -> None:
         st = _st()
         slot = None
+        if st.idle:
+            gevent.sleep(1.0)
+            return
         if st.schedule is not None:
             slot = st.schedule.take()
             if slot is None:  # the schedule is over: idle until the run stops
@@ -371,10 +376,9 @@ def _worker_setup(st: _State) -> None:
                             output_tokens=o.output_tokens,
                             wire=WireOptions(continuous_usage=st.spec.continuous_usage, token_ids=o.token_ids == "on"))
     st.schedule = None
-    if st.mode != "closed" and st.worker_index < st.worker_count:
+    st.idle = st.mode != "closed" and st.worker_index >= st.worker_count
+    if st.mode != "closed" and not st.idle:
         st.schedule = ArrivalSchedule(st.mode, st.stages, st.epoch, st.worker_index, st.worker_count, seed=o.seed)
-    elif st.mode != "closed":
-        st.schedule = ArrivalSchedule(st.mode, [Stage(1e-9, rate=1.0)], st.epoch)
     st.ready.set()
 
 
@@ -445,13 +449,19 @@ def install(spec: ScenarioSpec, warmup: Any = None) -> type[LLMUser]:
 
     @events.test_start.add_listener
     def on_test_start(environment: Any, **_kw: Any) -> None:
-        o = st.opts
         if not st.is_worker:
             _master_setup(st, warmup)
         if not st.is_master:
             _worker_setup(st)
         if not st.is_worker and len(st.stages) > 1:
             gevent.spawn(_controller, st)
+
+    @events.test_stop.add_listener
+    def on_test_stop(environment: Any, **_kw: Any) -> None:
+        # a local run stopped from the web UI gets its report now (headless runs report when quitting,
+        # and a master waits for its workers' last figures, which arrive with their quit message)
+        if not st.is_worker and not st.is_master and not st.opts.headless and st.run is not None and not st.finished:
+            _finish(st)
 
     @events.request.add_listener
     def on_request(context: dict[str, Any] | None = None, **_kw: Any) -> None:
@@ -478,7 +488,7 @@ def install(spec: ScenarioSpec, warmup: Any = None) -> type[LLMUser]:
         try:
             if not st.is_worker and not st.is_master:
                 environment.runner.stop()  # Ctrl-C or SIGTERM: end the users before the simulator goes away
-            if not st.is_worker and st.run is not None:
+            if not st.is_worker and st.run is not None and not st.finished:
                 _finish(st)
         finally:
             _stop_simulator(st)
@@ -494,6 +504,11 @@ def _master_setup(st: _State, warmup: Any) -> None:
         Target.parse(st.env.host)
     except ValueError as exc:
         st.abort(str(exc))
+    if not st.finished and st.run is not None:
+        _finish(st)  # a new run from the web UI: report the previous one first
+    st.finished = False
+    st.hists = HistogramSet()
+    st.pending = []
     run_name = o.run_name or f"{st.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
     st.outdir = Path(o.report_dir) / run_name
     st.outdir.mkdir(parents=True, exist_ok=True)
@@ -517,6 +532,7 @@ def _master_setup(st: _State, warmup: Any) -> None:
 def _finish(st: _State) -> None:
     run = st.run
     assert run is not None and st.outdir is not None
+    st.finished = True
     if st.records_fh is not None:
         st.records_fh.close()
         st.records_fh = None

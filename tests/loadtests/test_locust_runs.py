@@ -5,8 +5,6 @@ from __future__ import annotations
 import socket
 import time
 
-import pytest
-
 from conftest import run_locust
 
 

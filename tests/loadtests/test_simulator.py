@@ -39,7 +39,7 @@ def test_stream_usage_token_ids_and_truth(simulator):
     assert res.truth is not None and len(res.truth["emit_ms"]) == 8
     assert 40 <= res.truth["ttft_ms"] < 80  # asyncio timers fire late, never early
     assert lat.ttft_ms == pytest.approx(res.truth["recv_wall"] * 1e3 + res.truth["ttft_ms"] - res.t_send * 1e3, abs=2.0)
-    assert 4.9 <= lat.tpot_ms <= 10.0
+    assert 3.5 <= lat.tpot_ms <= 10.0  # 5 ms planned on an absolute schedule: a late first token shortens the rest
 
 
 def test_merged_chunks_carry_several_token_ids(simulator):
