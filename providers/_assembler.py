@@ -29,11 +29,15 @@ Rules it enforces (why each exists: CONFORMANCE_NOTES.md, "Known failure classes
 - Blocks never interleave: opening a block closes the open one. Every block is closed.
 - Tool calls: a toolUse block opens as soon as the call's id and name are both known; argument
   deltas that arrive earlier are buffered and flushed then; later ones stream as they arrive.
-  A different id on a key already in use starts a new call (servers that put every call on
-  index 0). A delta for a call whose block was already closed when another block began raises
-  ``ToolCallAssemblyError`` naming both. A call that never got a name raises at ``finish`` (not
-  with a ``length`` finish: a cut-off call is dropped with a warning); a call with a name but no
-  id by the end gets a generated id (``call_<hex>``) and a warning.
+  A call that becomes ready while another call's block is open is queued (buffered) and opens
+  when that block closes, so interleaved parallel calls (deltas for index 0, 1, 0, 1...) are
+  reassembled; only the first call of a run streams live. A different id on a key already in
+  use starts a new call and closes the old one (servers that put every call on index 0). A text
+  or reasoning block ends the run: queued calls are emitted whole before it, and a later delta
+  for any closed call raises ``ToolCallAssemblyError`` naming the index and what closed it. A
+  call that never got a name raises at ``finish`` (not with a ``length`` finish: a cut-off call
+  is dropped with a warning); a call with a name but no id by the end gets a generated id
+  (``call_<hex>``) and a warning.
 - Stop reasons (``FINISH_REASONS`` maps the vendors' words): tool calls present and a finish of
   stop/end_turn/none -> ``tool_use``; ``length`` -> ``max_tokens`` even with tool calls (the
   event loop then turns the calls into text instead of running a half-streamed call);
@@ -86,11 +90,17 @@ _TEXT: Final = 1
 _REASONING: Final = 2
 _REDACTED: Final = 3
 _TOOL: Final = 4
-_KIND_NAMES: Final = {_TEXT: "a text block", _REASONING: "a reasoning block", _REDACTED: "a redacted reasoning block"}
+_KIND_NAMES: Final = {
+    _TEXT: "a text block",
+    _REASONING: "a reasoning block",
+    _REDACTED: "a redacted reasoning block",
+    _TOOL: "a tool call",
+}
 
-_PENDING: Final = 0
-_OPEN: Final = 1
-_CLOSED: Final = 2
+_PENDING: Final = 0  # id or name still unknown
+_QUEUED: Final = 1  # ready, waiting for the open tool call to close
+_OPEN: Final = 2
+_CLOSED: Final = 3
 
 
 class _ToolCall:
@@ -118,6 +128,7 @@ class StreamAssembler:
         "_open_call",
         "_calls",
         "_call_order",
+        "_queue",
         "_tool_calls_seen",
         "finish_reason",
         "_usage",
@@ -132,6 +143,7 @@ class StreamAssembler:
         self._open_call: _ToolCall | None = None
         self._calls: dict[Hashable, _ToolCall] = {}
         self._call_order: list[_ToolCall] = []
+        self._queue: list[_ToolCall] = []
         self._tool_calls_seen = 0
         self.finish_reason: str | None = None
         self._usage: dict[str, int] | None = None
@@ -180,7 +192,7 @@ class StreamAssembler:
         """Close the open block, if any (the vendor signalled the end of its block)."""
         if self._open_kind == _NONE:
             return _EMPTY
-        return self._close_open("the vendor's block stop")
+        return self._close_open("the vendor closed it")
 
     # -- tool calls ------------------------------------------------------------------------
 
@@ -205,9 +217,12 @@ class StreamAssembler:
 
         events: list[StreamEvent] = []
         if call is None or (id and call.id and id != call.id):
-            if call is not None and call.state == _PENDING:
-                # Superseded before it could open: it can only be missing a name.
-                self._complain_unnamed(call, f"a new call with id {id!r} arrived at the same index")
+            if call is not None:
+                if call.state == _PENDING:
+                    # Superseded before it could open: it can only be missing a name.
+                    self._complain_unnamed(call, f"a new call with id {id!r} arrived at the same index")
+                if call is self._open_call:  # replaced at its key, so it cannot grow any more
+                    events.extend(self._close_open("a new call arrived at the same index"))
             call = _ToolCall(key, id, name)
             self._calls[key] = call
             self._call_order.append(call)
@@ -216,8 +231,8 @@ class StreamAssembler:
             if call.state == _CLOSED:
                 raise ToolCallAssemblyError(
                     f"a delta for tool call index {key!r} (id {call.id!r}, name {call.name!r}) arrived after its "
-                    f"block was closed because {call.closed_by} began; blocks cannot interleave. "
-                    "The server interleaves parallel tool calls, which this wire format's providers do not support."
+                    f"block was closed because {call.closed_by}; Strands blocks cannot be reopened. "
+                    f"Delta arguments: {arguments!r}"
                 )
             if id and not call.id:
                 call.id = id
@@ -228,11 +243,21 @@ class StreamAssembler:
                     )
                 call.name = name
 
-        if call.state == _PENDING:
+        state = call.state
+        if state == _PENDING:
             if arguments:
                 call.buffered.append(arguments)
             if call.id and call.name:
-                events.extend(self._open_call_block(call))
+                if self._open_call is not None:
+                    # Another call is streaming and may still grow (interleaved parallel calls):
+                    # this one waits, buffered, until that block closes.
+                    call.state = _QUEUED
+                    self._queue.append(call)
+                else:
+                    events.extend(self._open_call_block(call))
+        elif state == _QUEUED:
+            if arguments:
+                call.buffered.append(arguments)
         elif arguments:  # open (the hot path missed only because a repeated id was given)
             events.append({"contentBlockDelta": {"delta": {"toolUse": {"input": arguments}}}})
         return events
@@ -283,8 +308,8 @@ class StreamAssembler:
         truncated = stop_reason == "max_tokens"
 
         events: list[StreamEvent] = []
-        if self._open_kind != _NONE:
-            events.extend(self._close_open("the end of the message"))
+        while self._open_kind != _NONE:  # each close opens the next queued call, if any
+            events.extend(self._close_open("the message ended"))
         for call in self._call_order:
             if call.state != _PENDING:
                 continue
@@ -304,7 +329,7 @@ class StreamAssembler:
                     call.id,
                 )
             events.extend(self._open_call_block(call))
-            events.extend(self._close_open("the end of the message"))
+            events.extend(self._close_open("the message ended"))
 
         has_calls = any(call.state == _CLOSED for call in self._call_order)
         if has_calls and stop_reason == "end_turn":
@@ -344,8 +369,11 @@ class StreamAssembler:
     def _open_block(self, kind: int, call: _ToolCall | None) -> list[StreamEvent]:
         events: list[StreamEvent] = []
         if self._open_kind != _NONE:
-            what = f"tool call index {call.key!r}" if call is not None else _KIND_NAMES[kind]
+            # Queued calls go out first, whole: a text or reasoning block ends the tool-call run.
+            what = f"{_KIND_NAMES[kind]} began"
             events.extend(self._close_open(what))
+            while self._open_kind != _NONE:
+                events.extend(self._close_open(what))
         if self._first_block_at is None:
             self._first_block_at = self._clock()
         self._open_kind = kind
@@ -364,13 +392,17 @@ class StreamAssembler:
         return events
 
     def _close_open(self, closed_by: str) -> list[StreamEvent]:
+        """Close the open block; a closed tool call lets the first queued call open."""
+        events: list[StreamEvent] = [{"contentBlockStop": {}}]
         call = self._open_call
+        self._open_kind = _NONE
         if call is not None:
             call.state = _CLOSED
             call.closed_by = closed_by
             self._open_call = None
-        self._open_kind = _NONE
-        return [{"contentBlockStop": {}}]
+            if self._queue:
+                events.extend(self._open_call_block(self._queue.pop(0)))
+        return events
 
     @staticmethod
     def _complain_unnamed(call: _ToolCall, when: str) -> None:

@@ -142,11 +142,36 @@ def test_repeated_same_id_stays_the_same_call():
     assert tool_inputs(events) == ['{"x":1}']
 
 
-def test_delta_for_a_closed_index_names_both_indexes():
+def test_interleaved_parallel_calls_are_reassembled_in_order():
+    def feed(a):
+        return [*a.tool_call(0, id="a", name="f", arguments='{"x": '),
+                *a.tool_call(1, id="b", name="g", arguments='{"y": '),
+                *a.tool_call(0, arguments="1}"), *a.tool_call(1, arguments="2}"),
+                *a.tool_call(2, id="c", name="h", arguments="{}"), *finish(a, "tool_calls")]
+    events = run(feed)
+    assert [s["toolUseId"] for s in tool_starts(events)] == ["a", "b", "c"]
+    assert tool_inputs(events) == ['{"x": 1}', '{"y": 2}', "{}"]
+    assert_grammar(events)
+
+
+def test_first_call_streams_live_and_queued_call_opens_when_it_closes():
+    asm = StreamAssembler()
+    assert len(asm.tool_call(0, id="a", name="f", arguments="{")) == 2  # start + delta, live
+    assert asm.tool_call(1, id="b", name="g", arguments="{}") == []  # queued behind the open call
+    events = asm.text("done")  # a text block ends the run: b goes out whole first
+    assert events[:4] == [
+        {"contentBlockStop": {}},
+        {"contentBlockStart": {"start": {"toolUse": {"toolUseId": "b", "name": "g"}}}},
+        {"contentBlockDelta": {"delta": {"toolUse": {"input": "{}"}}}},
+        {"contentBlockStop": {}},
+    ]
+
+
+def test_delta_for_a_call_closed_by_text_names_the_index_and_the_cause():
     asm = StreamAssembler()
     asm.tool_call(0, id="a", name="f", arguments="{")
-    asm.tool_call(1, id="b", name="g", arguments="{}")
-    with pytest.raises(ToolCallAssemblyError, match=r"index 0.*tool call index 1"):
+    asm.text("interjection")
+    with pytest.raises(ToolCallAssemblyError, match=r"index 0 .*closed because a text block began"):
         asm.tool_call(0, arguments="}")
 
 

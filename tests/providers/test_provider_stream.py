@@ -117,6 +117,17 @@ async def test_parallel_tool_calls(model, mock):
     assert stop_reason(events) == "tool_use"
 
 
+async def test_interleaved_parallel_tool_calls(model, mock):
+    serve(mock, stream_response(sse(
+        tool_delta(0, id="call_a", name="weather", arguments=""),
+        tool_delta(1, id="call_b", name="weather", arguments=""),
+        tool_delta(0, arguments='{"city": '), tool_delta(1, arguments='{"city": "Paris"}'),
+        tool_delta(0, arguments='"Tokyo"}'),
+        chunk({}, "tool_calls"), usage_chunk())))
+    events = await collect(model)
+    assert tool_uses(events) == [("call_a", "weather", {"city": "Tokyo"}), ("call_b", "weather", {"city": "Paris"})]
+
+
 async def test_id_in_a_later_delta(model, mock):
     serve(mock, stream_response(sse(
         tool_delta(0, name="weather", arguments='{"city":'), tool_delta(0, id="late_id", arguments=' "Oslo"}'),
