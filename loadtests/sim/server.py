@@ -26,6 +26,8 @@ from loadtests.sim.profiles import FAULT_KINDS, SimProfile, bucket_for
 _WORDS = (" the model of a load test that streams tokens to every user in order and counts each one"
           " with time kept on both sides").split()
 _TOKENS = tuple(" " + w for w in _WORDS)  # JSON-safe as they are
+_TOKEN_DELTAS = tuple('{"content":"' + t + '"}' for t in _TOKENS)
+_CHOICE_TAIL = ',"finish_reason":null}]'
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -83,8 +85,8 @@ class _Stream:
 
     __slots__ = ("conn", "body", "stream", "recv_wall", "recv_mono", "chunks", "finish_reason", "prompt_tokens",
                  "include_usage", "continuous_usage", "token_ids", "fault", "handle", "emitted", "tokens_out",
-                 "emit_ms", "queue_ms", "bucket", "first_hit_ms", "admitted", "done", "rid", "kind", "itl_ms", "next_at",
-                 "text_tokens", "text_step", "n_chunks")
+                 "queue_ms", "bucket", "first_hit_ms", "admitted", "done", "rid", "kind", "itl_ms", "next_at",
+                 "text_tokens", "text_step", "n_chunks", "prefix", "emit_wall")
 
     def __init__(self, conn: SimProtocol, body: dict[str, Any], recv_wall: float, recv_mono: float) -> None:
         self.conn = conn
@@ -103,7 +105,6 @@ class _Stream:
         self.handle: asyncio.TimerHandle | None = None
         self.emitted = 0
         self.tokens_out = 0
-        self.emit_ms: list[float] = []
         self.queue_ms = 0.0
         self.bucket: int | None = None
         self.first_hit_ms = 0.0
@@ -112,6 +113,8 @@ class _Stream:
         self.rid = ""
         self.kind = "text"
         self.itl_ms = 0.0
+        self.prefix = ""  # `data: {...,"choices":[{"index":0,"delta":` of every content chunk
+        self.emit_wall: list[float] = []  # when each content chunk was written (Unix time)
         self.text_tokens = 0
         self.text_step = 1
         self.n_chunks = 0
@@ -282,14 +285,28 @@ class SimServer:
     def emit(self, st: _Stream) -> None:
         if st.done:
             return
-        delta, n = self.chunk_at(st, st.emitted)
+        i = st.emitted
+        if st.text_tokens:  # the common case, inlined: this runs once per event
+            first = i * st.text_step
+            n = st.text_step if st.text_tokens - first >= st.text_step else st.text_tokens - first
+            if n == 1:
+                delta = _TOKEN_DELTAS[first % len(_TOKENS)]
+            else:
+                delta = '{"content":"' + "".join(_TOKENS[(first + k) % len(_TOKENS)] for k in range(n)) + '"}'
+        else:
+            delta, n = st.chunks[i]
         first_id = 1000 + st.tokens_out
-        st.emitted += 1
+        st.emitted = i + 1
         st.tokens_out += n
-        ids = f',"token_ids":[{",".join(str(first_id + i) for i in range(n))}]' if st.token_ids else ""
-        usage = self._usage(st) if st.continuous_usage else ""
-        st.conn.write_sse(self._frame(st, f'{{"index":0,"delta":{delta}{ids},"finish_reason":null}}', usage))
-        st.emit_ms.append(round((time.time() - st.recv_wall) * 1e3, 4))
+        tail = _CHOICE_TAIL
+        if st.token_ids:
+            tail = ',"token_ids":[' + ",".join(str(first_id + k) for k in range(n)) + "]" + tail
+        if st.continuous_usage:
+            tail += ',"usage":' + self._usage(st)
+        frame = (st.prefix + delta + tail + "}\n\n").encode()
+        st.conn.transport.write(b"%x\r\n%s\r\n" % (len(frame), frame))
+        st.emit_wall.append(time.time())
+        self.counters["sse_events"] += 1
         if st.fault in ("stall", "drop") and st.emitted >= 2:
             if st.fault == "drop":
                 st.conn.transport.abort()
@@ -297,8 +314,12 @@ class SimServer:
             st.handle = self.loop.call_later(self.profile.stall_s, st.conn.transport.abort)  # type: ignore[union-attr]
             return
         if st.emitted < st.n_chunks:
-            nxt = min(st.text_step, st.text_tokens - st.emitted * st.text_step) if st.text_tokens else st.chunks[st.emitted][1]
-            st.next_at += self.next_itl(st, nxt) / 1e3
+            if st.text_tokens:
+                rest = st.text_tokens - st.emitted * st.text_step
+                nxt = st.text_step if rest >= st.text_step else rest
+            else:
+                nxt = st.chunks[st.emitted][1]
+            st.next_at += (st.itl_ms * nxt if not self.profile.itl_spread_ms else self.next_itl(st, nxt)) / 1e3
             st.handle = self.loop.call_at(st.next_at, self.emit, st)  # type: ignore[union-attr]
             return
         self.finish_stream(st)
@@ -313,7 +334,8 @@ class SimServer:
             out.append((f'data: {{"id":"{st.rid}","object":"chat.completion.chunk","created":{int(st.recv_wall)},'
                         f'"model":"{self.profile.model_id}","choices":[],"usage":{self._usage(st)}{timings}}}\n\n').encode())
         if self.profile.truth:
-            truth = {"recv_wall": round(st.recv_wall, 6), "ttft_ms": st.emit_ms[0] if st.emit_ms else None, "emit_ms": st.emit_ms,
+            emit_ms = [round((t - st.recv_wall) * 1e3, 4) for t in st.emit_wall]
+            truth = {"recv_wall": round(st.recv_wall, 6), "ttft_ms": emit_ms[0] if emit_ms else None, "emit_ms": emit_ms,
                      "tokens": [self.chunk_at(st, i)[1] for i in range(st.n_chunks)], "queue_ms": round(st.queue_ms, 3),
                      "bucket": st.bucket, "first_hit_ms": st.first_hit_ms, "itl_ms": round(st.itl_ms, 3)}
             out.append(f": sim-truth {json.dumps(truth, separators=(',', ':'))}\n\n".encode())
@@ -459,6 +481,8 @@ class SimProtocol(asyncio.Protocol):
         st = _Stream(self, body, recv_wall, recv_mono)
         srv.next_id += 1
         st.rid = f"chatcmpl-sim{srv.next_id:08d}"
+        st.prefix = (f'data: {{"id":"{st.rid}","object":"chat.completion.chunk","created":{int(recv_wall)},'
+                     f'"model":"{srv.profile.model_id}","choices":[{{"index":0,"delta":')
         st.fault = srv.choose_fault(st, headers.get("x-sim-fault"))
         if st.fault and st.fault.startswith("bad:"):
             self.send_json(400, {"error": {"message": f"unknown sim fault {st.fault[4:]!r}; valid: {list(FAULT_KINDS)}"}})

@@ -23,12 +23,13 @@ SCENARIO_ARGS = {
 @pytest.mark.parametrize("scenario", ["vllm", "neuron", "llamacpp"])
 @pytest.mark.parametrize("live_server", ["llamacpp", "vllm"], indirect=True)
 def test_scenario_against_real_server(live_server, scenario, tmp_path):
-    run = run_locust(scenario, tmp_path, "-u", "2", "-r", "2", "-t", "8s", "--host", live_server.base_url,
-                     "--model", live_server.model_id, "--output-tokens", "16", "--prompt-tokens", "32",
-                     "--long-prompt-tokens", "200", "--max-error-rate", "0.2", *SCENARIO_ARGS[scenario], timeout=180)
+    # short prompts and answers: on a shared 2-core machine these CPU servers can drop to a few tokens/s
+    run = run_locust(scenario, tmp_path, "-u", "2", "-r", "2", "-t", "20s", "--host", live_server.base_url,
+                     "--model", live_server.model_id, "--output-tokens", "8", "--prompt-tokens", "16",
+                     "--long-prompt-tokens", "64", "--max-error-rate", "0.2", *SCENARIO_ARGS[scenario], timeout=300)
     assert run.summary is not None, run.output[-3000:]
     s = run.summary
-    assert s["ok"] >= 3, (s["errors_by_kind"], s["error_samples"])
+    assert s["ok"] >= 2, (s["errors_by_kind"], s["error_samples"], run.output[-2000:])
     assert run.returncode == (0 if s["passed"] else 1)
     assert s["passed"], s["failures"]
     lat = s["latency_ms"]
