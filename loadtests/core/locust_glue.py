@@ -108,14 +108,11 @@ class _State:
                 h.record(groups, "tpot", rec["tpot_ms"])
             if rec.get("intended_e2e_ms") is not None:
                 h.record(groups, "intended_e2e", rec["intended_e2e_ms"])
-            for value, count in itl_token:
-                h.record(groups, "itl_token", value, count)
-            for value in itl_chunk:
-                h.record(groups, "itl_chunk", value)
+            h.record_many(groups, "itl_token", itl_token)
+            h.record_many(groups, "itl_chunk", ((v, 1) for v in itl_chunk))
             if rec.get("ttft_err_ms") is not None:
                 h.record(("all",), "ttft_err", abs(rec["ttft_err_ms"]))
-                for err in rec.get("extra", {}).pop("itl_errs", []):
-                    h.record(("all",), "itl_err", abs(err))
+                h.record_many(("all",), "itl_err", ((abs(e), 1) for e in rec.get("extra", {}).pop("itl_errs", [])))
         else:
             rec.get("extra", {}).pop("itl_errs", None)
         if self.run is not None:

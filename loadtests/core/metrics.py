@@ -41,6 +41,12 @@ class Histogram:
         if len(self._pending) >= 8192:
             self._flush()
 
+    def record_many_us(self, pairs: list[tuple[int, int]]) -> None:
+        """Add (microseconds, count) pairs already converted (one conversion per request, many groups)."""
+        self._pending.extend(pairs)
+        if len(self._pending) >= 8192:
+            self._flush()
+
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
         if not pending:
@@ -115,6 +121,13 @@ class HistogramSet:
     def record(self, groups: Iterable[str], metric: str, ms: float, count: int = 1) -> None:
         for group in groups:
             self.get(group, metric).record(ms, count)
+
+    def record_many(self, groups: Iterable[str], metric: str, values_ms: Iterable[tuple[float, int]]) -> None:
+        """Record (ms, count) pairs into every group, converting them once."""
+        pairs = [(int(ms * 1000.0 + 0.5), count) for ms, count in values_ms]
+        if pairs:
+            for group in groups:
+                self.get(group, metric).record_many_us(pairs)
 
     def encode(self) -> dict[str, str]:
         return {f"{g}|{m}": h.encode() for (g, m), h in self.hists.items() if h.count}
