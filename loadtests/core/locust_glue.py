@@ -247,7 +247,7 @@ def run_request(st: _State, conn: Connection, req: WorkloadRequest, *, t_intende
     elif st.ok_count == 0 and exc.kind in _FATAL_AT_START:
         st.fatal_streak[exc.kind] += 1
         if st.fatal_streak[exc.kind] >= 3:
-            st.abort(f"the first requests all failed with {exc.kind}: {exc}")
+            st.abort(f"the first requests all failed: {exc}")
     return record
 
 
@@ -533,6 +533,9 @@ def _finish(st: _State) -> None:
     if st.records_fh is not None:
         st.records_fh.close()
         st.records_fh = None
+    runner = st.env.runner
+    run.client_cpu_warning = bool(getattr(runner, "cpu_warning_emitted", False)
+                                  or getattr(runner, "worker_cpu_warning_emitted", False))
     summary = write_report(run, st.outdir)
     lat = summary["latency_ms"]
 
@@ -558,6 +561,9 @@ def _finish(st: _State) -> None:
         lines.append("timing error vs simulator: TTFT p50 %.3f p99 %.3f ms; ITL p50 %.3f p99 %.3f ms" % (
             acc["ttft_abs_err"].get("p50", float("nan")), acc["ttft_abs_err"].get("p99", float("nan")),
             acc["itl_abs_err"].get("p50", float("nan")), acc["itl_abs_err"].get("p99", float("nan"))))
+    if run.client_cpu_warning:
+        lines.append("WARNING: a load-generator process went above 90% CPU, which inflates every latency above; "
+                     "add workers (--processes N) or lower -u")
     lines.append(("PASSED" if summary["passed"] else "FAILED: " + "; ".join(summary["failures"])))
     lines.append(f"report: {st.outdir}/report.html (summary.json, summary.csv, records.jsonl)")
     print("\n".join(lines), flush=True)

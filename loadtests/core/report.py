@@ -38,6 +38,7 @@ class RunData:
     abort_reason: str | None = None
     worker_count: int = 1
     epoch: float | None = None
+    client_cpu_warning: bool = False  # Locust saw a load-generator process above 90% CPU
 
 
 def _stage_rows(run: RunData) -> list[dict[str, Any]]:
@@ -97,6 +98,7 @@ def build_summary(run: RunData) -> dict[str, Any]:
         "latency_ms": run.hists.summary("all"),
         "by_workload": {g[3:]: run.hists.summary(g) for g in run.hists.groups() if g.startswith("wl:")},
         "token_sources": dict(Counter(r.get("token_source") for r in ok)),
+        "client_cpu_warning": run.client_cpu_warning,
     }
     validity: dict[str, dict[str, Any]] = {}
     for wl in sorted({r["workload"] for r in ok if r.get("valid") is not None}):
