@@ -341,6 +341,8 @@ structured_output_none = _factory("structured_output_none")
 
 SUITE_DIR = Path(__file__).resolve().parent
 CONTROL = "faithful"
+# The reference provider the mutants wrap, run bare: the control must score exactly as it does.
+REFERENCE = "openai"
 
 
 class MutationRunError(Exception):
@@ -388,11 +390,22 @@ def caught_by(control: dict[str, CheckOutcome], mutant_run: dict[str, CheckOutco
 
 
 def run_all(workdir: Path, names: list[str] | None = None, workers: int = 2) -> dict[str, dict[str, CheckOutcome]]:
-    """The control and every mutant (or `names`), `workers` suite runs at a time."""
-    names = [CONTROL, *[n for n in (names or MUTATIONS) if n != CONTROL]]
+    """The bare reference provider (key REFERENCE), the control and every mutant (or `names`)."""
+    specs = {REFERENCE: REFERENCE, CONTROL: f"conformance.mutants:{CONTROL}"}
+    specs |= {n: f"conformance.mutants:{n}" for n in (names or MUTATIONS) if n != CONTROL}
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {name: pool.submit(run_suite, f"conformance.mutants:{name}", workdir / name) for name in names}
+        futures = {name: pool.submit(run_suite, spec, workdir / name) for name, spec in specs.items()}
         return {name: future.result() for name, future in futures.items()}
+
+
+def differences(expected: dict[str, CheckOutcome], seen: dict[str, CheckOutcome]) -> list[str]:
+    """Checks whose outcome differs between two runs, as readable lines."""
+    lines = []
+    for check in sorted(set(expected) | set(seen)):
+        want, got = expected.get(check), seen.get(check)
+        if (want and want.outcome) != (got and got.outcome):
+            lines.append(f"{check}: {want.outcome if want else 'not run'} -> {got.outcome if got else 'not run'}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -408,9 +421,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown mutants {unknown}; known: {', '.join(MUTATIONS)}")
     with tempfile.TemporaryDirectory(prefix="mutants-") as tmp:
         runs = run_all(args.workdir or Path(tmp), args.names or None)
-    control = runs.pop(CONTROL)
+    reference, control = runs.pop(REFERENCE), runs.pop(CONTROL)
     passed = sum(1 for o in control.values() if o.outcome == "passed")
     print(f"control (faithful): {passed} of {len(control)} checks pass")
+    for line in differences(reference, control):
+        print(f"control differs from the bare {REFERENCE} provider: {line}")
     print("| mutant | defect | caught by |")
     print("|---|---|---|")
     missed = 0

@@ -1,0 +1,83 @@
+"""Suite factories for the upstream providers, so the gate certifies them like any third party.
+
+    pytest conformance --provider conformance.upstream:openai --wire openai-chat
+
+- `openai`: `strands.models.openai.OpenAIModel` (strands-agents).
+- `llamacpp`: `strands.models.llamacpp.LlamaCppModel` (strands-agents).
+- `neuron`: `strands_neuron.NeuronModel` (strands-neuron 0.1.3, the `upstream` extra).
+- `vllm`: `strands_vllm.VLLMModel` (strands-vllm 0.0.6); it needs `openai<2`, so it runs in an
+  environment of its own (`scripts/certify-upstream.sh` makes it).
+
+Each factory configures the provider the way its documentation shows, with two adaptations the
+suite needs and a user could make the same way: request fields the openai SDK does not take by name
+(the cases send vLLM's `structured_outputs`) travel in `extra_body`, and the SDK's own retries are
+off (`max_retries=0`), since throttling is retried by the Strands event loop and a replayed cassette
+holds one answer. Known defects live in `conformance/baselines/upstream-<name>.json`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from strands.models import Model
+
+
+def _sdk_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`params` for a provider built on the openai SDK: unknown request fields moved into `extra_body`."""
+    from openai.resources.chat.completions import AsyncCompletions
+
+    named = set(inspect.signature(AsyncCompletions.create).parameters) - {"self"}
+    shaped = dict(params or {})
+    extra = {key: shaped.pop(key) for key in list(shaped) if key not in named}
+    if extra:
+        shaped["extra_body"] = {**shaped.get("extra_body", {}), **extra}
+    return shaped
+
+
+def _server_root(base_url: str) -> str:
+    trimmed = base_url.rstrip("/")
+    return trimmed[: -len("/v1")] if trimmed.endswith("/v1") else trimmed
+
+
+def _reject_unknown(name: str, config: Mapping[str, Any]) -> None:
+    unknown = sorted(set(config) - {"params"})
+    if unknown:
+        raise TypeError(f"conformance.upstream:{name} takes only params=... besides the connection; got {unknown}")
+
+
+def openai(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+    from strands.models.openai import OpenAIModel
+
+    _reject_unknown("openai", config)
+    client_args = {"base_url": base_url, "api_key": api_key, "max_retries": 0}
+    return OpenAIModel(client_args=client_args, model_id=model_id, params=_sdk_params(config.get("params")))
+
+
+def llamacpp(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+    from strands.models.llamacpp import LlamaCppModel
+
+    _reject_unknown("llamacpp", config)
+    # llama.cpp takes the server root and adds /v1 itself; it sends no API key. Its params go in the body.
+    return LlamaCppModel(base_url=_server_root(base_url), model_id=model_id, params=dict(config.get("params") or {}))
+
+
+def neuron(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+    from strands_neuron import NeuronModel
+
+    _reject_unknown("neuron", config)
+    # NeuronModel builds its own AsyncOpenAI client per request; its params go to chat.completions.create.
+    return NeuronModel({"model_id": model_id, "base_url": base_url, "api_key": api_key,
+                        "params": _sdk_params(config.get("params"))})
+
+
+def vllm(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+    from openai import AsyncOpenAI
+    from strands_vllm import VLLMModel
+
+    _reject_unknown("vllm", config)
+    # VLLMModel accepts a ready client: the only way to turn off the SDK's own retries.
+    client = AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0)
+    return VLLMModel(base_url=base_url, model_id=model_id, api_key=api_key, client=client,
+                     params=_sdk_params(config.get("params")))

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Certify the upstream providers with the conformance gate (replayed cassettes, offline):
+#   strands-agents' OpenAIModel and LlamaCppModel, strands-neuron's NeuronModel (project venv, the
+#   `upstream` extra), and strands-vllm's VLLMModel (its own venv in .venv/upstream-vllm, because
+#   strands-vllm 0.0.6 needs openai<2 while the project needs openai 2).
+# Each run gates on conformance/baselines/upstream-<name>.json (known upstream defects as strict
+# expected failures) and adds its column to reports/upstream/matrix.{md,html}.
+# Usage: bash scripts/certify-upstream.sh [--write-baselines] [NAME...]   (names: openai llamacpp neuron vllm)
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+set +e
+
+mode="--baseline"
+if [ "${1:-}" = "--write-baselines" ]; then mode="--write-baseline"; shift; fi
+names=("$@")
+[ "${#names[@]}" -gt 0 ] || names=(openai llamacpp neuron vllm)
+
+vllm_python() {
+    local venv=.venv/upstream-vllm
+    local stamp="$venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+    if [ ! -f "$stamp" ]; then
+        echo "[certify] making $venv for strands-vllm 0.0.6 (openai<2)" >&2
+        python -m venv "$venv" || return 2
+        # The suite without the project's openai>=2 pin; strands-vllm brings openai 1.x.
+        "$venv/bin/python" -m pip install --quiet "strands-vllm==0.0.6" "strands-agents>=1.62,<2" \
+            "pytest>=8.3,<10" "pytest-asyncio>=1.0,<2" "respx>=0.22,<0.24" "allure-pytest>=2.13,<3" \
+            "jsonschema>=4.20,<5" "platformdirs>=4.0,<5" "opentelemetry-sdk>=1.30,<2" 2>&1 \
+            | grep -v 'is ignored: it is neither' >&2
+        "$venv/bin/python" -m pip install --quiet --no-deps -e . 2>&1 | grep -v 'is ignored: it is neither' >&2
+        "$venv/bin/python" -c 'import strands_vllm, conformance.plugin' || return 2
+        rm -f "$venv"/.installed-*; touch "$stamp"
+    fi
+    echo "$venv/bin/python"
+}
+
+status=0
+for name in "${names[@]}"; do
+    python_bin=python
+    if [ "$name" = vllm ]; then python_bin="$(vllm_python)" || { status=2; continue; }; fi
+    baseline="conformance/baselines/upstream-$name.json"
+    echo "[certify] $name: $mode $baseline"
+    "$python_bin" -m pytest conformance -m "not live" -q -p no:cacheprovider -o addopts="" \
+        --provider "conformance.upstream:$name" --wire openai-chat \
+        "$mode=$baseline" --matrix-dir=reports/upstream --junitxml="reports/upstream/junit-$name.xml"
+    code=$?
+    echo "[certify] $name: exit $code"
+    [ "$mode" = "--write-baseline" ] || [ "$code" -eq 0 ] || status=$code
+done
+exit $status
