@@ -189,8 +189,10 @@ def start_server(
     """Start the provisioned server `name` and return once /health and /v1/models answer.
 
     `ready_timeout` defaults to a per-server bound (llama.cpp 120 s, vLLM 600 s). With
-    `tie_to_parent` (the default) the kernel kills the server when this process dies; the CLI's
-    background start turns it off. Raises StartError (process stopped, log tail in the message).
+    `tie_to_parent` (the default) the server is stopped when the thread that started it ends (the
+    kernel's parent-death signal follows the starting thread: call this from the main thread or
+    from one that outlives the server); the CLI's background start turns it off.
+    Raises StartError (nothing left running, log tail in the message).
     """
     kind = server_kind(name)
     if port is None:
@@ -228,7 +230,8 @@ def start_server(
                 )
             ) from exc
     server = RunningServer(name, base_url, port, MODEL_ID, process.pid, process.pid, log_path, _process=process)
-    _running[process.pid] = server
+    if tie_to_parent:  # a detached server (CLI start) must outlive this interpreter's atexit hook
+        _running[process.pid] = server
     started = time.monotonic()
     try:
         with httpx.Client(timeout=2.0) as client:
