@@ -39,7 +39,7 @@ SERVER_ENV = {
 
 
 def _venv_dir() -> Path:
-    return cache_dir() / "vllm" / f"venv-{VLLM_VERSION}-py{sys.version_info.major}{sys.version_info.minor}"
+    return cache_dir() / "vllm" / f"venv-{VLLM_VERSION}-py311"  # always built with Python 3.11
 
 
 def _weights_dir() -> Path:
