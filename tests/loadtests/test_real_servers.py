@@ -24,7 +24,7 @@ SCENARIO_ARGS = {
 @pytest.mark.parametrize("live_server", ["llamacpp", "vllm"], indirect=True)
 def test_scenario_against_real_server(live_server, scenario, tmp_path):
     # short prompts and answers: on a shared 2-core machine these CPU servers can drop to a few tokens/s
-    run = run_locust(scenario, tmp_path, "-u", "2", "-r", "2", "-t", "25s", "--host", live_server.base_url,
+    run = run_locust(scenario, tmp_path, "-u", "2", "-r", "2", "-t", "40s", "--host", live_server.base_url,
                      "--model", live_server.model_id, "--output-tokens", "8", "--prompt-tokens", "16",
                      "--long-prompt-tokens", "64", "--max-error-rate", "0.2", *SCENARIO_ARGS[scenario], timeout=300)
     assert run.summary is not None, run.output[-3000:]
