@@ -263,6 +263,7 @@ class LLMUser(User):
         if not st.ready.wait(timeout=30):
             st.abort("the run never got its start time from the master (custom options lost?)")
             self.stop()
+            return
         try:
             target = st.target()
         except ValueError as exc:

@@ -149,6 +149,9 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
 
 def stages_of(opts: Any, spec: ScenarioSpec) -> tuple[str, list[Stage]]:
     """The run's mode ("closed" or the arrival kind) and its stages; ValueError on inconsistent flags."""
+    if spec.neuron and opts.seq_len < opts.output_tokens + 33:
+        raise ValueError(f"--seq-len {opts.seq_len} leaves no room for a prompt beside --output-tokens {opts.output_tokens} "
+                         "and the chat template (32 tokens); raise --seq-len or lower --output-tokens")
     users = opts.sweep_users
     if users == ["auto"]:
         if not spec.neuron:
