@@ -140,6 +140,8 @@ class Run:
     async def stream(self, model: Model | None = None, **overrides: Any) -> list[dict[str, Any]]:
         """Stream the case; a provider exception fails the check, naming the cassette or server."""
         outcome = await self.attempt(model, **overrides)
+        if outcome.error is None:
+            self.xfail_if_live_model_skipped_the_tool()
         if outcome.error is not None:
             raise AssertionError(
                 f"{self.provider.name}.stream raised {type(outcome.error).__name__}: {outcome.error} "
@@ -186,6 +188,17 @@ class Run:
         if self.cassette is not None:
             return f"cassette {self.cassette.path}"
         return "no cassette"
+
+    def xfail_if_live_model_skipped_the_tool(self) -> None:
+        """Live, for a case that needs a tool call: xfail when the model answered without one."""
+        if not (self.live and self.case is not None and self.case.expects_tool_call):
+            return
+        wire = self.expected(0)
+        if not wire.tool_calls:
+            self.xfail_if_live(f"the 135M model answered text instead of calling the tool "
+                               f"(finish_reason {wire.finish_reason!r}, text {wire.text[:60]!r})")
+        elif wire.finish_reason == "length":
+            self.xfail_if_live("the 135M model's tool call ran past max_tokens")
 
     def xfail_if_live(self, reason: str) -> None:
         """In live mode only: end the check as xfail, saying why the 135M model cannot satisfy it."""

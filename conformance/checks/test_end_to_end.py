@@ -33,6 +33,7 @@ async def test_agent_tool_loop(conformance):
     agent = Agent(model=conformance.model(), tools=[get_weather], messages=[dict(m) for m in history],
                   callback_handler=None)
     result = await agent.invoke_async(question["content"][0]["text"])
+    conformance.xfail_if_live_model_skipped_the_tool()
 
     first = conformance.expected(0)
     assert first.tool_calls, f"the model's first answer holds no tool call ({conformance.where()})"
