@@ -4,7 +4,10 @@
 
 - `openai`: `strands.models.openai.OpenAIModel` (strands-agents).
 - `llamacpp`: `strands.models.llamacpp.LlamaCppModel` (strands-agents).
-- `neuron`: `strands_neuron.NeuronModel` (strands-neuron 0.1.3, the `upstream` extra).
+- `neuron`: `strands_neuron.NeuronModel` (strands-neuron 0.1.3, the `upstream` extra) with its
+  constructor's blocking `GET {base_url}/models` probe turned off, so the checks judge its streaming
+  code; `neuron_as_shipped` keeps the probe, which fails every replayed check on its own (a request
+  no cassette holds, and up to 4 s of blocking per construction when the server is down).
 - `vllm`: `strands_vllm.VLLMModel` (strands-vllm 0.0.6); it needs `openai<2`, so it runs in an
   environment of its own (`scripts/certify-upstream.sh` makes it).
 
@@ -63,13 +66,24 @@ def llamacpp(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: 
     return LlamaCppModel(base_url=_server_root(base_url), model_id=model_id, params=dict(config.get("params") or {}))
 
 
-def neuron(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+def _neuron(name: str, probe: bool, base_url: str, model_id: str, api_key: str, config: Mapping[str, Any]) -> Model:
     from strands_neuron import NeuronModel
 
-    _reject_unknown("neuron", config)
+    _reject_unknown(name, config)
+    model_class = NeuronModel
+    if not probe:
+        model_class = type("NeuronModelWithoutProbe", (NeuronModel,), {"_check_server_online": lambda self: None})
     # NeuronModel builds its own AsyncOpenAI client per request; its params go to chat.completions.create.
-    return NeuronModel({"model_id": model_id, "base_url": base_url, "api_key": api_key,
+    return model_class({"model_id": model_id, "base_url": base_url, "api_key": api_key,
                         "params": _sdk_params(config.get("params"))})
+
+
+def neuron(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+    return _neuron("neuron", False, base_url, model_id, api_key, config)
+
+
+def neuron_as_shipped(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+    return _neuron("neuron_as_shipped", True, base_url, model_id, api_key, config)
 
 
 def vllm(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:

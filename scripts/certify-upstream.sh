@@ -20,10 +20,14 @@ vllm_python() {
     if [ ! -f "$stamp" ]; then
         echo "[certify] making $venv for strands-vllm 0.0.6 (openai<2)" >&2
         python -m venv "$venv" || return 2
-        # The suite without the project's openai>=2 pin; strands-vllm brings openai 1.x.
-        "$venv/bin/python" -m pip install --quiet "strands-vllm==0.0.6" "strands-agents>=1.62,<2" \
-            "pytest>=8.3,<10" "pytest-asyncio>=1.0,<2" "respx>=0.22,<0.24" "allure-pytest>=2.13,<3" \
-            "jsonschema>=4.20,<5" "platformdirs>=4.0,<5" "opentelemetry-sdk>=1.30,<2" 2>&1 \
+        # The project's own dependencies and test extra, less its openai>=2 pin: strands-vllm brings openai 1.x.
+        mapfile -t deps < <("$venv/bin/python" -c '
+import tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+for dep in project["dependencies"] + project["optional-dependencies"]["test"]:
+    if not dep.startswith("openai"):
+        print(dep)')
+        "$venv/bin/python" -m pip install --quiet "strands-vllm==0.0.6" "${deps[@]}" 2>&1 \
             | grep -v 'is ignored: it is neither' >&2
         "$venv/bin/python" -m pip install --quiet --no-deps -e . 2>&1 | grep -v 'is ignored: it is neither' >&2
         "$venv/bin/python" -c 'import strands_vllm, conformance.plugin' || return 2
