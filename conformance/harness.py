@@ -99,6 +99,9 @@ class Run:
 
     def __exit__(self, *exc_info: Any) -> None:
         (self.replay or self.capture).__exit__(*exc_info)  # type: ignore[union-attr]
+        self.sync_record()
+
+    def sync_record(self) -> None:
         self.record.requests = [_json_safe(sent.to_json()) for sent in self.sent]
 
     @property

@@ -288,6 +288,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     run = item.stash.get(RUN_KEY, None)
     if run is None:
         return
+    run.sync_record()  # the report plugins read the record when the call's report is made, before teardown
     if outcome.excinfo and issubclass(outcome.excinfo[0], (pytest.skip.Exception, pytest.xfail.Exception)):
         return
     problems = run.replay_problems()

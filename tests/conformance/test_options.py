@@ -126,3 +126,27 @@ def test_missing_cassette_is_a_failing_row_not_a_missing_one(pytester):
     result = pytester.runpytest("--provider", "neuron", "--wire", "unit-wire")
     result.assert_outcomes(errors=1)
     assert "no cassette for case 'text_basic'" in _errors(result)
+
+
+RECORD_PROBE = """
+import pytest
+from conformance.record import RUN_RECORD_KEY
+
+SEEN = {}
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    if call.when == "call":
+        record = item.stash[RUN_RECORD_KEY]
+        SEEN[item.name] = (record.family, record.cassette, len(record.events), len(record.requests), record.mode)
+        print("RECORD", item.name, SEEN[item.name])
+"""
+
+
+def test_run_record_filled_before_the_call_report(pytester):
+    _unit_wire(pytester, interactions=1)
+    pytester.makeconftest(CONFTEST + RECORD_PROBE)
+    result = pytester.runpytest("--provider", "neuron", "--wire", "unit-wire", "-s")
+    result.assert_outcomes(passed=1)
+    assert "RECORD test_streams_once[neuron-text_basic-written] ('event_grammar', 'text_basic.written', 10, 1, 'replay')" in _errors(result)
