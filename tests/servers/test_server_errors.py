@@ -194,3 +194,31 @@ def test_cli_start_status_logs_stop_from_separate_invocations(
     assert "llamacpp: stopped" in capsys.readouterr().out
     assert cli_main(["status", "llamacpp"]) == 0
     assert capsys.readouterr().out.strip() == "llamacpp: not running"
+
+
+def test_cli_background_start_outlives_the_cli_process(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`start` in one process, `status`/`stop` in another: the server must survive the first exiting."""
+    fake_server = tmp_path / "fake_server.py"
+    fake_server.write_text(FAKE_SERVER)
+    starter = textwrap.dedent(
+        f"""
+        import sys
+        from conformance.servers import _registry
+        from conformance.servers._launch import LaunchSpec
+        _registry._KINDS["llamacpp"] = _registry.ServerKind(
+            "llamacpp", lambda progress: None,
+            lambda port: LaunchSpec(({sys.executable!r}, {str(fake_server)!r}, str(port))), 20.0)
+        from conformance.servers.__main__ import main
+        sys.exit(main(["start", "llamacpp"]))
+        """
+    )
+    started = subprocess.run([sys.executable, "-c", starter], capture_output=True, text=True, timeout=60)
+    assert started.returncode == 0, started.stderr
+    try:
+        assert cli_main(["status", "llamacpp"]) == 0, "the server died with the CLI process that started it"
+        assert "/health 200" in capsys.readouterr().out
+    finally:
+        assert cli_main(["stop", "llamacpp"]) == 0
+    assert "llamacpp: stopped" in capsys.readouterr().out
