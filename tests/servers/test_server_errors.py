@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import httpx
@@ -26,7 +25,6 @@ from conformance.servers import (
 from conformance.servers import _llamacpp, _registry
 from conformance.servers.__main__ import main as cli_main
 from conformance.servers._launch import LaunchSpec
-from conformance.servers._process import process_group_alive
 from conformance.servers._steps import MARKER_NAME, build_once, run_logged
 
 FAKE_SERVER = textwrap.dedent(
