@@ -126,7 +126,9 @@ def run_logged(
                 time.sleep(0.5)
                 if time.monotonic() >= next_report:
                     next_report += PROGRESS_INTERVAL_S
-                    last = log_tail(log_path, 1)
+                    # Skip pip's per-package mirror warnings on this machine kind: they say nothing.
+                    recent = [line for line in log_tail(log_path, 8).splitlines() if "is ignored: it is neither" not in line]
+                    last = recent[-1] if recent else ""
                     progress(f"[{step}] {time.monotonic() - started:.0f} s: {last[-160:]}")
         finally:
             if process.poll() is None:  # interrupted (Ctrl-C): leave nothing running
