@@ -94,8 +94,10 @@ def _start(name: str, args: argparse.Namespace) -> int:
     )
     if not args.foreground:
         return 0
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # sigwait needs them blocked
     try:
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        signal.sigwait(stop_signals)
     finally:
         server.stop()
         ServerRecord.path(name).unlink(missing_ok=True)
