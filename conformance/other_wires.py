@@ -94,7 +94,8 @@ def decode_anthropic(body: bytes) -> WireExpectation:
     if "input_tokens" in usage and "output_tokens" in usage:
         total_input = usage["input_tokens"] + usage.get("cache_read_input_tokens", 0) + usage.get(
             "cache_creation_input_tokens", 0)
-        expectation.usage = {"inputTokens": usage["input_tokens"], "outputTokens": usage["output_tokens"],
+        # Strands' inputTokens is the whole prompt: Anthropic's input_tokens plus the cached share.
+        expectation.usage = {"inputTokens": total_input, "outputTokens": usage["output_tokens"],
                              "totalTokens": total_input + usage["output_tokens"]}
     return expectation
 

@@ -256,15 +256,14 @@ class AnthropicStreamDecoder:
         self.asm.set_finish_reason(mapped)
         usage = self._usage_total()
         cache_read, cache_write = usage.get("cache_read_input_tokens", 0), usage.get("cache_creation_input_tokens", 0)
-        input_tokens, output_tokens = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+        output_tokens = usage.get("output_tokens", 0)
+        # Anthropic's input_tokens leaves out the tokens read from or written to the prompt cache (llama.cpp
+        # reports its reused KV cache the same way); Strands' inputTokens is the whole prompt, so that
+        # totalTokens == inputTokens + outputTokens, with the cached share in cacheRead/WriteInputTokens.
+        input_tokens = usage.get("input_tokens", 0) + cache_read + cache_write
         if usage:
-            self.asm.set_usage(
-                input_tokens,
-                output_tokens,
-                input_tokens + output_tokens + cache_read + cache_write,  # input_tokens excludes cached tokens
-                cache_read or None,
-                cache_write or None,
-            )
+            self.asm.set_usage(input_tokens, output_tokens, input_tokens + output_tokens, cache_read or None,
+                               cache_write or None)
         return self.asm.finish()
 
     def paused_assistant_message(self) -> dict[str, Any]:
