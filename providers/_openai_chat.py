@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import json.scanner
 import logging
+import ssl
 import time
 from collections.abc import AsyncGenerator
 from typing import Any, ClassVar, TypeVar
@@ -223,6 +225,12 @@ def _error_text(error: Any) -> str:
 # -- the model --------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _shared_ssl_context() -> ssl.SSLContext:
+    # Building one loads the CA bundle (about 40 ms); every client (one per model and event loop) shares it.
+    return httpx.create_ssl_context()
+
+
 class OpenAIChatModel(Model):
     """A Strands model over any server speaking the OpenAI chat-completions stream."""
 
@@ -329,7 +337,7 @@ class OpenAIChatModel(Model):
         # connection cannot move between loops, and Agent() calls may run each on its own loop).
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
-            self._client = httpx.AsyncClient(timeout=self._timeout())
+            self._client = httpx.AsyncClient(timeout=self._timeout(), verify=_shared_ssl_context())
             self._client_loop = loop
         return self._client
 
@@ -383,7 +391,7 @@ class OpenAIChatModel(Model):
         raise AssertionError("unreachable")
 
     async def _send_on_fresh_connection(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        fresh = httpx.AsyncClient(timeout=self._timeout())
+        fresh = httpx.AsyncClient(timeout=self._timeout(), verify=_shared_ssl_context())
         try:
             response = await fresh.send(fresh.build_request("POST", url, content=body, headers=headers), stream=True)
         except BaseException:
