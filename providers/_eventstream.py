@@ -18,7 +18,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.eventstream import EventStreamBuffer, ParserError
+try:
+    from botocore.eventstream import EventStreamBuffer, ParserError
+except ImportError as exc:  # botocore comes with strands-agents; say which extra restores it
+    raise ImportError(
+        "the Bedrock provider needs botocore for the AWS event-stream framing: "
+        "pip install 'provider-conformance[bedrock]'"
+    ) from exc
 
 from .errors import MalformedStreamError
 
