@@ -49,4 +49,6 @@ for name in "${names[@]}"; do
     echo "[certify] $name: exit $code"
     [ "$mode" = "--write-baseline" ] || [ "$code" -eq 0 ] || status=$code
 done
+python -m conformance.report.defects conformance/baselines/upstream-*.json > reports/upstream/DEFECTS.md
+echo "[certify] matrix: reports/upstream/matrix.md, matrix.html; defects: reports/upstream/DEFECTS.md"
 exit $status
