@@ -50,5 +50,15 @@ for name in "${names[@]}"; do
     [ "$mode" = "--write-baseline" ] || [ "$code" -eq 0 ] || status=$code
 done
 python -m conformance.report.defects conformance/baselines/upstream-*.json > reports/upstream/DEFECTS.md
+cat >> reports/upstream/DEFECTS.md <<'NOTES'
+Not in the baselines:
+- strands-neuron 0.1.3 probes `GET {base_url}/models` (blocking, 2 s timeout, two URLs) in its constructor:
+  run as shipped (`conformance.upstream:neuron_as_shipped`) every replayed check fails on that request;
+  the `neuron` column has the probe turned off so the other checks can judge its streaming code.
+- `test_provider_structured_output[*]` fails for the openai-SDK providers (openai, neuron, vllm) with
+  `AttributeError: 'str' object has no attribute 'choices'`: their structured_output is non-streaming
+  (`beta.chat.completions.parse`) and the replay answers with the streaming cassette. A suite issue,
+  reported; not recorded as an upstream defect.
+NOTES
 echo "[certify] matrix: reports/upstream/matrix.md, matrix.html; defects: reports/upstream/DEFECTS.md"
 exit $status
