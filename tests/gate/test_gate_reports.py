@@ -113,3 +113,20 @@ def test_allure_results_carry_labels_and_the_failure_evidence(fake_suite: pytest
     passed = by_name["grammar.text title"]
     assert passed["status"] == "passed" and not passed.get("attachments")
     assert ("feature", "event_grammar") in {(label["name"], label["value"]) for label in passed["labels"]}
+
+
+def test_an_allure_html_report_is_generated_offline_from_the_results(fake_suite: pytest.Pytester, monkeypatch) -> None:
+    import subprocess
+    from pathlib import Path
+
+    monkeypatch.setenv("FAKE_PROVIDER", "broken")
+    fake_suite.runpytest_subprocess("--alluredir", "allure-results", "--no-matrix").assert_outcomes(passed=1, failed=1)
+    script = Path(__file__).resolve().parents[2] / "scripts" / "allure-report.sh"
+    done = subprocess.run(
+        ["bash", str(script), str(fake_suite.path / "allure-results"), str(fake_suite.path / "allure-report")],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    summary = json.loads((fake_suite.path / "allure-report" / "summary.json").read_text())
+    assert summary["stats"]["total"] == 2 and summary["stats"]["failed"] == 1, summary
+    assert (fake_suite.path / "allure-report" / "index.html").stat().st_size > 0
