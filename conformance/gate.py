@@ -279,7 +279,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             save_results(state.matrix_dir, list(state.results.values()), _now())
             results, runs = load_all_results(state.matrix_dir)
         except ResultsError as exc:
-            state.report_error = str(exc)
+            state.report_error = f"matrix not written: {exc}"
             return
         matrix = build_matrix(results, runs)
         for name, text in (("matrix.md", render_markdown(matrix)), ("matrix.html", render_html(matrix))):
@@ -290,10 +290,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 def _write_current_baseline(state: GateState) -> None:
     assert state.write_baseline_path is not None
+    targets = sorted({(r.provider, r.wire) for r in state.results.values()})
+    if len(targets) > 1:
+        # Check ids leave the provider out, so one file cannot hold several providers' failures.
+        shown = ", ".join(f"{provider} ({wire})" for provider, wire in targets)
+        state.report_error = (
+            f"--write-baseline not written: a baseline holds one provider, this run tested {shown}; "
+            "run once per --provider"
+        )
+        return
     kept = state.baseline.expected_failures if state.baseline else {}
     failures = {check: kept.get(check, reason) for check, reason in state.failing_now.items()}
-    first = next(iter(state.results.values()))
-    write_baseline(state.write_baseline_path, Baseline(expected_failures=failures, provider=first.provider, wire=first.wire))
+    provider, wire = targets[0]
+    write_baseline(state.write_baseline_path, Baseline(expected_failures=failures, provider=provider, wire=wire))
     state.written.append(state.write_baseline_path)
 
 
@@ -319,7 +328,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             write(f"check id {check!r} is shared by {len(nodeids)} tests ({', '.join(nodeids[:3])}); "
                   "the matrix and baselines need one id per check")
     if state.report_error:
-        write(f"conformance matrix not written: {state.report_error}", red=True)
+        write(f"conformance gate: {state.report_error}", red=True)
     for path in state.written:
         write(f"conformance gate wrote {path}")
 

@@ -202,3 +202,12 @@ def test_check_ids_leave_out_the_provider_so_rows_and_baselines_fit_every_provid
     from conformance.record import RunRecord
 
     assert check_id(RunRecord(provider=provider, wire="openai-chat", family="tool_calls", check=check)) == expected
+
+
+def test_write_baseline_refuses_a_run_of_several_providers(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(FAKE_CHECKS.replace('def test_passes(request):\n    record(request, "stop.end_turn")',
+                                            'def test_passes(request):\n    record(request, "stop.end_turn", provider="other")'))
+    result = pytester.runpytest("--write-baseline=b.json", "--no-matrix")
+    result.stdout.fnmatch_lines(["*--write-baseline not written: a baseline holds one provider, this run tested fake (openai-chat), other (openai-chat)*"])
+    assert not (pytester.path / "b.json").exists()

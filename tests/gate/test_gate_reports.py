@@ -81,7 +81,7 @@ def test_a_corrupt_results_file_is_reported_not_ignored(fake_suite: pytest.Pytes
     stale.parent.mkdir(parents=True)
     stale.write_text("{truncated")
     result = fake_suite.runpytest()
-    result.stdout.fnmatch_lines(["*conformance matrix not written: results file *old.json cannot be read*delete it*"])
+    result.stdout.fnmatch_lines(["*conformance gate: matrix not written: results file *old.json cannot be read*delete it*"])
 
 
 def test_allure_results_carry_labels_and_the_failure_evidence(fake_suite: pytest.Pytester, monkeypatch) -> None:
