@@ -31,7 +31,7 @@ FAKE_SERVER = textwrap.dedent(
     """
     import http.server, json, subprocess, sys
     port = int(sys.argv[1])
-    subprocess.Popen(["sleep", "318"])  # a worker process, like vLLM's engine core
+    subprocess.Popen(["sleep", "300"])  # a worker process, like vLLM's engine core
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             body = json.dumps({"data": [{"id": "smollm2"}]} if self.path == "/v1/models" else {"status": "ok"})
@@ -116,12 +116,13 @@ def test_server_exiting_during_start_reports_status_and_log(monkeypatch: pytest.
     assert "model file is corrupt" in message and "log: " in message and "command: sh -c" in message
 
 
-def test_server_never_ready_times_out_and_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake_kind(monkeypatch, ["sleep", "317"])
+def test_server_never_ready_times_out_and_is_stopped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    pid_file = tmp_path / "server.pid"
+    fake_kind(monkeypatch, ["sh", "-c", f"echo $$ > {pid_file}; exec sleep 300"])
     with pytest.raises(StartError, match="not ready at http://127.0.0.1:\\d+ after 1 s"):
         start_server("llamacpp", ready_timeout=1.0)
-    leftovers = subprocess.run(["pgrep", "-f", "^sleep 317$"], capture_output=True, text=True).stdout.split()
-    assert leftovers == [], f"sleep processes left running: {leftovers}"
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
 
 
 def test_start_and_stop_reach_every_process_of_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
