@@ -39,11 +39,6 @@ def _sdk_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
     return shaped
 
 
-def _server_root(base_url: str) -> str:
-    trimmed = base_url.rstrip("/")
-    return trimmed[: -len("/v1")] if trimmed.endswith("/v1") else trimmed
-
-
 def _reject_unknown(name: str, config: Mapping[str, Any]) -> None:
     unknown = sorted(set(config) - {"params"})
     if unknown:
@@ -59,11 +54,11 @@ def openai(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: An
 
 
 def llamacpp(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
-    from strands.models.llamacpp import LlamaCppModel
+    from conformance.targets import upstream_llamacpp_factory
 
     _reject_unknown("llamacpp", config)
-    # llama.cpp takes the server root and adds /v1 itself; it sends no API key. Its params go in the body.
-    return LlamaCppModel(base_url=_server_root(base_url), model_id=model_id, params=dict(config.get("params") or {}))
+    # The suite's own factory: llama.cpp takes the server root, sends no key, puts params in the body.
+    return upstream_llamacpp_factory(base_url=base_url, model_id=model_id, api_key=api_key, **config)
 
 
 def _neuron(name: str, probe: bool, base_url: str, model_id: str, api_key: str, config: Mapping[str, Any]) -> Model:
