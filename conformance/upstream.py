@@ -10,6 +10,8 @@
   no cassette holds, and up to 4 s of blocking per construction when the server is down).
 - `vllm`: `strands_vllm.VLLMModel` (strands-vllm 0.0.6); it needs `openai<2`, so it runs in an
   environment of its own (`scripts/certify-upstream.sh` makes it).
+- `anthropic`, `ollama`: strands-agents' AnthropicModel and OllamaModel on their own wire families
+  (`--wire anthropic`, `--wire ollama`), with the suite's parameter mappings for those wires.
 
 Each factory configures the provider the way its documentation shows, with two adaptations the
 suite needs and a user could make the same way: request fields the openai SDK does not take by name
@@ -90,3 +92,33 @@ def vllm(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any)
     client = AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0)
     return VLLMModel(base_url=base_url, model_id=model_id, api_key=api_key, client=client,
                      params=_sdk_params(config.get("params")))
+
+
+def anthropic(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+    """strands-agents' AnthropicModel (anthropic SDK), for `--wire anthropic`."""
+    from strands.models.anthropic import AnthropicModel
+
+    from conformance.other_wires import _anthropic_params, _root
+
+    from anthropic.resources.messages import AsyncMessages
+
+    _reject_unknown("anthropic", config)
+    shaped = _anthropic_params(config.get("params") or {})
+    # As for the openai SDK: request fields the anthropic SDK does not take by name go in extra_body.
+    named = set(inspect.signature(AsyncMessages.stream).parameters) - {"self"}
+    rest = dict(shaped.pop("params", {}))
+    extra = {key: rest.pop(key) for key in list(rest) if key not in named}
+    if extra:
+        rest["extra_body"] = {**rest.get("extra_body", {}), **extra}
+    client_args = {"base_url": _root(base_url, "/v1"), "api_key": api_key, "max_retries": 0}
+    return AnthropicModel(client_args=client_args, model_id=model_id, **shaped, **({"params": rest} if rest else {}))
+
+
+def ollama(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+    """strands-agents' OllamaModel (ollama SDK, native /api/chat), for `--wire ollama`."""
+    from strands.models.ollama import OllamaModel
+
+    from conformance.other_wires import _ollama_params
+
+    _reject_unknown("ollama", config)
+    return OllamaModel(base_url, model_id=model_id, **_ollama_params(config.get("params") or {}))
