@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The README's test command: every test, live-server tests included. Starts the real llama.cpp and
-# vLLM servers on demand (provisioned once into the user cache directory; the first run builds them).
+# The README's test command: every test, live-server tests included. Provisions the real llama.cpp
+# and vLLM servers once into the user cache directory (the first run builds them), then runs three
+# pytest sessions; extra arguments go to each of them.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+bash scripts/install-system-deps.sh
 mkdir -p reports/tests
+
+# Provisioning first and on its own, so a failure names its step before any test runs.
+python -m conformance.servers provision all
 
 status=0
 run() {
@@ -17,9 +22,13 @@ run() {
         code=1
     fi
     [ "$code" -eq 0 ] || status=$code
+    echo "[tests] $name: exit $code"
 }
 
-# Locust monkey-patches the whole process when imported, so its tests run in a pytest of their own.
+# Unit tests, live-server smoke tests and the offline conformance matrix.
 run core tests conformance --ignore=tests/loadtests "$@"
+# The conformance suite live against both local servers.
+run conformance-live conformance --live "$@"
+# Locust monkey-patches the whole process when imported, so its tests run in a pytest of their own.
 run loadtests tests/loadtests "$@"
 exit $status
