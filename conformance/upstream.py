@@ -10,8 +10,10 @@
   no cassette holds, and up to 4 s of blocking per construction when the server is down).
 - `vllm`: `strands_vllm.VLLMModel` (strands-vllm 0.0.6); it needs `openai<2`, so it runs in an
   environment of its own (`scripts/certify-upstream.sh` makes it).
-- `anthropic`, `ollama`: strands-agents' AnthropicModel and OllamaModel on their own wire families
-  (`--wire anthropic`, `--wire ollama`), with the suite's parameter mappings for those wires.
+- `anthropic`, `ollama`, `writer`, `llamaapi`: strands-agents' providers on their own wire families
+  (`--wire anthropic|ollama|writer|llama-api`), with the suite's parameter mappings for those wires.
+  Not here: MistralModel (its SDK is on httpx2, which the in-process replay cannot intercept),
+  LiteLLMModel (litellm fetches its model cost map over the network at run time), BedrockModel (boto3).
 
 Each factory configures the provider the way its documentation shows, with two adaptations the
 suite needs and a user could make the same way: request fields the openai SDK does not take by name
@@ -39,6 +41,14 @@ def _sdk_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
     if extra:
         shaped["extra_body"] = {**shaped.get("extra_body", {}), **extra}
     return shaped
+
+
+def _wire_config(reference: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The suite's own mapping of case parameters for this wire's reference provider (same SDK names)."""
+    import conformance.wires  # noqa: F401  (registers every wire family and its reference providers)
+    from conformance.targets import REFERENCE_PROVIDERS
+
+    return REFERENCE_PROVIDERS[reference].params_to_config(params or {})
 
 
 def _reject_unknown(name: str, config: Mapping[str, Any]) -> None:
@@ -122,3 +132,25 @@ def ollama(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: An
 
     _reject_unknown("ollama", config)
     return OllamaModel(base_url, model_id=model_id, **_ollama_params(config.get("params") or {}))
+
+
+def writer(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+    """strands-agents' WriterModel (writer-sdk), for `--wire writer`."""
+    from strands.models.writer import WriterModel
+
+    _reject_unknown("writer", config)
+    from conformance.other_wires import _root
+
+    # The writer SDK adds /v1 to its base URL itself.
+    return WriterModel({"api_key": api_key, "base_url": _root(base_url, "/v1"), "max_retries": 0}, model_id=model_id,
+                       **_wire_config("writer", config.get("params")))
+
+
+def llamaapi(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+    """strands-agents' LlamaAPIModel (llama-api-client), for `--wire llama-api`."""
+    from strands.models.llamaapi import LlamaAPIModel
+
+    _reject_unknown("llamaapi", config)
+    return LlamaAPIModel(client_args={"api_key": api_key, "base_url": base_url, "max_retries": 0}, model_id=model_id,
+                         **_wire_config("llamaapi", config.get("params")))
+
