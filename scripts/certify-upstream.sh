@@ -66,9 +66,10 @@ Not in the baselines:
   which ignores cacheReadInputTokens that Strands counts in totalTokens: a suite issue, reported.
 - OllamaModel: `test_updated_sampling_reaches_request` sends update_config(params=...), the suite's
   convention for third-party factories, which OllamaModel has no key for: a suite issue, reported.
-- WriterModel (6 checks) and LlamaAPIModel (4 checks) have failures not yet classified (the Agent
-  checks, structured output, and, for Writer, tool calls that differ from the wire): they fail the gate
-  until each is recorded as an upstream defect or fixed in the suite.
+- WriterModel and LlamaAPIModel: `test_updated_sampling_reaches_request` meets the same `params=`
+  convention as OllamaModel (suite issue, reported); the Agent checks (`test_agent_tool_loop`,
+  `test_agent_structured_output`) and `test_provider_structured_output` fail for both and are not yet
+  classified: they fail the gate until recorded as upstream defects or fixed in the suite.
 - Not certified: MistralModel (the mistralai SDK is on httpx2, which the in-process replay does not
   intercept), LiteLLMModel (litellm fetches its model cost map over the network at run time; needs
   LITELLM_LOCAL_MODEL_COST_MAP=True), BedrockModel (boto3 does not go through httpx).
