@@ -399,7 +399,7 @@ register_wire(WireFamily(
                              finish_null="messageStop always carries a stopReason on this wire"),
 ))
 register_wire(WireFamily(
-    name="ollama", api_prefix="", decode=decode_ollama, read_request=read_ollama_request,
+    name="ollama", api_prefix="", decode=decode_ollama, read_request=read_ollama_request, carries_call_ids=False,
     description="Ollama native chat (POST /api/chat), streamed as NDJSON",
     stop_reasons={
         "finish_stop": "end_turn", "finish_length": "max_tokens", "finish_tool_calls": "tool_use",
@@ -538,19 +538,18 @@ def _ollama_params(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 for _entry in (
-    ProviderEntry("anthropic", anthropic_factory, ("vllm", "llamacpp"), _anthropic_params),
-    ProviderEntry("bedrock", bedrock_factory, (), _named_params("temperature", "top_p")),
-    ProviderEntry("ollama", ollama_factory, (), _ollama_params),
-    ProviderEntry("mistral", mistral_factory, (), _named_params("temperature", "top_p")),
-    ProviderEntry("writer", writer_factory, (), _named_params("temperature", "top_p", "stop")),
+    ProviderEntry("anthropic", anthropic_factory, ("vllm", "llamacpp"), _anthropic_params, wire="anthropic"),
+    ProviderEntry("bedrock", bedrock_factory, (), _named_params("temperature", "top_p"), wire="bedrock-converse"),
+    ProviderEntry("ollama", ollama_factory, (), _ollama_params, wire="ollama"),
+    ProviderEntry("mistral", mistral_factory, (), _named_params("temperature", "top_p"), wire="mistral"),
+    ProviderEntry("writer", writer_factory, (), _named_params("temperature", "top_p", "stop"), wire="writer"),
     ProviderEntry("llamaapi", llamaapi_factory, (), _named_params("temperature", "top_p", "top_k",
-                                                                  max_tokens_key="max_completion_tokens")),
-    ProviderEntry("litellm", litellm_factory, ("vllm", "llamacpp")),
+                                                                  max_tokens_key="max_completion_tokens"),
+                  wire="llama-api"),
+    ProviderEntry("litellm", litellm_factory, ("vllm", "llamacpp"), wire="litellm"),
 ):
     REFERENCE_PROVIDERS.setdefault(_entry.name, _entry)
 
-# The wire each of these providers speaks (for a matrix that pairs --provider with --wire).
-PROVIDER_WIRES: dict[str, str] = {
-    "anthropic": "anthropic", "bedrock": "bedrock-converse", "ollama": "ollama", "mistral": "mistral",
-    "writer": "writer", "llamaapi": "llama-api", "litellm": "litellm",
-}
+# The wire each of these providers speaks (kept for callers; the entries carry it as `ProviderEntry.wire`).
+PROVIDER_WIRES: dict[str, str] = {name: REFERENCE_PROVIDERS[name].wire for name in (
+    "anthropic", "bedrock", "ollama", "mistral", "writer", "llamaapi", "litellm")}

@@ -57,7 +57,8 @@ class LiveServer:
 @dataclass
 class SuiteSettings:
     providers: list[ProviderEntry]
-    wire: WireFamily
+    # provider name -> the wire family its cassettes (or live requests) use: its own, or --wire.
+    wires: dict[str, WireFamily]
     live: bool
     record: bool
     base_url: str | None
@@ -68,6 +69,9 @@ class SuiteSettings:
     refused: list[str] = field(default_factory=list)
     cassette_cache: dict[str, Cassette] = field(default_factory=dict)
 
+    def wire_for(self, provider: str) -> WireFamily:
+        return self.wires[provider]
+
 
 SETTINGS_KEY = pytest.StashKey[SuiteSettings]()
 RUN_KEY = pytest.StashKey[Run]()
@@ -77,10 +81,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "Strands provider conformance suite")
     group.addoption(
         "--provider", action="append", default=None, metavar="NAME|package.module:factory",
-        help="provider to certify (repeatable): a reference name (neuron, vllm, llamacpp, openai, "
-        "upstream-openai, upstream-llamacpp) or a factory; default: every reference provider as a matrix",
+        help="provider to certify (repeatable): a reference name (neuron, vllm, llamacpp, openai, anthropic, bedrock, "
+        "ollama, mistral, writer, llamaapi, litellm, upstream-openai, upstream-llamacpp) or a factory; default: "
+        "every reference provider, each on its own wire, as one matrix",
     )
-    group.addoption("--wire", default="openai-chat", help=f"wire family whose cassettes replay (known: {', '.join(known_wires())})")
+    group.addoption("--wire", default=None,
+                    help="wire family whose cassettes replay, for every selected provider (default: each reference "
+                    f"provider's own wire, openai-chat for a factory; known: {', '.join(known_wires())})")
     group.addoption("--live", action="store_true", help="run against a real server instead of cassettes")
     group.addoption("--base-url", default=None, help="with --live: the server root (e.g. http://127.0.0.1:8080); "
                     "without it the local llama.cpp/vLLM servers are started")
@@ -94,16 +101,16 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "cases(*names): the conformance cases a check runs (or 'stop_reasons')")
     config.addinivalue_line("markers", f"family(name): the check family, one of {', '.join(CHECK_FAMILIES)}")
     option = config.option
-    if getattr(option, "wire", None) is None:  # plugin loaded without its options (e.g. -p no:...)
+    if not hasattr(option, "wire"):  # plugin loaded without its options (e.g. -p no:...)
         return
     try:
-        wire = get_wire(option.wire)
-    except KeyError as exc:
-        raise pytest.UsageError(f"--wire: {exc.args[0]}") from None
-    try:
-        providers = [resolve_provider(spec) for spec in (option.provider or DEFAULT_MATRIX)]
+        providers = [resolve_provider(spec) for spec in dict.fromkeys(option.provider or DEFAULT_MATRIX)]
     except ProviderSelectionError as exc:
         raise pytest.UsageError(str(exc)) from None
+    try:
+        wires = {entry.name: get_wire(option.wire or entry.wire) for entry in providers}
+    except KeyError as exc:
+        raise pytest.UsageError(f"--wire: {exc.args[0]}") from None
     if option.record and not option.live:
         raise pytest.UsageError("--record refreshes cassettes from a live server: add --live")
     if (option.base_url or option.model_id) and not option.live:
@@ -111,7 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if option.base_url and not option.model_id:
         raise pytest.UsageError("--live --base-url needs --model-id (the model id the server serves)")
     config.stash[SETTINGS_KEY] = SuiteSettings(
-        providers=providers, wire=wire, live=option.live, record=option.record,
+        providers=providers, wires=wires, live=option.live, record=option.record,
         base_url=option.base_url, model_id=option.model_id, api_key=option.api_key,
     )
 
@@ -121,7 +128,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if settings is None or not settings.live or not settings.base_url:
         return
     # One probe, so an unreachable server is one clear failure instead of one per check.
-    settings.probed = probe_server(settings.base_url, settings.model_id or "", settings.wire)
+    settings.probed = probe_server(settings.base_url, settings.model_id or "", settings.wire_for(settings.providers[0].name))
 
 
 def probe_server(root: str, model_id: str, wire: WireFamily) -> LiveServer:
@@ -161,13 +168,13 @@ def _cells_for(metafunc: pytest.Metafunc, settings: SuiteSettings) -> list[Any]:
     marker = metafunc.definition.get_closest_marker("cases")
     if marker is None:
         raise pytest.UsageError(f"{metafunc.definition.nodeid} uses the conformance fixture without @pytest.mark.cases")
-    names: list[str | None]
-    if marker.args == ("stop_reasons",):
-        names = list(settings.wire.stop_reasons)
-    else:
-        names = list(marker.args) or [None]
     params = []
     for provider in settings.providers:
+        names: list[str | None]
+        if marker.args == ("stop_reasons",):
+            names = list(settings.wire_for(provider.name).stop_reasons)
+        else:
+            names = list(marker.args) or [None]
         for name in names:
             for cell in _variants(provider, name, settings):
                 marks = [pytest.mark.skip(reason=cell.skip_reason)] if cell.skip_reason else []
@@ -180,7 +187,7 @@ def _variants(provider: ProviderEntry, name: str | None, settings: SuiteSettings
         # Case-less checks (configuration) need no server: they run offline in every mode.
         return [Cell(provider.name, None, "offline")]
     case = get_case(name)
-    wire = settings.wire
+    wire = settings.wire_for(provider.name)
     if name in wire.unsupported:
         return [Cell(provider.name, name, "unsupported", f"wire {wire.name} cannot express this: {wire.unsupported[name]}")]
     if not settings.live:
@@ -218,10 +225,11 @@ def conformance(request: pytest.FixtureRequest, conformance_cell: Cell) -> Itera
     item = request.node
     provider = next(entry for entry in settings.providers if entry.name == conformance_cell.provider)
     case = get_case(conformance_cell.case) if conformance_cell.case else None
+    wire = settings.wire_for(provider.name)
     doc = (request.function.__doc__ or "").strip()
     record = RunRecord(
         provider=provider.name,
-        wire=settings.wire.name,
+        wire=wire.name,
         family=_family(item),
         check=item.name,
         title=(doc.splitlines()[0] if doc else request.function.__name__) + (f": {case.title}" if case else ""),
@@ -231,21 +239,21 @@ def conformance(request: pytest.FixtureRequest, conformance_cell: Cell) -> Itera
     item.stash[RUN_RECORD_KEY] = record
     if settings.live and case is not None:
         server = _live_server(request, settings, conformance_cell.variant)
-        run = Run.for_live(provider, case, settings.wire, server.kind, server.root, server.model_id,
+        run = Run.for_live(provider, case, wire, server.kind, server.root, server.model_id,
                        settings.api_key, record)
         run.server_version = server.version
     else:
         cassette = None
         if case is not None:
-            path = settings.wire.cassette_path(case.cassette_case, conformance_cell.variant)
+            path = wire.cassette_path(case.cassette_case, conformance_cell.variant)
             if conformance_cell.variant == "missing":
                 pytest.fail(
-                    f"no cassette for case {case.cassette_case!r} in {settings.wire.cassette_dir}: record one "
+                    f"no cassette for case {case.cassette_case!r} in {wire.cassette_dir}: record one "
                     f"(pytest conformance --live --record) or write {case.cassette_case}.written.json"
                 )
             cassette = _load(settings, path)
             record.cassette = cassette.name
-        run = Run.for_replay(provider, case, settings.wire, conformance_cell.variant, cassette,
+        run = Run.for_replay(provider, case, wire, conformance_cell.variant, cassette,
                          f"{REPLAY_ROOT}", REPLAY_MODEL_ID, record)
     item.stash[RUN_KEY] = run
     with run:

@@ -57,6 +57,11 @@ class ProviderEntry:
     # Live servers this provider is meant for (its matrix cells in `--live` without `--base-url`).
     server_kinds: tuple[str, ...]
     params_to_config: Callable[[Mapping[str, Any]], dict[str, Any]] = _params_as_params
+    # The wire family this provider speaks: its cassettes replay when no --wire overrides it.
+    wire: str = "openai-chat"
+    # "httpx": replayed in-process by respx; "sockets": a client respx cannot see (boto3), so the
+    # harness replays the cassette from a loopback server and passes its URL as base_url.
+    transport: str = "httpx"
 
     def build(self, *, base_url: str, model_id: str, api_key: str, params: Mapping[str, Any] | None = None) -> Model:
         config = self.params_to_config(params or {})
@@ -116,7 +121,9 @@ REFERENCE_PROVIDERS: dict[str, ProviderEntry] = {
         ProviderEntry("upstream-llamacpp", upstream_llamacpp_factory, ("llamacpp",)),
     )
 }
-DEFAULT_MATRIX = ("neuron", "vllm", "llamacpp", "openai")
+# Every reference provider, each on its own wire (`pytest conformance` with no --provider).
+DEFAULT_MATRIX = ("neuron", "vllm", "llamacpp", "openai", "anthropic", "bedrock", "ollama", "mistral", "writer",
+                  "llamaapi", "litellm")
 
 
 def resolve_provider(spec: str) -> ProviderEntry:

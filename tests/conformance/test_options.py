@@ -150,3 +150,28 @@ def test_run_record_filled_before_the_call_report(pytester):
     result = pytester.runpytest("--provider", "neuron", "--wire", "unit-wire", "-s")
     result.assert_outcomes(passed=1)
     assert "RECORD test_streams_once[neuron-text_basic-written] ('event_grammar', 'text_basic.written', True, 1, 'replay')" in _errors(result)
+
+
+
+def _settings_for(pytester, *args: str):
+    """The suite's settings as its pytest_configure builds them from a command line."""
+    from conformance.plugin import SETTINGS_KEY
+
+    return pytester.parseconfigure("-p", "no:cacheprovider", *args).stash[SETTINGS_KEY]
+
+
+def test_default_matrix_pairs_every_reference_provider_with_its_own_wire(pytester):
+    settings = _settings_for(pytester)
+    wires = {entry.name: settings.wire_for(entry.name).name for entry in settings.providers}
+    assert wires == {
+        "neuron": "openai-chat", "vllm": "openai-chat", "llamacpp": "openai-chat", "openai": "openai-chat",
+        "anthropic": "anthropic", "bedrock": "bedrock-converse", "ollama": "ollama", "mistral": "mistral",
+        "writer": "writer", "llamaapi": "llama-api", "litellm": "litellm",
+    }
+
+
+def test_provider_alone_picks_its_own_wire_and_wire_overrides_it(pytester):
+    assert _settings_for(pytester, "--provider", "anthropic").wire_for("anthropic").name == "anthropic"
+    overridden = _settings_for(pytester, "--provider", "litellm", "--wire", "openai-chat")
+    assert overridden.wire_for("litellm").name == "openai-chat"
+    assert _settings_for(pytester, "--provider", "json:loads").wire_for("json:loads").name == "openai-chat"
