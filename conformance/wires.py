@@ -36,6 +36,8 @@ class WireFamily:
     # Reads a request body into what it means (request-shape checks compare meanings); a wire without
     # one gets its request-shape checks skipped with that reason.
     read_request: Callable[[object], RequestMeaning] | None = None
+    # False for a wire without tool call ids (Ollama's /api/chat): calls and results pair by order and name.
+    carries_call_ids: bool = True
 
     @property
     def cassette_dir(self) -> Path:
