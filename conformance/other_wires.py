@@ -383,6 +383,9 @@ register_wire(WireFamily(
     },
     unsupported=_unsupported(_OPENAI_ONLY, error_503="Anthropic signals overload with 529, "
                              "covered by error_529_overloaded"),
+    finish_words={"end_turn": "end_turn", "max_tokens": "max_tokens", "tool_use": "tool_use",
+                  "stop_sequence": "stop_sequence", "pause_turn": "end_turn", "refusal": "content_filtered",
+                  "model_context_window_exceeded": "max_tokens"},
 ))
 register_wire(WireFamily(
     name="bedrock-converse", api_prefix="", decode=decode_bedrock_converse,

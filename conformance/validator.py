@@ -16,7 +16,8 @@ Checks, in order, per event:
    takes tool input only, a plain block takes text or reasoning, not both); tool input parsing as
    a JSON object at the block stop; exactly one `messageStop`, after every block is closed, with a
    stop reason consistent with the content; at most one `metadata`, with
-   `totalTokens == inputTokens + outputTokens`.
+   `totalTokens == inputTokens + outputTokens` (plus `cacheReadInputTokens + cacheWriteInputTokens`
+   when present: Bedrock counts the cached prompt in the total).
 """
 
 from __future__ import annotations
@@ -325,10 +326,13 @@ def validate_events(events: Iterable[Mapping[str, Any]]) -> StreamSummary:
             metadata_at = index
             usage = body["usage"]
             total = usage["inputTokens"] + usage["outputTokens"]
-            if usage["totalTokens"] != total:
+            cached = usage.get("cacheReadInputTokens", 0) + usage.get("cacheWriteInputTokens", 0)
+            # Bedrock counts the cached prompt in totalTokens but not in inputTokens; both sums are valid.
+            if usage["totalTokens"] not in (total, total + cached):
+                allowed = f"inputTokens + outputTokens == {total}" + (
+                    f" or that + cacheReadInputTokens + cacheWriteInputTokens == {total + cached}" if cached else "")
                 raise EventSequenceError(
-                    index, event, "usage-total",
-                    f"totalTokens == inputTokens + outputTokens == {total}", f"totalTokens {usage['totalTokens']}",
+                    index, event, "usage-total", f"totalTokens == {allowed}", f"totalTokens {usage['totalTokens']}",
                 )
             summary.usage = dict(usage)
             summary.metrics = dict(body["metrics"])

@@ -38,6 +38,9 @@ class WireFamily:
     read_request: Callable[[object], RequestMeaning] | None = None
     # False for a wire without tool call ids (Ollama's /api/chat): calls and results pair by order and name.
     carries_call_ids: bool = True
+    # The wire's own finish words -> Strands stop reason, where they are not the case names without
+    # `finish_` (Anthropic says end_turn, not stop). Live checks read what the model really did with it.
+    finish_words: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def cassette_dir(self) -> Path:
@@ -54,6 +57,12 @@ class WireFamily:
             for path in self.cassette_dir.glob(f"{case}.*.json")
             if "." not in path.name[len(prefix) : -len(".json")]
         )
+
+    def strands_stop_reason(self, finish_word: str | None) -> str | None:
+        """The Strands stop reason a wire finish word means (None when the table does not know it)."""
+        if finish_word in self.finish_words:
+            return self.finish_words[finish_word]
+        return self.stop_reasons.get(f"finish_{finish_word}")
 
     def api_base(self, server_root: str) -> str:
         return server_root.rstrip("/") + self.api_prefix

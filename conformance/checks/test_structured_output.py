@@ -17,14 +17,29 @@ class WeatherReport(BaseModel):
     celsius: int
 
 
+def _ran_past_max_tokens(conformance) -> bool:
+    """Did the server's last answer end by the token limit (read from the wire, not from the provider)?"""
+    try:
+        finish = conformance.expected().finish_reason
+    except AssertionError:  # no successful response to read
+        return False
+    return conformance.wire.strands_stop_reason(finish) == "max_tokens"
+
+
 @pytest.mark.cases("structured_output")
 async def test_provider_structured_output(conformance):
     """model.structured_output(WeatherReport, ...) yields {"output": WeatherReport} equal to the wire's JSON."""
     model = conformance.model()
     outputs = []
-    async for event in model.structured_output(WeatherReport, list(conformance.case.messages)):
-        if "output" in event:
-            outputs.append(event["output"])
+    try:
+        async for event in model.structured_output(WeatherReport, list(conformance.case.messages)):
+            if "output" in event:
+                outputs.append(event["output"])
+    except Exception:
+        if conformance.live and _ran_past_max_tokens(conformance):
+            conformance.xfail_if_live("the 135M model's forced tool call ran past max_tokens, so no complete "
+                                      "WeatherReport came back (the provider raised, as it must)")
+        raise
     assert len(outputs) == 1, f"expected one output event, got {len(outputs)}"
     (report,) = outputs
     assert isinstance(report, WeatherReport), f"output is {type(report).__name__}"

@@ -119,3 +119,20 @@ def test_unparsable_tool_input_allowed_when_cut_by_max_tokens():
 def test_error_message_names_event_position():
     error = failure([TEXT_START, text("a"), END_TURN])
     assert str(error).startswith('event #2 {"messageStop"')
+
+
+def _usage(**usage: int) -> list[dict]:
+    return [END_TURN, {"metadata": {"usage": usage, "metrics": {"latencyMs": 1}}}]
+
+
+def test_total_may_count_the_cached_prompt_as_bedrock_does():
+    with_cache = _usage(inputTokens=3, outputTokens=2, totalTokens=12, cacheReadInputTokens=4, cacheWriteInputTokens=3)
+    assert validate_events(with_cache).usage["totalTokens"] == 12
+    without = _usage(inputTokens=3, outputTokens=2, totalTokens=5, cacheReadInputTokens=4)
+    assert validate_events(without).usage["totalTokens"] == 5
+
+
+def test_total_matching_neither_sum_names_both():
+    error = failure(_usage(inputTokens=3, outputTokens=2, totalTokens=8, cacheReadInputTokens=4))
+    assert error.rule == "usage-total"
+    assert "== 5" in str(error) and "== 9" in str(error) and "totalTokens 8" in str(error)
