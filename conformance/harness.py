@@ -21,6 +21,7 @@ from conformance.capture import Capture, IncompleteRecording
 from conformance.cases import SERVER_KINDS, Case
 from conformance.cassette import Cassette, write_cassette_atomically
 from conformance.expectations import WireExpectation
+from conformance.loopback import LoopbackReplay, LoopbackServer
 from conformance.request_meaning import RequestMeaning
 from conformance.record import RunRecord
 from conformance.replay import Replay, SentRequest
@@ -56,6 +57,7 @@ class Run:
         api_key: str,
         record: RunRecord,
         cassette: Cassette | None = None,
+        loopback: LoopbackServer | None = None,
     ) -> None:
         self.provider = provider
         self.case = case
@@ -68,16 +70,27 @@ class Run:
         self.record = record
         self.cassette = cassette
         self.server_version = "unknown"
-        self.replay: Replay | None = Replay(cassette) if cassette is not None else None
+        # A provider whose client is not httpx is answered by the loopback server, at its URL.
+        self.loopback = loopback if mode == "replay" and provider.transport == "sockets" else None
+        if self.loopback is not None:
+            self.root = self.loopback.url
+        self.replay: Replay | LoopbackReplay | None = self._replay_of(cassette) if cassette is not None else None
         self.capture: Capture | None = Capture() if mode == "live" else None
         self._recorded_paths: set[str] = set()
 
     @classmethod
     def for_replay(cls, provider: ProviderEntry, case: Case | None, wire: WireFamily, variant: str,
-               cassette: Cassette | None, root: str, model_id: str, record: RunRecord) -> Run:
+               cassette: Cassette | None, root: str, model_id: str, record: RunRecord,
+               loopback: LoopbackServer | None = None) -> Run:
+        """`loopback` is required for a provider whose transport is "sockets" (its root becomes the loopback URL)."""
+        if provider.transport == "sockets" and loopback is None:
+            raise RuntimeError(f"provider {provider.name!r} is not on httpx: its replay needs a loopback server")
         # A recorded cassette was made with that server's recipe: replay sends the same request.
         effective = case.for_server(variant) if case and variant in SERVER_KINDS else case
-        return cls(provider, effective, wire, "replay", variant, root, model_id, "EMPTY", record, cassette)
+        return cls(provider, effective, wire, "replay", variant, root, model_id, "EMPTY", record, cassette, loopback)
+
+    def _replay_of(self, cassette: Cassette) -> Replay | LoopbackReplay:
+        return self.loopback.replay(cassette) if self.loopback is not None else Replay(cassette)
 
     @classmethod
     def for_live(cls, provider: ProviderEntry, case: Case | None, wire: WireFamily, server: str, root: str,
@@ -93,7 +106,7 @@ class Run:
             self.capture.__enter__()
         else:
             # No cassette and not live (configuration checks): any HTTP call is a finding.
-            self.replay = Replay(Cassette(self.wire.name, "no-network", {"kind": "written"}, []))
+            self.replay = self._replay_of(Cassette(self.wire.name, "no-network", {"kind": "written"}, []))
             self.replay.__enter__()
         return self
 

@@ -22,6 +22,7 @@ import pytest
 from conformance.cases import SERVER_KINDS, get_case
 from conformance.cassette import Cassette, CassetteError, load_cassette
 from conformance.harness import Run
+from conformance.loopback import LoopbackServer
 from conformance.record import CHECK_FAMILIES, RUN_RECORD_KEY, RunRecord
 from conformance.targets import DEFAULT_MATRIX, ProviderEntry, ProviderSelectionError, resolve_provider
 from conformance.wires import WireFamily, get_wire, known_wires
@@ -253,11 +254,19 @@ def conformance(request: pytest.FixtureRequest, conformance_cell: Cell) -> Itera
                 )
             cassette = _load(settings, path)
             record.cassette = cassette.name
+        loopback = request.getfixturevalue("conformance_loopback") if provider.transport == "sockets" else None
         run = Run.for_replay(provider, case, wire, conformance_cell.variant, cassette,
-                         f"{REPLAY_ROOT}", REPLAY_MODEL_ID, record)
+                         f"{REPLAY_ROOT}", REPLAY_MODEL_ID, record, loopback)
     item.stash[RUN_KEY] = run
     with run:
         yield run
+
+
+@pytest.fixture(scope="session")
+def conformance_loopback() -> Iterator[LoopbackServer]:
+    """The session's loopback replay server (127.0.0.1), started only when a non-httpx provider replays."""
+    with LoopbackServer() as server:
+        yield server
 
 
 def _load(settings: SuiteSettings, path: Any) -> Cassette:

@@ -28,6 +28,9 @@ __all__ = [
 ]
 
 Factory = Callable[..., Model]
+# "httpx": replayed in-process by respx. "sockets": a client respx cannot see (boto3's urllib3): the
+# cassette is served by a loopback server on 127.0.0.1 whose URL is the provider's base_url.
+TRANSPORTS = ("httpx", "sockets")
 
 
 class ProviderSelectionError(ValueError):
@@ -59,9 +62,7 @@ class ProviderEntry:
     params_to_config: Callable[[Mapping[str, Any]], dict[str, Any]] = _params_as_params
     # The wire family this provider speaks: its cassettes replay when no --wire overrides it.
     wire: str = "openai-chat"
-    # "httpx": replayed in-process by respx; "sockets": a client respx cannot see (boto3), so the
-    # harness replays the cassette from a loopback server and passes its URL as base_url.
-    transport: str = "httpx"
+    transport: str = "httpx"  # one of TRANSPORTS
 
     def build(self, *, base_url: str, model_id: str, api_key: str, params: Mapping[str, Any] | None = None) -> Model:
         config = self.params_to_config(params or {})
@@ -152,4 +153,10 @@ def resolve_provider(spec: str) -> ProviderEntry:
         )
     if not callable(factory):
         raise ProviderSelectionError(f"--provider {spec!r}: {attribute!r} is a {type(factory).__name__}, not callable")
-    return ProviderEntry(spec, factory, ("vllm", "llamacpp"))
+    # A factory may declare that its client is not httpx (`factory.conformance_transport = "sockets"`).
+    transport = getattr(factory, "conformance_transport", "httpx")
+    if transport not in TRANSPORTS:
+        raise ProviderSelectionError(
+            f"--provider {spec!r}: conformance_transport is {transport!r}; use one of {', '.join(TRANSPORTS)}"
+        )
+    return ProviderEntry(spec, factory, ("vllm", "llamacpp"), transport=transport)

@@ -15,19 +15,14 @@ from strands.types.exceptions import ContextWindowOverflowException, ModelThrott
 from conformance.cases import CASES
 from conformance.cassette import load_cassette
 from conformance.validator import EventSequenceError, validate_events
-from tests.wires.bedrock_loopback import LoopbackReplay
+from conformance.loopback import LoopbackReplay, LoopbackServer
+from conformance.upstream_bedrock import bedrock
 
 CASSETTES = Path(__file__).resolve().parents[2] / "recordings" / "bedrock-converse"
 
 
 def upstream_model(url: str) -> Any:
-    import boto3
-    from botocore.config import Config
-    from strands.models.bedrock import BedrockModel
-
-    session = boto3.Session(aws_access_key_id="loopback", aws_secret_access_key="loopback", region_name="us-east-1")
-    return BedrockModel(boto_session=session, endpoint_url=url, model_id="smollm2",
-                        boto_client_config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=10, connect_timeout=5))
+    return bedrock(base_url=url, model_id="smollm2")
 
 
 async def _run(model: Any, case_name: str) -> list[dict[str, Any]]:
@@ -37,9 +32,9 @@ async def _run(model: Any, case_name: str) -> list[dict[str, Any]]:
 
 def replay_upstream(case_name: str) -> tuple[list[dict[str, Any]] | None, BaseException | None, LoopbackReplay]:
     cassette = load_cassette(CASSETTES / f"{case_name}.written.json")
-    with LoopbackReplay(cassette) as loop:
+    with LoopbackServer() as server, server.replay(cassette) as loop:
         try:
-            return asyncio.run(_run(upstream_model(loop.url), case_name)), None, loop
+            return asyncio.run(_run(upstream_model(server.url), case_name)), None, loop
         except Exception as exc:  # the outcome is what the test asserts
             return None, exc, loop
 
@@ -47,7 +42,7 @@ def replay_upstream(case_name: str) -> tuple[list[dict[str, Any]] | None, BaseEx
 def test_upstream_streams_valid_tool_call() -> None:
     events, error, loop = replay_upstream("tool_single")
     assert error is None, f"upstream raised {error!r}"
-    assert not loop.mismatches and loop.unplayed() == 0, loop.mismatches
+    assert not loop.mismatches and not loop.unplayed(), loop.mismatches
     assert validate_events(events).stop_reason == "tool_use"
 
 
@@ -58,7 +53,7 @@ def test_upstream_text_blocks_have_no_start(case: str) -> None:
     does not). Our reference provider opens every block through the shared assembler."""
     events, error, loop = replay_upstream(case)
     assert error is None, f"upstream raised {error!r}"
-    assert not loop.mismatches and loop.unplayed() == 0, loop.mismatches
+    assert not loop.mismatches and not loop.unplayed(), loop.mismatches
     with pytest.raises(EventSequenceError, match="delta-inside-block"):
         validate_events(events)
 
