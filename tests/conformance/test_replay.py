@@ -3,6 +3,8 @@ interactions, exact chunk boundaries and a dropped connection."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -82,3 +84,41 @@ async def test_unplayed_interactions_are_reported():
         async with httpx.AsyncClient() as client:
             await client.post("http://h.invalid/v1/a")
     assert len(replay.unplayed()) == 1 and replay.played == 1
+
+
+def _chunk(choices: list[dict], **extra) -> bytes:
+    body = {"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m", "choices": choices, **extra}
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+STREAMED = [
+    _chunk([{"index": 0, "delta": {"role": "assistant", "content": '{"ci'}, "finish_reason": None}]),
+    _chunk([{"index": 0, "delta": {"content": 'ty": "Oslo"}'}, "finish_reason": None}]),
+    _chunk([{"index": 0, "delta": {"tool_calls": [{"index": 0, "id": "call_1", "function": {"name": "f", "arguments": '{"a"'}}]},
+             "finish_reason": None}]),
+    _chunk([{"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": ": 1}"}}]}, "finish_reason": "stop"}]),
+    _chunk([], usage={"prompt_tokens": 3, "completion_tokens": 4, "total_tokens": 7}),
+    b"data: [DONE]\n\n",
+]
+
+
+async def test_non_streaming_request_gets_the_completion_assembled_from_the_stream():
+    recorded = interaction("/v1/chat/completions", STREAMED)
+    with Replay(cassette(recorded)) as replay:
+        async with httpx.AsyncClient() as client:
+            answer = (await client.post("http://h.invalid/v1/chat/completions", json={"model": "m"})).json()
+    assert not replay.mismatches and not replay.unplayed()
+    assert answer["object"] == "chat.completion" and answer["usage"]["total_tokens"] == 7
+    (choice,) = answer["choices"]
+    assert choice["finish_reason"] == "stop"
+    assert choice["message"]["content"] == '{"city": "Oslo"}'
+    assert choice["message"]["tool_calls"] == [{"id": "call_1", "type": "function",
+                                                "function": {"name": "f", "arguments": '{"a": 1}'}}]
+
+
+async def test_streaming_request_still_gets_the_recorded_chunks():
+    with Replay(cassette(interaction("/v1/chat/completions", STREAMED))):
+        async with httpx.AsyncClient() as client:
+            async with client.stream("POST", "http://h.invalid/v1/chat/completions",
+                                     json={"model": "m", "stream": True}) as response:
+                assert [chunk async for chunk in response.aiter_raw()] == STREAMED
