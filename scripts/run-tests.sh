@@ -6,8 +6,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 bash scripts/install-system-deps.sh
 mkdir -p reports/tests
 
-# Provisioning first and on its own, so a failure names its step before any test runs.
-python -m conformance.servers provision all
+# Provisioning first and on its own, so a failure names its step before any test runs. Both servers
+# at once (their steps take file locks; the llama.cpp build is the long one on a cold machine).
+python -m conformance.servers provision llamacpp & llamacpp_job=$!
+python -m conformance.servers provision vllm & vllm_job=$!
+llamacpp_status=0; wait "$llamacpp_job" || llamacpp_status=$?
+vllm_status=0; wait "$vllm_job" || vllm_status=$?
+if [ "$llamacpp_status" -ne 0 ] || [ "$vllm_status" -ne 0 ]; then
+    echo "[tests] provisioning the live servers failed (the message above names the step and its log)" >&2
+    exit 1
+fi
 
 status=0
 run() {
