@@ -3,11 +3,13 @@
 # 1. the offline conformance matrix of every reference provider against the recorded cassettes;
 # 2. a short load test of the embedded vLLM simulator with the Locust scenario.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# The matrix accumulates the runs written to its folder: start this one afresh.
+rm -rf reports/conformance
 mkdir -p reports/conformance reports/load
 
 echo "[main] conformance matrix, offline, every reference provider"
 set +e
-python -m pytest conformance -q -p no:cacheprovider --junitxml=reports/conformance/junit.xml
+python -m pytest conformance -q -rfE -p no:cacheprovider --junitxml=reports/conformance/junit.xml
 conformance_status=$?
 set -e
 
