@@ -4,6 +4,8 @@
 # pytest sessions; extra arguments go to each of them.
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 bash scripts/install-system-deps.sh
+# The matrix accumulates the sessions written to its folder (replay and live columns): start afresh.
+rm -rf reports/conformance reports/tests
 mkdir -p reports/tests
 
 # Provisioning first and on its own, so a failure names its step before any test runs. Both servers
