@@ -65,6 +65,8 @@ class SuiteSettings:
     base_url: str | None
     model_id: str | None
     api_key: str
+    # True when --provider named them: a --base-url run then tries each, whatever its wire.
+    chosen: bool = False
     probed: LiveServer | None = None
     recorded: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
@@ -120,7 +122,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError("--live --base-url needs --model-id (the model id the server serves)")
     config.stash[SETTINGS_KEY] = SuiteSettings(
         providers=providers, wires=wires, live=option.live, record=option.record,
-        base_url=option.base_url, model_id=option.model_id, api_key=option.api_key,
+        base_url=option.base_url, model_id=option.model_id, api_key=option.api_key, chosen=bool(option.provider),
     )
 
 
@@ -195,6 +197,10 @@ def _variants(provider: ProviderEntry, name: str | None, settings: SuiteSettings
         variants = wire.variants(case.cassette_case)
         # No cassette is a failing cell (the check says what to record or write), never a missing row.
         return [Cell(provider.name, name, variant) for variant in variants] or [Cell(provider.name, name, "missing")]
+    if settings.probed and not provider.server_kinds and not settings.chosen:
+        return [Cell(provider.name, name, settings.probed.kind,
+                     f"not run live: no local server speaks wire {wire.name}; name --provider {provider.name} "
+                     "to run it against --base-url")]
     servers = [settings.probed.kind] if settings.probed else [kind for kind in SERVER_KINDS if kind in provider.server_kinds]
     cells = []
     for server in servers:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel
 from strands import Agent
-from strands.types.exceptions import MaxTokensReachedException
+from strands.types.exceptions import MaxTokensReachedException, StructuredOutputException
 
 pytestmark = pytest.mark.family("structured_output")
 
@@ -65,6 +65,10 @@ async def test_agent_structured_output(conformance):
     except MaxTokensReachedException:
         conformance.xfail_if_live("the 135M model's tool arguments ran past max_tokens (an Agent's tool specs "
                                   "carry no strict schema, so nothing constrains them)")
+        raise
+    except StructuredOutputException:
+        conformance.xfail_if_live("the 135M model neither called the structured-output tool nor answered JSON "
+                                  "(the Agent raised StructuredOutputException, as it must)")
         raise
     report = result.structured_output
     assert isinstance(report, WeatherReport), f"structured_output is {report!r}"

@@ -33,6 +33,7 @@ from strands.hooks import BeforeModelCallEvent, HookProvider, HookRegistry
 
 from conformance.capture import Capture
 from conformance.cassette import Cassette, Interaction, load_cassette, write_cassette_atomically
+from conformance.plugin import SETTINGS_KEY
 from conformance.replay import Replay
 from conformance.wires import RECORDINGS_DIR
 from providers import VLLMModel
@@ -249,6 +250,11 @@ def vllm_root(request: pytest.FixtureRequest) -> str:
         pytest.skip("live token-id check: runs with --live (an offline run never starts a server)")
     base_url = request.config.getoption("--base-url", default=None)
     if base_url:
+        # Only vLLM returns token ids: a --base-url of another server kind is not this check's to judge.
+        probed = getattr(request.config.stash.get(SETTINGS_KEY, None), "probed", None)
+        if probed is not None and probed.kind != "vllm":
+            pytest.skip(f"live token-id check needs vLLM (return_token_ids); --base-url {base_url} is a "
+                        f"{probed.kind} server")
         return str(base_url).rstrip("/")
     return str(request.getfixturevalue("vllm_server").base_url)
 
