@@ -51,6 +51,22 @@ def _wire_config(reference: str, params: Mapping[str, Any] | None) -> dict[str, 
     return REFERENCE_PROVIDERS[reference].params_to_config(params or {})
 
 
+def _mapping_update_config(model_class: type[Model], reference: str) -> type[Model]:
+    """`model_class` whose update_config also takes the suite's `params=...`, mapped to the provider's own keys.
+
+    The suite hands a third-party factory's model `update_config(params=...)`; providers with named
+    sampling keys (temperature, top_p, options) take no `params`, so the wire's mapping translates it,
+    as a user of the provider would, and the provider's own update_config then applies it.
+    """
+
+    def update_config(self: Model, **model_config: Any) -> None:
+        if "params" in model_config:
+            model_config.update(_wire_config(reference, model_config.pop("params")))
+        model_class.update_config(self, **model_config)
+
+    return type(model_class.__name__, (model_class,), {"update_config": update_config})
+
+
 def _reject_unknown(name: str, config: Mapping[str, Any]) -> None:
     unknown = sorted(set(config) - {"params"})
     if unknown:
@@ -131,7 +147,8 @@ def ollama(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: An
     from conformance.other_wires import _ollama_params
 
     _reject_unknown("ollama", config)
-    return OllamaModel(base_url, model_id=model_id, **_ollama_params(config.get("params") or {}))
+    return _mapping_update_config(OllamaModel, "ollama")(base_url, model_id=model_id,
+                                                         **_ollama_params(config.get("params") or {}))
 
 
 def writer(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
@@ -142,8 +159,9 @@ def writer(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: An
     from conformance.other_wires import _root
 
     # The writer SDK adds /v1 to its base URL itself.
-    return WriterModel({"api_key": api_key, "base_url": _root(base_url, "/v1"), "max_retries": 0}, model_id=model_id,
-                       **_wire_config("writer", config.get("params")))
+    client_args = {"api_key": api_key, "base_url": _root(base_url, "/v1"), "max_retries": 0}
+    return _mapping_update_config(WriterModel, "writer")(client_args, model_id=model_id,
+                                                         **_wire_config("writer", config.get("params")))
 
 
 def llamaapi(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
@@ -151,6 +169,7 @@ def llamaapi(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: 
     from strands.models.llamaapi import LlamaAPIModel
 
     _reject_unknown("llamaapi", config)
-    return LlamaAPIModel(client_args={"api_key": api_key, "base_url": base_url, "max_retries": 0}, model_id=model_id,
-                         **_wire_config("llamaapi", config.get("params")))
+    client_args = {"api_key": api_key, "base_url": base_url, "max_retries": 0}
+    return _mapping_update_config(LlamaAPIModel, "llamaapi")(client_args=client_args, model_id=model_id,
+                                                             **_wire_config("llamaapi", config.get("params")))
 
