@@ -11,7 +11,8 @@
 - `vllm`: `strands_vllm.VLLMModel` (strands-vllm 0.0.6); it needs `openai<2`, so it runs in an
   environment of its own (`scripts/certify-upstream.sh` makes it).
 - `anthropic`, `ollama`, `writer`, `llamaapi`: strands-agents' providers on their own wire families
-  (`--wire anthropic|ollama|writer|llama-api`), with the suite's parameter mappings for those wires.
+  (`--wire anthropic|ollama|writer|llama-api`), with the suite's parameter mappings for those wires,
+  also in `update_config(params=...)` for the providers whose sampling settings are named keys.
   Not here: MistralModel (its SDK is on httpx2, which the in-process replay cannot intercept),
   LiteLLMModel (litellm fetches its model cost map over the network at run time), BedrockModel (boto3).
 

