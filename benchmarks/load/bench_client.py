@@ -5,11 +5,13 @@
 Simulator pinned to core 0, each client to core 1 (taskset / sched_setaffinity), 64 chunks per
 response, 50 ms TTFT, 10 ms ITL. Figures:
 1. client capacity: SSE events/s one Locust worker of ours consumes at saturation (all metrics on),
-   and the aiohttp client in the same run; also events per CPU-second (fairer on shared cores);
+   and the aiohttp client in the same run; also events per CPU-second (fairer on shared cores),
+   and the simulator's own CPU share while it serves that load on schedule;
 2. accuracy against the simulator's ground truth: |TTFT error| and |ITL error| p50/p99 at 50 and
    200 concurrent streams, ours and aiohttp's;
 3. open-loop send lag p99 at the highest rate one worker sustains (a constant-rate sweep);
-4. simulator events/s per CPU-second, flooded by a minimal reader.
+4. simulator events/s per CPU-second, flooded by a minimal reader far beyond one write per event
+   (it then merges due chunks into one write; the share merged is printed).
 Other engineers share these 2 cores: compare figures within one run.
 """
 
@@ -49,15 +51,16 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def sim_events(url: str) -> int:
+def sim_counter(url: str, name: str = "sim_sse_events_total") -> int:
     import urllib.request
     text = urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
-    return int(next(line.split()[1] for line in text.splitlines() if line.startswith("sim_sse_events_total ")))
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith(name + " ")))
 
 
-def run_locust(url: str, users: int, seconds: int, *extra: str) -> dict:
+def run_locust(url: str, users: int, seconds: int, *extra: str, sim_pid: int | None = None) -> dict:
     """One headless Locust run on the client core. CPU and events are counted inside a window that
-    leaves out start-up (imports cost about a CPU-second) and ramp-up."""
+    leaves out start-up (imports cost about a CPU-second) and ramp-up; with `sim_pid`, the
+    simulator's CPU and merged events in the same window too."""
     with tempfile.TemporaryDirectory() as tmp:
         cmd = ["taskset", "-c", str(CLIENT_CPU), PY, "-m", "locust", "-f", str(ROOT / "loadtests/vllm.py"), "--headless",
                "--only-summary", "-u", str(users), "-r", str(users), "-t", f"{seconds}s", "--host", url,
@@ -65,8 +68,12 @@ def run_locust(url: str, users: int, seconds: int, *extra: str) -> dict:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(min(4.0, seconds / 3))
         c0, t0 = proc_cpu_s(proc.pid), time.time()
+        if sim_pid:
+            s0, e0, m0 = proc_cpu_s(sim_pid), sim_counter(url), sim_counter(url, "sim_sse_events_merged_total")
         time.sleep(max(1.0, seconds - min(4.0, seconds / 3) - 0.5))
         c1, t1 = proc_cpu_s(proc.pid), time.time()
+        if sim_pid:
+            s1, e1, m1 = proc_cpu_s(sim_pid), sim_counter(url), sim_counter(url, "sim_sse_events_merged_total")
         out, err = proc.communicate(timeout=seconds + 120)
         path = Path(tmp) / "b" / "summary.json"
         if not path.exists():
@@ -77,8 +84,12 @@ def run_locust(url: str, users: int, seconds: int, *extra: str) -> dict:
     # events inside the window, each request's events spread evenly over its lifetime
     events = sum(r["events"] * max(0.0, min(r["t_end"], t1) - max(r["t_send"], t0)) / max(r["t_end"] - r["t_send"], 1e-9)
                  for r in ok)
-    return {"summary": summary, "events": events, "duration_s": t1 - t0, "cpu_s": c1 - c0, "requests": len(ok),
-            "failed": len(records) - len(ok)}
+    out = {"summary": summary, "events": events, "duration_s": t1 - t0, "cpu_s": c1 - c0, "requests": len(ok),
+           "failed": len(records) - len(ok)}
+    if sim_pid:
+        out["sim"] = {"cpu_share": (s1 - s0) / (t1 - t0), "events_per_cpu_s": (e1 - e0) / max(s1 - s0, 1e-9),
+                      "merged": (m1 - m0) / max(e1 - e0, 1)}
+    return out
 
 
 def run_aiohttp(url: str, streams: int, seconds: int) -> dict:
@@ -126,13 +137,14 @@ def sim_capacity(seconds: float = 8.0) -> dict:
     try:
         flood = subprocess.Popen([PY, __file__, "--flood", url, "--conns", "300", "--seconds", str(int(seconds))], cwd=ROOT)
         time.sleep(2.0)
-        e0, c0, t0 = sim_events(url), proc_cpu_s(proc.pid), time.time()
+        e0, m0, c0, t0 = sim_counter(url), sim_counter(url, "sim_sse_events_merged_total"), proc_cpu_s(proc.pid), time.time()
         time.sleep(seconds - 3)
-        e1, c1, t1 = sim_events(url), proc_cpu_s(proc.pid), time.time()
+        e1, m1, c1, t1 = sim_counter(url), sim_counter(url, "sim_sse_events_merged_total"), proc_cpu_s(proc.pid), time.time()
         flood.wait(seconds + 30)
     finally:
         stop(proc)
-    return {"events_per_s": (e1 - e0) / (t1 - t0), "cpu_share": (c1 - c0) / (t1 - t0), "events_per_cpu_s": (e1 - e0) / max(c1 - c0, 1e-9)}
+    return {"events_per_s": (e1 - e0) / (t1 - t0), "cpu_share": (c1 - c0) / (t1 - t0),
+            "events_per_cpu_s": (e1 - e0) / max(c1 - c0, 1e-9), "merged": (m1 - m0) / max(e1 - e0, 1)}
 
 
 def main() -> None:
@@ -154,13 +166,16 @@ def main() -> None:
     rows = []
     try:
         n = args.saturation_streams
-        ours = run_locust(url, n, args.seconds)
+        ours = run_locust(url, n, args.seconds, sim_pid=sim.pid)
         theirs = run_aiohttp(url, n, args.seconds)
         print(f"\n1. client capacity at {n} streams (events/s | events per CPU-second | requests, failed):")
         print(f"   ours (1 Locust worker): {ours['events'] / ours['duration_s']:9.0f} | {ours['events'] / max(ours['cpu_s'], 1e-9):9.0f}"
               f" | {ours['requests']}, {ours['failed']}")
         print(f"   aiohttp client        : {theirs['events'] / theirs['duration_s']:9.0f} | "
               f"{theirs['events'] / max(theirs['cpu_s'], 1e-9):9.0f} | {theirs['requests']}, {theirs['errors']}", flush=True)
+        on_schedule = ours["sim"]
+        print(f"   simulator meanwhile   : {on_schedule['cpu_share']:.0%} of its core, {on_schedule['events_per_cpu_s']:.0f} events "
+              f"per CPU-second, {on_schedule['merged']:.1%} of events merged into an earlier write", flush=True)
         print("\n2. timing error against the simulator's ground truth, |ms| p50 / p99:")
         for streams in (50, 200):
             ours = run_locust(url, streams, args.seconds)["summary"]["accuracy_vs_simulator_ms"]
@@ -169,10 +184,10 @@ def main() -> None:
                   f"   ITL {ours['itl_abs_err']['p50']:6.3f} / {ours['itl_abs_err']['p99']:7.3f}")
             print(f"   {streams:3d} streams  aiohttp TTFT {theirs['ttft_err_p50']:6.3f} / {theirs['ttft_err_p99']:7.3f}"
                   f"   ITL {theirs['itl_err_p50']:6.3f} / {theirs['itl_err_p99']:7.3f}", flush=True)
-        rates = "50,100,200,300,400,600"
-        sweep = run_locust(url, 400, 120, "--arrival", "constant", "--sweep-rates", rates, "--stage-s", "5",
+        rates = "100,200,400,600,800,1000,1200,1500"
+        sweep = run_locust(url, 800, 120, "--arrival", "constant", "--sweep-rates", rates, "--stage-s", "5",
                            "--output-tokens", "16", "--lag-budget-ms", "1000000")["summary"]["stages"]
-        print("\n3. open-loop constant-rate sweep, one worker, 400 users, 16 tokens per answer "
+        print("\n3. open-loop constant-rate sweep, one worker, 800 users, 16 tokens per answer "
               "(offered req/s -> achieved, send lag p99 ms; sustained = lag p99 < 50 ms):")
         sustained = None
         for stage in sweep:
@@ -187,8 +202,9 @@ def main() -> None:
     finally:
         stop(sim)
     cap = sim_capacity()
-    print(f"\n4. simulator, flooded (1 ms ITL, 300 streams): {cap['events_per_s']:.0f} events/s using {cap['cpu_share']:.0%} of "
-          f"a core = {cap['events_per_cpu_s']:.0f} events per CPU-second", flush=True)
+    print(f"\n4. simulator, flooded (1 ms ITL, 300 streams, 300,000 events/s asked): {cap['events_per_s']:.0f} events/s using "
+          f"{cap['cpu_share']:.0%} of a core = {cap['events_per_cpu_s']:.0f} events per CPU-second; behind schedule, "
+          f"{cap['merged']:.0%} of events were merged into an earlier write", flush=True)
 
 
 if __name__ == "__main__":

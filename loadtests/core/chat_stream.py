@@ -16,6 +16,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from loadtests.core.http_stream import StreamError
 
 
@@ -62,7 +64,7 @@ class ChatStreamAccumulator:
     def on_comment(self, ts: float, text: str) -> None:
         self.result.events += 1
         if text.startswith("sim-truth "):
-            self.result.truth = json.loads(text[10:])
+            self.result.truth = orjson.loads(text[10:])
 
     def on_data(self, ts: float, text: str) -> None:
         res = self.result
@@ -72,7 +74,7 @@ class ChatStreamAccumulator:
             res.t_end = ts
             return
         try:
-            chunk = json.loads(text)
+            chunk = orjson.loads(text)  # a quarter of json.loads' cost; this runs once per event
         except ValueError:
             raise StreamError("protocol", f"SSE data is not JSON: {text[:120]!r}") from None
         if not isinstance(chunk, dict):

@@ -219,6 +219,33 @@ class _StallWatchdog:
 _WATCHDOG = _StallWatchdog()
 
 
+class _ReadReadiness:
+    """Under gevent: parks the reading greenlet until its socket is readable, before each read.
+
+    gevent's socket reads first and waits only on EAGAIN. Between two events a stream's socket is
+    nearly always empty, so that costs two recvmsg calls per event, the first one wasted (measured:
+    half of all calls). Waiting first costs one event-loop turn when data was already there.
+    """
+
+    __slots__ = ("hub", "watcher")
+
+    def __init__(self, fd: int) -> None:
+        from gevent import get_hub
+
+        self.hub = get_hub()
+        self.watcher = self.hub.loop.io(fd, 1)
+
+    def wait(self) -> None:
+        self.hub.wait(self.watcher)
+
+    def close(self) -> None:
+        self.watcher.close()
+
+
+def _is_cooperative(sock: socket.socket) -> bool:
+    return type(sock).__module__.startswith("gevent.")
+
+
 class Connection:
     """One keep-alive connection to a target. Not thread- or greenlet-safe: one per user."""
 
@@ -231,9 +258,14 @@ class Connection:
         self.reading = False
         self.stalled = False
         self.last_activity = time.monotonic()
+        self._readiness: _ReadReadiness | None = None
+        self._buffer_filled = False  # the last read filled the buffer: more may be waiting
         _WATCHDOG.watch(self)
 
     def close(self) -> None:
+        if self._readiness is not None:
+            self._readiness.close()
+            self._readiness = None
         if self.sock is not None:
             try:
                 self.sock.close()
@@ -262,6 +294,8 @@ class Connection:
                 self.kernel_ts = True
             except OSError:
                 self.kernel_ts = False
+            if _is_cooperative(sock):  # not under TLS: decrypted bytes can wait in the SSL object, not the socket
+                self._readiness = _ReadReadiness(sock.fileno())
         sock.settimeout(None)  # reads are bounded by the stall watchdog instead
         self.sock = sock
 
@@ -272,6 +306,8 @@ class Connection:
             raise StreamError("dropped", "the connection was closed before the response ended")
         self.reading = True
         try:
+            if self._readiness is not None and not self._buffer_filled:
+                self._readiness.wait()
             if self.kernel_ts:
                 data, anc, _flags, _addr = sock.recvmsg(size, 64)
                 ts = time.time()
@@ -291,6 +327,7 @@ class Connection:
             self.reading = False
         if data:
             self.last_activity = time.monotonic()
+            self._buffer_filled = len(data) == size
             return ts, data
         self.close()
         if self.stalled:

@@ -1,8 +1,9 @@
 """An OpenAI-compatible LLM server simulator on raw asyncio: the load tests' default target and ground truth.
 
 Why raw asyncio and not a web framework: it must serve at least twice the event rate one load-test
-worker consumes, on one core. Each stream is a chain of `loop.call_at` callbacks writing prebuilt
-SSE frames, so the cost per event is a few microseconds.
+worker consumes, on one core. Streams wait on a millisecond timer wheel (one loop timer for all of
+them: the loop's timers have millisecond resolution anyway) and write prebuilt SSE frames, so the
+cost per event is little more than its write.
 
 Ground truth: every streamed response ends with an SSE comment `: sim-truth {...}` holding the
 time from request receipt to each content chunk actually written (not the planned time: asyncio
@@ -15,6 +16,7 @@ random with the profile's `fault_rates`; KIND is one of `profiles.FAULT_KINDS`.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 import random
 import time
@@ -28,6 +30,7 @@ _WORDS = (" the model of a load test that streams tokens to every user in order 
 _TOKENS = tuple(" " + w for w in _WORDS)  # JSON-safe as they are
 _TOKEN_DELTAS = tuple('{"content":"' + t + '"}' for t in _TOKENS)
 _CHOICE_TAIL = ',"finish_reason":null}]'
+_CATCH_UP_MAX = 16  # chunks merged into one write when behind schedule
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -131,10 +134,18 @@ class SimServer:
         self.waiting: deque[_Stream] = deque()
         self.compiled_prefill: set[int] = set()
         self.compiled_batch: set[int] = set()
-        self.counters = {"prompt_tokens": 0, "generation_tokens": 0, "requests_ok": 0, "sse_events": 0}
+        self.counters = {"prompt_tokens": 0, "generation_tokens": 0, "requests_ok": 0, "sse_events": 0,
+                         "sse_events_merged": 0}
         self.faults = dict.fromkeys(FAULT_KINDS, 0)
         self.next_id = 0
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.wheel: dict[int, list[_Stream]] = {}  # due millisecond (loop time) -> streams with a chunk due
+        self.due_ms: list[int] = []  # heap of the wheel's keys
+        self.armed_ms: int | None = None
+        self.tick_handle: asyncio.TimerHandle | None = None
+        # standard normal draws for the ITL spread, drawn once from the seeded generator
+        self.normals = [self.rng.gauss(0.0, 1.0) for _ in range(4096)]
+        self.normal_i = 0
 
     # ---- planning -------------------------------------------------------------------------
     def plan(self, st: _Stream) -> None:
@@ -191,6 +202,13 @@ class SimServer:
             return '{"content":"' + "".join(_TOKENS[(first + k) % len(_TOKENS)] for k in range(n)) + '"}', n
         return st.chunks[i]
 
+    @staticmethod
+    def tokens_per_chunk(st: _Stream) -> list[int]:
+        if st.text_tokens:
+            full, rest = divmod(st.text_tokens, st.text_step)
+            return [st.text_step] * full + ([rest] if rest else [])
+        return [n for _, n in st.chunks]
+
     def choose_fault(self, st: _Stream, header: str | None) -> str | None:
         fault = header or st.body.get("sim_fault")
         if fault is None and self.profile.fault_rates:
@@ -237,7 +255,7 @@ class SimServer:
         if st.stream:
             st.conn.write_sse(self.role_chunk(st))
             st.next_at = now + prefill / 1e3
-            st.handle = loop.call_at(st.next_at, self.emit, st)
+            self.schedule(st)
         else:
             total = prefill + (st.text_tokens or sum(n for _, n in st.chunks)) * st.itl_ms
             st.handle = loop.call_at(now + total / 1e3, self.finish_unary, st)
@@ -261,12 +279,50 @@ class SimServer:
                 pass
 
     def next_itl(self, st: _Stream, tokens: int) -> float:
-        p = self.profile
+        spread = self.profile.itl_spread_ms
+        if not spread:
+            return st.itl_ms * tokens
+        normals, i = self.normals, self.normal_i
+        floor = 0.2 * st.itl_ms
         total = 0.0
         for _ in range(tokens):
-            itl = self.rng.gauss(st.itl_ms, p.itl_spread_ms) if p.itl_spread_ms else st.itl_ms
-            total += max(0.2 * st.itl_ms, itl)
+            itl = st.itl_ms + spread * normals[i & 4095]
+            i += 1
+            total += itl if itl > floor else floor
+        self.normal_i = i
         return total
+
+    # ---- the timer wheel ------------------------------------------------------------------
+    def schedule(self, st: _Stream) -> None:
+        """Emit st's next chunk at loop time st.next_at (rounded up to the millisecond)."""
+        key = -int(-st.next_at * 1000.0 // 1)
+        bucket = self.wheel.get(key)
+        if bucket is None:
+            self.wheel[key] = [st]
+            heapq.heappush(self.due_ms, key)
+            if self.armed_ms is None or key < self.armed_ms:
+                self._arm(key)
+        else:
+            bucket.append(st)
+
+    def _arm(self, key: int) -> None:
+        if self.tick_handle is not None:
+            self.tick_handle.cancel()
+        self.armed_ms = key
+        self.tick_handle = self.loop.call_at(key / 1000.0, self._tick)  # type: ignore[union-attr]
+
+    def _tick(self) -> None:
+        self.armed_ms = -1  # ticking: streams scheduled meanwhile are picked up below, not armed
+        self.tick_handle = None
+        due, wheel, emit = self.due_ms, self.wheel, self.emit
+        now_ms = self.loop.time() * 1000.0 + 0.5  # type: ignore[union-attr]  # the loop rounds timers to the ms
+        while due and due[0] <= now_ms:
+            for st in wheel.pop(heapq.heappop(due)):
+                if not st.done:
+                    emit(st)
+        self.armed_ms = None
+        if due:
+            self._arm(due[0])
 
     # ---- frames ---------------------------------------------------------------------------
     def _frame(self, st: _Stream, choices: str, usage: str = "") -> bytes:
@@ -283,44 +339,61 @@ class SimServer:
         return self._frame(st, '{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}', usage)
 
     def emit(self, st: _Stream) -> None:
+        """Write st's due chunk, and in the same write any later ones already due.
+
+        Behind schedule (more streams than a core can serve one write each), the simulator catches
+        up as vLLM does when its client has not taken the last output yet: by merging. On schedule,
+        every chunk is its own write at its own time.
+        """
         if st.done:
             return
-        i = st.emitted
-        if st.text_tokens:  # the common case, inlined: this runs once per event
-            first = i * st.text_step
-            n = st.text_step if st.text_tokens - first >= st.text_step else st.text_tokens - first
-            if n == 1:
-                delta = _TOKEN_DELTAS[first % len(_TOKENS)]
+        now = self.loop.time()  # type: ignore[union-attr]
+        frames: list[bytes] = []
+        faulty = st.fault in ("stall", "drop")
+        while True:
+            i = st.emitted
+            if st.text_tokens:  # the common case, inlined: this runs once per event
+                first = i * st.text_step
+                n = st.text_step if st.text_tokens - first >= st.text_step else st.text_tokens - first
+                if n == 1:
+                    delta = _TOKEN_DELTAS[first % len(_TOKENS)]
+                else:
+                    delta = '{"content":"' + "".join(_TOKENS[(first + k) % len(_TOKENS)] for k in range(n)) + '"}'
             else:
-                delta = '{"content":"' + "".join(_TOKENS[(first + k) % len(_TOKENS)] for k in range(n)) + '"}'
-        else:
-            delta, n = st.chunks[i]
-        first_id = 1000 + st.tokens_out
-        st.emitted = i + 1
-        st.tokens_out += n
-        tail = _CHOICE_TAIL
-        if st.token_ids:
-            tail = ',"token_ids":[' + ",".join(str(first_id + k) for k in range(n)) + "]" + tail
-        if st.continuous_usage:
-            tail += ',"usage":' + self._usage(st)
-        frame = (st.prefix + delta + tail + "}\n\n").encode()
-        st.conn.transport.write(b"%x\r\n%s\r\n" % (len(frame), frame))
-        st.emit_wall.append(time.time())
-        self.counters["sse_events"] += 1
-        if st.fault in ("stall", "drop") and st.emitted >= 2:
+                delta, n = st.chunks[i]
+            first_id = 1000 + st.tokens_out
+            st.emitted = i + 1
+            st.tokens_out += n
+            tail = _CHOICE_TAIL
+            if st.token_ids:
+                tail = ',"token_ids":[' + ",".join(str(first_id + k) for k in range(n)) + "]" + tail
+            if st.continuous_usage:
+                tail += ',"usage":' + self._usage(st)
+            frame = (st.prefix + delta + tail + "}\n\n").encode()
+            frames.append(b"%x\r\n%s\r\n" % (len(frame), frame))
+            if (faulty and st.emitted >= 2) or st.emitted >= st.n_chunks:
+                break
+            if st.text_tokens:
+                rest = st.text_tokens - st.emitted * st.text_step
+                nxt = st.text_step if rest >= st.text_step else rest
+            else:
+                nxt = st.chunks[st.emitted][1]
+            st.next_at += self.next_itl(st, nxt) / 1e3
+            if st.next_at > now or len(frames) >= _CATCH_UP_MAX:
+                break
+        st.conn.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+        written = time.time()
+        st.emit_wall.extend([written] * len(frames))
+        self.counters["sse_events"] += len(frames)
+        self.counters["sse_events_merged"] += len(frames) - 1
+        if faulty and st.emitted >= 2:
             if st.fault == "drop":
                 st.conn.transport.abort()
                 return
             st.handle = self.loop.call_later(self.profile.stall_s, st.conn.transport.abort)  # type: ignore[union-attr]
             return
         if st.emitted < st.n_chunks:
-            if st.text_tokens:
-                rest = st.text_tokens - st.emitted * st.text_step
-                nxt = st.text_step if rest >= st.text_step else rest
-            else:
-                nxt = st.chunks[st.emitted][1]
-            st.next_at += (st.itl_ms * nxt if not self.profile.itl_spread_ms else self.next_itl(st, nxt)) / 1e3
-            st.handle = self.loop.call_at(st.next_at, self.emit, st)  # type: ignore[union-attr]
+            self.schedule(st)
             return
         self.finish_stream(st)
 
@@ -336,7 +409,7 @@ class SimServer:
         if self.profile.truth:
             emit_ms = [round((t - st.recv_wall) * 1e3, 4) for t in st.emit_wall]
             truth = {"recv_wall": round(st.recv_wall, 6), "ttft_ms": emit_ms[0] if emit_ms else None, "emit_ms": emit_ms,
-                     "tokens": [self.chunk_at(st, i)[1] for i in range(st.n_chunks)], "queue_ms": round(st.queue_ms, 3),
+                     "tokens": self.tokens_per_chunk(st), "queue_ms": round(st.queue_ms, 3),
                      "bucket": st.bucket, "first_hit_ms": st.first_hit_ms, "itl_ms": round(st.itl_ms, 3)}
             out.append(f": sim-truth {json.dumps(truth, separators=(',', ':'))}\n\n".encode())
         out.append(b"data: [DONE]\n\n")
@@ -376,6 +449,8 @@ class SimServer:
             "# TYPE vllm:generation_tokens_total counter", f'vllm:generation_tokens_total{{model_name="{self.profile.model_id}"}} {c["generation_tokens"]}',
             "# TYPE vllm:request_success_total counter", f'vllm:request_success_total{{model_name="{self.profile.model_id}"}} {c["requests_ok"]}',
             "# TYPE sim_sse_events_total counter", f"sim_sse_events_total {c['sse_events']}",
+            "# HELP sim_sse_events_merged_total content events written together with an earlier one (behind schedule)",
+            "# TYPE sim_sse_events_merged_total counter", f"sim_sse_events_merged_total {c['sse_events_merged']}",
             "# TYPE sim_faults_total counter",
         ]
         lines += [f'sim_faults_total{{kind="{k}"}} {v}' for k, v in self.faults.items()]

@@ -117,3 +117,31 @@ def test_models_health_metrics(simulator):
     text = resp.read_all().decode()
     assert 'vllm:generation_tokens_total{model_name="sim-model"} 8' in text and "vllm:num_requests_running" in text
     conn.close()
+
+
+def _metric(url: str, name: str) -> int:
+    conn = Connection(Target.parse(url))
+    try:
+        _, resp = conn.request("GET", "/metrics")
+        text = resp.read_all().decode()
+    finally:
+        conn.close()
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith(name + " ")))
+
+
+def test_on_schedule_every_chunk_is_its_own_write(simulator):
+    url = simulator("--itl-ms", "5", "--itl-spread-ms", "0")
+    res = _stream(url, BODY)
+    assert len(set(res.truth["emit_ms"])) == 8
+    assert _metric(url, "sim_sse_events_merged_total") == 0
+
+
+def test_behind_schedule_chunks_are_merged_not_lost(simulator):
+    # 0.01 ms per token: a hundred chunks fall due every millisecond, far more than one write each
+    url = simulator("--itl-ms", "0.01", "--itl-spread-ms", "0", "--ttft-ms", "1")
+    res = _stream(url, {**BODY, "max_tokens": 400})
+    assert res.completion_tokens == 400 and sum(res.chunk_tokens) == 400 and len(res.truth["emit_ms"]) == 400
+    merged = _metric(url, "sim_sse_events_merged_total")
+    assert 0 < merged < 400
+    # at most 16 chunks share a write, so at most 16 share one written time
+    assert max(res.truth["emit_ms"].count(t) for t in set(res.truth["emit_ms"])) <= 16
