@@ -180,9 +180,13 @@ class Outcome:
 
 
 def stream_once(st: _State, conn: Connection, req: WorkloadRequest, *, t_intended: float | None = None,
-                stage: int | None = None, warmup: bool = False, **fields: Any) -> Outcome:
-    """Send one streamed chat request and read it to the end: only what must happen while it arrives."""
-    body = json.dumps(req.body).encode()
+                stage: int | None = None, warmup: bool = False, body: bytes | None = None, **fields: Any) -> Outcome:
+    """Send one streamed chat request and read it to the end: only what must happen while it arrives.
+
+    `body`: the request already encoded (an open-loop user encodes it before waiting for its slot).
+    """
+    if body is None:
+        body = json.dumps(req.body).encode()
     st.inflight += 1
     out = Outcome(req, time.time(), 0.0, st.inflight * st.worker_count, t_intended, stage, warmup, fields, len(body))
     try:
@@ -333,6 +337,24 @@ class Accountant:
                 account(self.st, queue.popleft())
 
 
+def _wake_at(t: float) -> None:
+    """Sleep until Unix time `t` on a top-priority timer.
+
+    In a busy loop turn, reads that are ready would otherwise run before a due arrival and add their
+    time to its send lag; reads lose nothing by waiting, since their arrival times are the kernel's.
+    """
+    delay = t - time.time()
+    if delay <= 0:
+        return
+    hub = gevent.get_hub()
+    hub.loop.update_now()  # the loop's cached time can be stale, which would fire the timer early
+    timer = hub.loop.timer(delay, priority=2)  # libev's highest priority
+    try:
+        hub.wait(timer)
+    finally:
+        timer.close()
+
+
 class LLMUser(User):
     """A streaming chat user: closed loop by default, or taking arrivals from the global open-loop schedule."""
 
@@ -375,15 +397,15 @@ class LLMUser(User):
             if slot is None:  # the schedule is over: idle until the run stops
                 gevent.sleep(1.0)
                 return
-            delay = slot.t_intended - time.time()
-            if delay > 0:
-                gevent.sleep(delay)
         workload = self.rng.choices(st.wl_names, st.wl_weights)[0]
         prompt, output = self.lengths(workload)
         assert st.cfg is not None
         req = build_request(workload, st.cfg, self.rng, prompt, output)
+        body = json.dumps(req.body).encode()  # before the wait: at the intended time only the send is left
+        if slot is not None:
+            _wake_at(slot.t_intended)
         stage = slot.stage if slot else (stage_of(time.time(), st.epoch, st.stages) if len(st.stages) > 1 else None)
-        out = stream_once(st, self.conn, req, t_intended=slot.t_intended if slot else None, stage=stage)
+        out = stream_once(st, self.conn, req, t_intended=slot.t_intended if slot else None, stage=stage, body=body)
         st.accountant.submit(out)
         lag = None if slot is None else (out.t_send - slot.t_intended) * 1e3
         if lag is not None and lag > st.opts.lag_budget_ms and time.time() - st.last_lag_warning > 5:
