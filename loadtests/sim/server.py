@@ -315,8 +315,8 @@ class SimServer:
         self.armed_ms = -1  # ticking: streams scheduled meanwhile are picked up below, not armed
         self.tick_handle = None
         due, wheel, emit = self.due_ms, self.wheel, self.emit
-        now_ms = self.loop.time() * 1000.0 + 0.5  # type: ignore[union-attr]  # the loop rounds timers to the ms
-        while due and due[0] <= now_ms:
+        now_ms = self.loop.time() * 1000.0  # type: ignore[union-attr]
+        while due and due[0] <= now_ms:  # never early: a timer that fires before its millisecond is re-armed
             for st in wheel.pop(heapq.heappop(due)):
                 if not st.done:
                     emit(st)
