@@ -40,6 +40,7 @@ def test_constructor_makes_no_request(conformance):
 
 
 @pytest.mark.cases("text_basic")
+@pytest.mark.asyncio
 async def test_updated_sampling_reaches_request(conformance):
     """A sampling setting changed with update_config is in the next request body."""
     model = conformance.model()

@@ -11,6 +11,7 @@ MAX_TOOL_CALLS = 3
 
 
 @pytest.mark.cases("agent_tool_loop")
+@pytest.mark.asyncio
 async def test_agent_tool_loop(conformance):
     """The Agent runs get_weather with the arguments the model sent, returns the result under the call's id,
     and finishes with the model's text answer as its result."""

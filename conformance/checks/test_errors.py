@@ -14,6 +14,7 @@ def _describe(outcome) -> str:
 
 
 @pytest.mark.cases("error_429", "error_503")
+@pytest.mark.asyncio
 async def test_throttling_maps_to_model_throttled(conformance):
     """HTTP 429 and 503 raise ModelThrottledException (the loop retries it with backoff)."""
     outcome = await conformance.attempt()
@@ -21,6 +22,7 @@ async def test_throttling_maps_to_model_throttled(conformance):
 
 
 @pytest.mark.cases("overflow_before_stream", "overflow_openai_code", "overflow_mid_stream")
+@pytest.mark.asyncio
 async def test_context_overflow_maps(conformance):
     """Context overflow (before or inside the stream, any server's wording) raises
     ContextWindowOverflowException with the original error as __cause__ (the loop then trims the context)."""
@@ -31,6 +33,7 @@ async def test_context_overflow_maps(conformance):
 
 
 @pytest.mark.cases("truncated_stream", "malformed_line", "connection_closed")
+@pytest.mark.asyncio
 async def test_broken_stream_raises(conformance):
     """A stream cut short (no finish and no [DONE]), a line that is not JSON, or a dropped connection raises
     an error naming the problem; it never ends as a normal message."""

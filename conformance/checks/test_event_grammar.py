@@ -25,12 +25,14 @@ SUCCESSFUL_STREAMS = (
 
 
 @pytest.mark.cases(*SUCCESSFUL_STREAMS)
+@pytest.mark.asyncio
 async def test_event_grammar(conformance):
     """The event sequence passes the validator (schema per event, order by the state machine)."""
     await conformance.valid_stream()
 
 
 @pytest.mark.cases("text_basic", "text_multibyte_split", "usage_missing", "finish_length", "tool_result_round_trip")
+@pytest.mark.asyncio
 async def test_text_matches_wire(conformance):
     """The assembled text equals the content the server sent, byte for byte, across chunk boundaries."""
     summary = await conformance.valid_stream()
@@ -40,6 +42,7 @@ async def test_text_matches_wire(conformance):
 
 
 @pytest.mark.cases("text_basic", "tool_single")
+@pytest.mark.asyncio
 async def test_message_start_first(conformance):
     """The stream opens with messageStart(role=assistant), so the loop knows the speaker from the first event."""
     events = await conformance.stream()

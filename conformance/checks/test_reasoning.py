@@ -8,6 +8,7 @@ pytestmark = pytest.mark.family("reasoning")
 
 
 @pytest.mark.cases("reasoning_content", "reasoning_field")
+@pytest.mark.asyncio
 async def test_reasoning_streamed(conformance):
     """The reasoning text arrives as reasoningContent deltas in its own block, before the answer text."""
     summary = await conformance.valid_stream()

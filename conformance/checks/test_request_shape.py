@@ -14,6 +14,7 @@ pytestmark = pytest.mark.family("request_shape")
 
 
 @pytest.mark.cases("shape_tools")
+@pytest.mark.asyncio
 async def test_tools_sent(conformance):
     """Each tool spec goes out with its name, description and JSON schema unchanged."""
     await conformance.attempt()
@@ -25,6 +26,7 @@ async def test_tools_sent(conformance):
 
 
 @pytest.mark.cases("shape_tools", "shape_tool_choice_any", "shape_tool_choice_named")
+@pytest.mark.asyncio
 async def test_tool_choice_sent(conformance):
     """tool_choice auto, any and a named tool reach the server with the same meaning."""
     await conformance.attempt()
@@ -43,6 +45,7 @@ async def test_tool_choice_sent(conformance):
 
 
 @pytest.mark.cases("shape_system_prompt")
+@pytest.mark.asyncio
 async def test_system_prompt_sent(conformance):
     """A plain system prompt is sent once, before the conversation."""
     await conformance.attempt()
@@ -52,6 +55,7 @@ async def test_system_prompt_sent(conformance):
 
 
 @pytest.mark.cases("shape_system_prompt_content")
+@pytest.mark.asyncio
 async def test_system_prompt_content_sent(conformance):
     """system_prompt_content blocks are all sent (not silently dropped), in order."""
     await conformance.attempt()
@@ -61,6 +65,7 @@ async def test_system_prompt_content_sent(conformance):
 
 
 @pytest.mark.cases("shape_tool_results")
+@pytest.mark.asyncio
 async def test_tool_results_sent_with_ids(conformance):
     """The earlier call goes back as the assistant's tool call and its result under the same id."""
     await conformance.attempt()
@@ -74,6 +79,7 @@ async def test_tool_results_sent_with_ids(conformance):
 
 
 @pytest.mark.cases("text_basic")
+@pytest.mark.asyncio
 async def test_streaming_with_usage_requested(conformance):
     """The request streams and asks for usage (OpenAI's stream_options.include_usage), or servers never send it."""
     await conformance.attempt()

@@ -8,6 +8,7 @@ pytestmark = pytest.mark.family("stop_reasons")
 
 
 @pytest.mark.cases("stop_reasons")
+@pytest.mark.asyncio
 async def test_stop_reason(conformance):
     """messageStop carries the Strands stop reason the wire's finish reason maps to."""
     expected_reason = conformance.wire.stop_reasons[conformance.case.name]

@@ -27,6 +27,7 @@ def _ran_past_max_tokens(conformance) -> bool:
 
 
 @pytest.mark.cases("structured_output")
+@pytest.mark.asyncio
 async def test_provider_structured_output(conformance):
     """model.structured_output(WeatherReport, ...) yields {"output": WeatherReport} equal to the wire's JSON."""
     model = conformance.model()
@@ -49,6 +50,7 @@ async def test_provider_structured_output(conformance):
 
 
 @pytest.mark.cases("agent_structured_output")
+@pytest.mark.asyncio
 async def test_agent_structured_output(conformance):
     """A real strands.Agent(structured_output_model=WeatherReport) returns a validated WeatherReport equal to
     what the model sent (never a silent None)."""

@@ -19,6 +19,7 @@ TOOL_STREAMS = (
 
 
 @pytest.mark.cases(*TOOL_STREAMS)
+@pytest.mark.asyncio
 async def test_tool_calls_reassembled(conformance):
     """Each tool call the server sent becomes one toolUse block with its id, name and parsed arguments."""
     summary = await conformance.valid_stream()
@@ -34,6 +35,7 @@ async def test_tool_calls_reassembled(conformance):
 
 
 @pytest.mark.cases("tool_zero_args")
+@pytest.mark.asyncio
 async def test_zero_argument_tool_input_is_empty_object(conformance):
     """A zero-argument call yields input {} (empty or absent arguments are not an error)."""
     summary = await conformance.valid_stream()
@@ -41,6 +43,7 @@ async def test_zero_argument_tool_input_is_empty_object(conformance):
 
 
 @pytest.mark.cases("tool_result_round_trip")
+@pytest.mark.asyncio
 async def test_tool_result_round_trip(conformance):
     """After a tool result the server's text answer streams normally, and the result went out with its call's id."""
     summary = await conformance.valid_stream()

@@ -8,6 +8,7 @@ pytestmark = pytest.mark.family("usage_metrics")
 
 
 @pytest.mark.cases("text_basic", "tool_single", "reasoning_field")
+@pytest.mark.asyncio
 async def test_usage_from_usage_chunk(conformance):
     """metadata.usage carries the server's prompt/completion/total tokens, unchanged."""
     summary = await conformance.valid_stream()
@@ -18,6 +19,7 @@ async def test_usage_from_usage_chunk(conformance):
 
 
 @pytest.mark.cases("text_basic", "tool_single")
+@pytest.mark.asyncio
 async def test_latency_and_time_to_first_byte(conformance):
     """metadata.metrics has latencyMs and timeToFirstByteMs, with first byte <= latency."""
     summary = await conformance.valid_stream()
@@ -27,6 +29,7 @@ async def test_latency_and_time_to_first_byte(conformance):
 
 
 @pytest.mark.cases("usage_missing")
+@pytest.mark.asyncio
 async def test_missing_usage_is_not_invented(conformance):
     """A server that sends no usage yields a valid stream whose usage, if reported, is zero (not made up)."""
     summary = await conformance.valid_stream()

@@ -21,7 +21,7 @@ EXAMPLE = REPO / "examples" / "acme_provider"
 def run_gate(workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(EXAMPLE / "src")}
     command = [
-        sys.executable, "-m", "pytest", "--pyargs", "conformance", "-o", "asyncio_mode=auto", "-m", "not live",
+        sys.executable, "-m", "pytest", "--pyargs", "conformance", "-m", "not live",
         "-p", "no:cacheprovider", "-q", "--provider", "acme_provider:make_model", "--wire", "openai-chat", *extra,
     ]
     return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=900)
