@@ -1,6 +1,6 @@
 """Benchmark of the load-test client and simulator: prints the figures issue 4 asks for.
 
-    .venv/bin/python benchmarks/load/bench_client.py            # about 3 minutes
+    .venv/bin/python benchmarks/load/bench_client.py            # about 6 minutes
 
 Simulator pinned to core 0, each client to core 1 (taskset / sched_setaffinity), 64 chunks per
 response, 50 ms TTFT, 10 ms ITL. Figures:
