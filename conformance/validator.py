@@ -12,7 +12,8 @@ Checks, in order, per event:
 1. shape: a dict with exactly one key among the provider-facing `StreamEvent` keys;
 2. schema: the value against a JSON Schema of that key (jsonschema, Draft 2020-12);
 3. order, by a small state machine: at most one `messageStart`, first; content blocks opened,
-   filled and closed without interleaving; the delta kind fixed by the block start (a tool block
+   filled and closed without interleaving (a text or reasoning delta may open its block itself, as
+   Bedrock's stream does and the loop accepts; tool input needs its toolUse start); the delta kind fixed by the block start (a tool block
    takes tool input only, a plain block takes text or reasoning, not both); tool input parsing as
    a JSON object at the block stop; exactly one `messageStop`, after every block is closed, with a
    stop reason consistent with the content; at most one `metadata`, with
@@ -292,9 +293,13 @@ def validate_events(events: Iterable[Mapping[str, Any]]) -> StreamSummary:
             )
         elif key == "contentBlockDelta":
             if block is None:
-                raise EventSequenceError(
-                    index, event, "delta-inside-block", "a contentBlockStart before any delta", "no open block"
-                )
+                if "toolUse" in body["delta"]:
+                    raise EventSequenceError(
+                        index, event, "delta-inside-block", "a contentBlockStart (toolUse) before tool input",
+                        "no open block",
+                    )
+                # Bedrock opens only tool blocks; the loop gathers a plain delta with no block open, to the stop.
+                block = _OpenBlock(index=index, tool_use_id=None, name=None, kind=None)
             _apply_delta(index, event, body["delta"], block)
         elif key == "contentBlockStop":
             if block is None:

@@ -43,6 +43,13 @@ def test_valid_text_stream_summarised():
     assert summary.usage == {"inputTokens": 3, "outputTokens": 2, "totalTokens": 5}
 
 
+def test_text_block_opened_by_its_first_delta_as_bedrock_streams_it():
+    summary = validate_events([START, text("Hel"), text("lo"), STOP_BLOCK, tool_start(), STOP_BLOCK, TOOL_USE])
+    assert (summary.text, len(summary.tool_uses)) == ("Hello", 1)
+    with pytest.raises(EventSequenceError, match="blocks-closed-before-stop"):
+        validate_events([START, text("Hello"), END_TURN])  # never stopped: the loop would lose the text
+
+
 def test_valid_tool_stream_with_late_identity_and_split_input():
     events = [
         {"contentBlockStart": {"start": {"toolUse": {"toolUseId": "call_1", "name": "get_weather"}}}},
@@ -72,7 +79,7 @@ def test_zero_argument_tool_is_empty_object():
         ([{"contentBlockStart": {"start": {"toolUse": {"toolUseId": "", "name": "f"}}}}], "schema", 0, "non-empty"),
         ([TEXT_START, text("a"), STOP_BLOCK, START], "message-start-first", 3, "it at #3"),
         ([TEXT_START, TEXT_START], "blocks-not-interleaved", 1, "block opened at #0"),
-        ([text("a")], "delta-inside-block", 0, "no open block"),
+        ([tool_input("{}")], "delta-inside-block", 0, "no open block"),
         ([STOP_BLOCK], "stop-closes-open-block", 0, "no open block"),
         ([TEXT_START, tool_input("{}")], "delta-matches-block", 1, "a toolUse delta"),
         ([tool_start(), text("a")], "delta-matches-block", 1, "a text delta"),

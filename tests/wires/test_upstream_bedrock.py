@@ -48,14 +48,15 @@ def test_upstream_streams_valid_tool_call() -> None:
 
 @pytest.mark.parametrize("case", ["text_basic", "finish_length", "reasoning_content"])
 def test_upstream_text_blocks_have_no_start(case: str) -> None:
-    """Finding: Bedrock sends contentBlockStart only for tool blocks and upstream forwards events as they come,
-    so a text block's first delta arrives with no block open (the Strands loop tolerates it; the validator
-    does not). Our reference provider opens every block through the shared assembler."""
+    """Bedrock sends contentBlockStart only for tool blocks and upstream forwards events as they come, so a
+    text block's first delta arrives with no block open: the Strands loop gathers it, and so does the
+    validator (not a defect). Our reference provider opens every block through the shared assembler."""
     events, error, loop = replay_upstream(case)
     assert error is None, f"upstream raised {error!r}"
     assert not loop.mismatches and not loop.unplayed(), loop.mismatches
-    with pytest.raises(EventSequenceError, match="delta-inside-block"):
-        validate_events(events)
+    assert not any("contentBlockStart" in event for event in events)
+    summary = validate_events(events)
+    assert summary.text or summary.reasoning
 
 
 @pytest.mark.parametrize(("case", "expected"), [("error_429", ModelThrottledException),
