@@ -5,8 +5,8 @@ upstream `strands.models.bedrock.BedrockModel` talks through botocore's urllib3.
 listens on 127.0.0.1 only (a free port), one per session; each check serves its cassette through
 `server.replay(cassette)`, which has the surface the harness reads from `Replay` (`cassette`, `sent`,
 `mismatches`, `played`, `unplayed()`). The n-th request is answered by the n-th interaction when method
-and path agree; chunks are written one by one and flushed (chunk boundaries survive), and a response
-recorded as `closed` drops the connection before its declared length.
+and path agree; each recorded chunk is one HTTP chunk, flushed (chunk boundaries survive), and a response
+recorded as `closed` drops the connection without the last chunk.
 
     with LoopbackServer() as server, server.replay(load_cassette(path)) as replay:
         model = BedrockModel(endpoint_url=server.url, ...)
@@ -152,19 +152,23 @@ class LoopbackServer:
                     self.wfile.write(body)
                     return
                 response = answer.response
-                total = sum(len(chunk.data) for chunk in response.chunks)
                 self.send_response(response.status)
                 for name, value in response.headers.items():
                     if name.lower() not in ("content-length", "transfer-encoding", "connection"):
                         self.send_header(name, value)
-                # A `closed` recording promises more than it sends, so the client sees the drop.
-                self.send_header("content-length", str(total + (1024 if response.end == "closed" else 0)))
+                # Chunked, as a streaming server answers: botocore reads with enforce_content_length=False,
+                # so only a missing last chunk (not a short content-length) shows it a dropped connection.
+                self.send_header("transfer-encoding", "chunked")
                 self.end_headers()
                 for chunk in response.chunks:
-                    self.wfile.write(chunk.data)
-                    self.wfile.flush()
+                    if chunk.data:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk.data), chunk.data))
+                        self.wfile.flush()
                 if response.end == "closed":
-                    self.close_connection = True
+                    self.close_connection = True  # no last chunk: the body ends unfinished
+                else:
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
 
             do_POST = do_GET = do_PUT = do_DELETE = _serve  # noqa: N815 - http.server's naming
 
