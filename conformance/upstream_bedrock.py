@@ -7,6 +7,8 @@ factory declares `conformance_transport = "sockets"`: the harness serves each ca
 loopback server on 127.0.0.1 and passes that URL as `base_url` (the client's `endpoint_url`).
 The session carries dummy credentials (SigV4 signs, nothing checks) and the client retries nothing:
 throttling is retried by the Strands event loop and a replayed cassette holds one answer.
+BedrockModel names its sampling keys (temperature, max_tokens), so its update_config also takes the
+suite's `params=...`, mapped as for the other upstream providers with named keys.
 A module of its own because `conformance/upstream.py` (the other upstream factories) has no
 Bedrock one; the case parameters map as for our reference `bedrock` provider.
 """
@@ -34,14 +36,17 @@ def bedrock(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: A
     from botocore.config import Config
     from strands.models.bedrock import BedrockModel
 
+    from conformance.upstream import _mapping_update_config
+
     unknown = sorted(set(config) - {"params"})
     if unknown:
         raise TypeError(f"conformance.upstream_bedrock:bedrock takes only params=... besides the connection; got {unknown}")
     session = boto3.Session(aws_access_key_id="conformance", aws_secret_access_key="conformance",
                             region_name="us-east-1")
     client_config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=10, connect_timeout=5)
-    return BedrockModel(boto_session=session, endpoint_url=base_url, model_id=model_id,
-                        boto_client_config=client_config, **_config(config.get("params")))
+    model_class = _mapping_update_config(BedrockModel, "bedrock")
+    return model_class(boto_session=session, endpoint_url=base_url, model_id=model_id,
+                       boto_client_config=client_config, **_config(config.get("params")))
 
 
 bedrock.conformance_transport = "sockets"  # type: ignore[attr-defined]
