@@ -2,14 +2,17 @@
 
 Neuron (vLLM on AWS chips), vLLM, llama.cpp and OpenAI itself differ in configuration, a few
 request fields and error wording; the request shape, the SSE stream and its mapping into
-Strands events are the same. ``OpenAIChatModel`` holds all of that; a provider subclass sets
+Strands events are the same. ``OpenAIChatModel`` holds all of that (the configuration API,
+``stream`` and structured output come from ``providers._model_base``); a provider subclass sets
 its configuration keys, its URL and headers, and overrides one of the small hooks:
 
 - ``_request_params()``     fields the provider adds to (or overrides in) the request body
+- ``_shape_tools()``        servers that need the tools or the tool choice narrowed or dropped
 - ``_format_tool_choice()`` for servers that reject some tool_choice forms
 - ``_special_error()``      a server-specific error worth its own exception
 - ``_structured_output_params()`` how the server is asked for JSON matching a schema
-- ``_overflow_markers``, ``_collect_token_ids``, ``_retry_dropped_connection`` (class attributes)
+- ``_overflow_markers``, ``_collect_token_ids``, ``_retry_dropped_connection``, ``_include_usage``
+  (class attributes)
 
 Errors are translated in one place, ``_mapped_error`` (see ``providers.errors`` for the tree):
 the same function handles an HTTP error before the stream and an error object inside it.
@@ -29,18 +32,17 @@ import json.scanner
 import logging
 import ssl
 import time
-from collections.abc import AsyncGenerator
-from typing import Any, ClassVar, TypeVar
+from collections.abc import AsyncGenerator, Callable
+from typing import Any, ClassVar
 
 import httpx
-import pydantic
-from strands.models.model import Model
 from strands.types.content import ContentBlock, Messages, SystemContentBlock
 from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolChoice, ToolSpec
 
 from ._assembler import StreamAssembler
+from ._model_base import ConfigT, ProviderModel
 from .errors import (
     CONTEXT_OVERFLOW_MARKERS,
     MalformedStreamError,
@@ -52,11 +54,16 @@ from .errors import (
     TruncatedStreamError,
 )
 
-__all__ = ["OpenAIChatModel", "StructuredOutputError", "format_messages", "format_tool_choice", "format_tools"]
+__all__ = [
+    "OpenAIChatModel",
+    "StructuredOutputError",
+    "chat_request",
+    "format_messages",
+    "format_tool_choice",
+    "format_tools",
+]
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T", bound=pydantic.BaseModel)
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 _THROTTLE_STATUSES = frozenset({429, 503})
@@ -199,6 +206,38 @@ def format_tool_choice(tool_choice: ToolChoice) -> str | dict[str, Any]:
     )
 
 
+def chat_request(
+    model_id: str,
+    messages: Messages,
+    tool_specs: list[ToolSpec] | None,
+    system_prompt: str | None,
+    tool_choice: ToolChoice | None,
+    system_prompt_content: list[SystemContentBlock] | None,
+    *,
+    format_choice: Callable[[ToolChoice], str | dict[str, Any] | None] = format_tool_choice,
+    include_usage: bool = True,
+) -> dict[str, Any]:
+    """The streamed chat-completions body for one turn, before the provider's own fields.
+
+    ``format_choice`` may return None to leave ``tool_choice`` out; ``include_usage`` False leaves
+    out ``stream_options`` for servers that reject it.
+    """
+    request: dict[str, Any] = {
+        "model": model_id,
+        "messages": format_messages(messages, system_prompt, system_prompt_content),
+        "stream": True,
+    }
+    if include_usage:
+        request["stream_options"] = {"include_usage": True}
+    if tool_specs:
+        request["tools"] = format_tools(tool_specs)
+        if tool_choice:
+            choice = format_choice(tool_choice)
+            if choice is not None:
+                request["tool_choice"] = choice
+    return request
+
+
 # The json module's own C scanner, called directly: json.loads adds an encoding sniff, two regex
 # matches and three Python frames per chunk, a fifth of the whole per-chunk budget.
 _scan_json = json.scanner.make_scanner(json.JSONDecoder())  # type: ignore[attr-defined]
@@ -231,41 +270,22 @@ def _shared_ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-class OpenAIChatModel(Model):
+class OpenAIChatModel(ProviderModel[ConfigT]):
     """A Strands model over any server speaking the OpenAI chat-completions stream."""
 
-    #: Configuration keys ``update_config`` accepts (besides the ones the subclass constructor sets).
-    CONFIG_KEYS: ClassVar[frozenset[str]] = frozenset()
     #: Extra lower-case overflow wordings for this server family (HTTP 400 or in-stream errors).
     _overflow_markers: ClassVar[tuple[str, ...]] = CONTEXT_OVERFLOW_MARKERS
     #: vLLM ``return_token_ids``: gather ``prompt_token_ids`` and ``token_ids`` into messageStop.
     _collect_token_ids: bool = False
     #: llama.cpp drops reused keep-alive connections: resend once on a fresh one.
     _retry_dropped_connection: ClassVar[bool] = False
+    #: Ask for usage in the last chunk (``stream_options``); False for servers that reject the field.
+    _include_usage: ClassVar[bool] = True
 
     def __init__(self, config: dict[str, Any]) -> None:
-        self._check_keys(config)
-        self.config: dict[str, Any] = config
+        self._init_config(config)
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
-
-    # -- configuration API --------------------------------------------------------------------
-
-    def _check_keys(self, config: dict[str, Any]) -> None:
-        unknown = sorted(set(config) - self.CONFIG_KEYS)
-        if unknown:
-            raise ValueError(
-                f"{type(self).__name__} has no configuration key(s) {unknown}; "
-                f"valid keys: {', '.join(sorted(self.CONFIG_KEYS))}"
-            )
-
-    def update_config(self, **model_config: Any) -> None:  # type: ignore[override]
-        self._check_keys(model_config)
-        self.config.update(model_config)
-        self._config_changed()
-
-    def get_config(self) -> dict[str, Any]:  # type: ignore[override]
-        return dict(self.config)
 
     def _config_changed(self) -> None:
         """A new base URL, key or timeout: build the client again on next use."""
@@ -288,20 +308,18 @@ class OpenAIChatModel(Model):
         """Body fields from configuration (sampling, server-specific); they override the defaults."""
         return dict(self.config.get("params") or {})
 
+    def _shape_tools(
+        self, tool_specs: list[ToolSpec] | None, tool_choice: ToolChoice | None
+    ) -> tuple[list[ToolSpec] | None, ToolChoice | None]:
+        """The tools and tool choice this server is sent (default: as given)."""
+        return tool_specs, tool_choice
+
     def _format_tool_choice(self, tool_choice: ToolChoice) -> str | dict[str, Any] | None:
         return format_tool_choice(tool_choice)
 
     def _special_error(self, status: int | None, message: str, raw: str, url: str) -> Exception | None:
         """A server-specific exception for this error, or None for the common mapping."""
         return None
-
-    def _structured_output_params(self, output_model: type[pydantic.BaseModel]) -> dict[str, Any]:
-        return {
-            "response_format": {
-                "type": "json_schema",
-                "json_schema": {"name": output_model.__name__, "schema": output_model.model_json_schema()},
-            }
-        }
 
     # -- request ----------------------------------------------------------------------------------
 
@@ -313,18 +331,11 @@ class OpenAIChatModel(Model):
         tool_choice: ToolChoice | None = None,
         system_prompt_content: list[SystemContentBlock] | None = None,
     ) -> dict[str, Any]:
-        request: dict[str, Any] = {
-            "model": self.config["model_id"],
-            "messages": format_messages(messages, system_prompt, system_prompt_content),
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if tool_specs:
-            request["tools"] = format_tools(tool_specs)
-            if tool_choice:
-                choice = self._format_tool_choice(tool_choice)
-                if choice is not None:
-                    request["tool_choice"] = choice
+        tool_specs, tool_choice = self._shape_tools(tool_specs, tool_choice)
+        request = chat_request(
+            self.config["model_id"], messages, tool_specs, system_prompt, tool_choice, system_prompt_content,
+            format_choice=self._format_tool_choice, include_usage=self._include_usage,
+        )
         request.update(self._request_params())
         if request.get("stream") is not True:
             raise ValueError("these providers only stream: remove 'stream' from params")
@@ -444,35 +455,8 @@ class OpenAIChatModel(Model):
 
     # -- streaming ---------------------------------------------------------------------------------
 
-    def stream(  # type: ignore[override]
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        *,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-        **kwargs: Any,
-    ) -> AsyncGenerator[StreamEvent, None]:
-        """Stream one chat completion as Strands events (see ``providers._assembler`` for the rules).
-
-        Returns the core generator itself (no re-yielding layer: that would cost a quarter of the
-        parsing budget); the request is built on the first iteration.
-        """
-        return self._stream_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
-
-    async def _stream_request(
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None,
-        system_prompt: str | None,
-        tool_choice: ToolChoice | None,
-        system_prompt_content: list[SystemContentBlock] | None,
-        extra_body: dict[str, Any] | None = None,
-    ) -> AsyncGenerator[StreamEvent, None]:
-        request = self.format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
-        if extra_body:
-            request.update(extra_body)
+    async def _stream_request(self, build_request: Callable[[], dict[str, Any]]) -> AsyncGenerator[StreamEvent, None]:
+        request = build_request()
         asm = StreamAssembler(started_at=time.perf_counter())
         url = self._chat_url()
         response = await self._open_stream(request)
@@ -619,41 +603,3 @@ class OpenAIChatModel(Model):
                 yield event
         finally:
             await response.aclose()
-
-    # -- structured output --------------------------------------------------------------------------
-
-    async def structured_output(  # type: ignore[override]
-        self,
-        output_model: type[T],
-        prompt: Messages,
-        system_prompt: str | None = None,
-        **kwargs: Any,
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        """Ask the server for JSON matching ``output_model``'s schema; yield events, then ``{"output": instance}``."""
-        pieces: list[str] = []
-        stop_reason = None
-        events = self._stream_request(
-            prompt, None, system_prompt, None, kwargs.get("system_prompt_content"),
-            self._structured_output_params(output_model),
-        )
-        async for event in events:
-            if "contentBlockDelta" in event:
-                delta_text = event["contentBlockDelta"]["delta"].get("text")
-                if delta_text:
-                    pieces.append(delta_text)
-            elif "messageStop" in event:
-                stop_reason = event["messageStop"]["stopReason"]
-            yield event  # type: ignore[misc]
-        answer = "".join(pieces)
-        if stop_reason == "max_tokens":
-            raise StructuredOutputError(
-                f"the answer for {output_model.__name__} was cut off by the token limit after {len(answer)} "
-                f"characters: {answer[:300]!r}; raise the max tokens setting"
-            )
-        try:
-            instance = output_model.model_validate_json(answer)
-        except pydantic.ValidationError as exc:
-            raise StructuredOutputError(
-                f"the answer is not valid {output_model.__name__} JSON: {answer[:300]!r}\n{exc}"
-            ) from exc
-        yield {"output": instance}

@@ -18,11 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator
-from typing import Any, TypedDict, TypeVar
+from collections.abc import AsyncGenerator, Callable
+from typing import Any, TypedDict
 
-import pydantic
-from strands.models.model import Model
 from strands.types.content import Messages, SystemContentBlock
 from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 from strands.types.streaming import StreamEvent
@@ -30,7 +28,8 @@ from strands.types.tools import ToolChoice, ToolSpec
 from typing_extensions import Unpack
 
 from ._assembler import StreamAssembler
-from ._openai_chat import StructuredOutputError, format_messages, format_tool_choice, format_tools
+from ._model_base import ProviderModel
+from ._openai_chat import chat_request
 from .errors import (
     CONTEXT_OVERFLOW_MARKERS,
     MalformedStreamError,
@@ -44,8 +43,6 @@ from .errors import (
 __all__ = ["LiteLLMModel"]
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T", bound=pydantic.BaseModel)
 
 
 class LiteLLMConfig(TypedDict, total=False):
@@ -72,7 +69,7 @@ def _import_litellm() -> Any:
     return litellm
 
 
-class LiteLLMModel(Model):
+class LiteLLMModel(ProviderModel[LiteLLMConfig]):
     """A Strands model over `litellm.acompletion`.
 
     Args:
@@ -82,30 +79,15 @@ class LiteLLMModel(Model):
     """
 
     CONFIG_KEYS = frozenset(LiteLLMConfig.__annotations__)
+    MODEL_ID_EXAMPLE = "a LiteLLM model name such as 'hosted_vllm/smollm2'"
+    _max_tokens_fix = "raise max_tokens in params"
 
     def __init__(self, client_args: dict[str, Any] | None = None, **model_config: Unpack[LiteLLMConfig]) -> None:
         self._litellm = _import_litellm()
-        self._check_keys(model_config)
-        if "model_id" not in model_config:
-            raise ValueError("LiteLLMModel needs `model_id` (a LiteLLM model name such as 'hosted_vllm/smollm2')")
+        self._init_config(dict(model_config))
         if model_config.get("stream") is False:
             raise ValueError("LiteLLMModel (reference) only streams: remove stream=False")
         self.client_args = dict(client_args or {})
-        self.config: dict[str, Any] = dict(model_config)
-
-    def _check_keys(self, config: dict[str, Any]) -> None:
-        unknown = sorted(set(config) - self.CONFIG_KEYS)
-        if unknown:
-            raise ValueError(
-                f"LiteLLMModel has no configuration key(s) {unknown}; valid keys: {', '.join(sorted(self.CONFIG_KEYS))}"
-            )
-
-    def update_config(self, **model_config: Unpack[LiteLLMConfig]) -> None:  # type: ignore[override]
-        self._check_keys(dict(model_config))
-        self.config.update(model_config)
-
-    def get_config(self) -> LiteLLMConfig:  # type: ignore[override]
-        return LiteLLMConfig(**self.config)  # type: ignore[typeddict-item]
 
     # -- request ---------------------------------------------------------------------------------
 
@@ -118,36 +100,16 @@ class LiteLLMModel(Model):
         system_prompt_content: list[SystemContentBlock] | None = None,
     ) -> dict[str, Any]:
         """The keyword arguments of `litellm.acompletion` (OpenAI chat format)."""
-        request: dict[str, Any] = {
-            "model": self.config["model_id"],
-            "messages": format_messages(messages, system_prompt, system_prompt_content),
-            "stream": True,
-            "stream_options": {"include_usage": True},
-        }
-        if tool_specs:
-            request["tools"] = format_tools(tool_specs)
-            if tool_choice:
-                request["tool_choice"] = format_tool_choice(tool_choice)
+        request = chat_request(
+            self.config["model_id"], messages, tool_specs, system_prompt, tool_choice, system_prompt_content
+        )
         request.update(self.config.get("params") or {})
         return request
 
     # -- stream ----------------------------------------------------------------------------------
 
-    async def stream(  # type: ignore[override]
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        *,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-        **kwargs: Any,
-    ) -> AsyncGenerator[StreamEvent, None]:
-        request = self.format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
-        async for event in self._stream_request(request):
-            yield event
-
-    async def _stream_request(self, request: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
+    async def _stream_request(self, build_request: Callable[[], dict[str, Any]]) -> AsyncGenerator[StreamEvent, None]:
+        request = build_request()
         asm = StreamAssembler(started_at=time.perf_counter())
         where = f"litellm model {self.config['model_id']!r}" + (
             f" at {self.client_args['api_base']}" if self.client_args.get("api_base") else ""
@@ -246,33 +208,3 @@ class LiteLLMModel(Model):
         if isinstance(status, int):
             return ProviderHTTPError(status, text, where)
         return StreamServerError(f"{where} failed before streaming: {type(exc).__name__}: {text}")
-
-    # -- structured output -----------------------------------------------------------------------
-
-    async def structured_output(  # type: ignore[override]
-        self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        """`response_format` with the JSON schema (LiteLLM passes it to the server), the text validated."""
-        request = self.format_request(prompt, None, system_prompt, None, kwargs.get("system_prompt_content"))
-        request["response_format"] = {
-            "type": "json_schema",
-            "json_schema": {"name": output_model.__name__, "schema": output_model.model_json_schema()},
-        }
-        pieces: list[str] = []
-        stop_reason = None
-        async for event in self._stream_request(request):
-            if "contentBlockDelta" in event:
-                pieces.append(event["contentBlockDelta"]["delta"].get("text") or "")
-            elif "messageStop" in event:
-                stop_reason = event["messageStop"]["stopReason"]
-            yield event  # type: ignore[misc]
-        answer = "".join(pieces)
-        if stop_reason == "max_tokens":
-            raise StructuredOutputError(
-                f"the answer for {output_model.__name__} was cut off by the token limit after {len(answer)} "
-                f"characters: {answer[:300]!r}; raise max_tokens in params"
-            )
-        try:
-            yield {"output": output_model.model_validate_json(answer)}
-        except pydantic.ValidationError as exc:
-            raise StructuredOutputError(f"the answer is not valid {output_model.__name__} JSON: {answer[:300]!r}\n{exc}") from exc

@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 import httpx
 import pydantic
-from strands.types.content import Messages, SystemContentBlock
 from strands.types.tools import ToolChoice, ToolSpec
 
 from ._openai_chat import DEFAULT_TIMEOUT, OpenAIChatModel
@@ -64,22 +63,17 @@ class LlamaCppModel(OpenAIChatModel):
             return httpx.Timeout(read, connect=connect)
         return httpx.Timeout(float(timeout))
 
-    def format_request(
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-    ) -> dict[str, Any]:
+    def _shape_tools(
+        self, tool_specs: list[ToolSpec] | None, tool_choice: ToolChoice | None
+    ) -> tuple[list[ToolSpec] | None, ToolChoice | None]:
         if tool_specs and tool_choice and "tool" in tool_choice:
             name = tool_choice["tool"]["name"]
             chosen = [spec for spec in tool_specs if spec["name"] == name]
             if not chosen:
                 names = [spec["name"] for spec in tool_specs]
                 raise ValueError(f"tool_choice names tool {name!r}, which is not among the tools {names}")
-            tool_specs, tool_choice = chosen, {"any": {}}
-        return super().format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
+            return chosen, {"any": {}}
+        return tool_specs, tool_choice
 
     def _structured_output_params(self, output_model: type[pydantic.BaseModel]) -> dict[str, Any]:
         return {"json_schema": output_model.model_json_schema()}

@@ -13,10 +13,10 @@ from __future__ import annotations
 import os
 from typing import Any, TypedDict
 
-from strands.types.content import Messages, SystemContentBlock
-from strands.types.tools import ToolChoice, ToolSpec
+from strands.types.tools import ToolChoice
 from typing_extensions import Unpack
 
+from ._model_base import checked_client_args
 from ._openai_chat import OpenAIChatModel
 from .errors import CONTEXT_OVERFLOW_MARKERS
 
@@ -37,7 +37,7 @@ class MistralConfig(TypedDict, total=False):
     cache_config: Any
 
 
-class MistralModel(OpenAIChatModel):
+class MistralModel(OpenAIChatModel[MistralConfig]):
     """A Strands model over Mistral's streamed chat completions, talking httpx.
 
     Args:
@@ -47,15 +47,14 @@ class MistralModel(OpenAIChatModel):
     """
 
     CONFIG_KEYS = frozenset(MistralConfig.__annotations__)
+    MODEL_ID_EXAMPLE = "e.g. 'mistral-large-latest'"
     _overflow_markers = (*CONTEXT_OVERFLOW_MARKERS, "too large for model")
+    _include_usage = False  # rejected as an extra field; usage comes in the last chunk anyway
 
     def __init__(
         self, api_key: str | None = None, *, client_args: dict[str, Any] | None = None, **model_config: Unpack[MistralConfig]
     ) -> None:
-        client_args = dict(client_args or {})
-        unknown = sorted(set(client_args) - {"server_url", "timeout_ms"})
-        if unknown:
-            raise ValueError(f"MistralModel has no client_args {unknown}; valid: server_url, timeout_ms")
+        client_args = checked_client_args("MistralModel", client_args, ("server_url", "timeout_ms"))
         for key in ("temperature", "top_p"):
             value = model_config.get(key)
             if value is not None and not 0.0 <= value <= 1.0:
@@ -63,16 +62,8 @@ class MistralModel(OpenAIChatModel):
         if model_config.get("stream") is False:
             raise ValueError("MistralModel (reference) only streams: remove stream=False")
         super().__init__(dict(model_config))
-        if "model_id" not in self.config:
-            raise ValueError("MistralModel needs `model_id` (e.g. 'mistral-large-latest')")
         self.client_args = client_args
         self.api_key = api_key or os.environ.get("MISTRAL_API_KEY")
-
-    def update_config(self, **model_config: Unpack[MistralConfig]) -> None:  # type: ignore[override]
-        super().update_config(**model_config)
-
-    def get_config(self) -> MistralConfig:  # type: ignore[override]
-        return MistralConfig(**self.config)  # type: ignore[typeddict-item]
 
     def _chat_url(self) -> str:
         return f"{str(self.client_args.get('server_url') or DEFAULT_SERVER_URL).rstrip('/')}/v1/chat/completions"
@@ -85,15 +76,3 @@ class MistralModel(OpenAIChatModel):
 
     def _format_tool_choice(self, tool_choice: ToolChoice) -> str | dict[str, Any] | None:
         return "any" if "any" in tool_choice else super()._format_tool_choice(tool_choice)
-
-    def format_request(
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-    ) -> dict[str, Any]:
-        request = super().format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
-        request.pop("stream_options", None)  # rejected as an extra field; usage comes in the last chunk anyway
-        return request

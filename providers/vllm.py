@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from strands.types.content import Messages, SystemContentBlock
 from strands.types.tools import ToolChoice, ToolSpec
 
 from ._openai_chat import OpenAIChatModel
@@ -59,14 +58,9 @@ class VLLMModel(OpenAIChatModel):
             params["return_token_ids"] = True
         return params
 
-    def format_request(
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-    ) -> dict[str, Any]:
+    def _shape_tools(
+        self, tool_specs: list[ToolSpec] | None, tool_choice: ToolChoice | None
+    ) -> tuple[list[ToolSpec] | None, ToolChoice | None]:
         if self.config.get("disable_tools"):
-            tool_specs, tool_choice = None, None
-        return super().format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
+            return None, None
+        return tool_specs, tool_choice

@@ -12,6 +12,7 @@ from typing import Any, TypedDict
 
 from typing_extensions import Unpack
 
+from ._model_base import checked_client_args
 from ._openai_chat import OpenAIChatModel
 from .errors import CONTEXT_OVERFLOW_MARKERS
 
@@ -33,7 +34,7 @@ class WriterConfig(TypedDict, total=False):
     top_p: float | None
 
 
-class WriterModel(OpenAIChatModel):
+class WriterModel(OpenAIChatModel[WriterConfig]):
     """A Strands model over Writer's streamed chat API, talking httpx.
 
     Args:
@@ -42,26 +43,16 @@ class WriterModel(OpenAIChatModel):
     """
 
     CONFIG_KEYS = frozenset(WriterConfig.__annotations__)
+    MODEL_ID_EXAMPLE = "e.g. 'palmyra-x5'"
     _overflow_markers = (
         *CONTEXT_OVERFLOW_MARKERS, "exceed context limit", "model's maximum context limit",
         "is longer than the model's context length",
     )
 
     def __init__(self, client_args: dict[str, Any] | None = None, **model_config: Unpack[WriterConfig]) -> None:
-        client_args = dict(client_args or {})
-        unknown = sorted(set(client_args) - {"api_key", "base_url", "timeout", "max_retries"})
-        if unknown:
-            raise ValueError(f"WriterModel has no client_args {unknown}; valid: api_key, base_url, timeout, max_retries")
+        client_args = checked_client_args("WriterModel", client_args, ("api_key", "base_url", "timeout", "max_retries"))
         super().__init__(dict(model_config))
-        if "model_id" not in self.config:
-            raise ValueError("WriterModel needs `model_id` (e.g. 'palmyra-x5')")
         self.client_args = client_args
-
-    def update_config(self, **model_config: Unpack[WriterConfig]) -> None:  # type: ignore[override]
-        super().update_config(**model_config)
-
-    def get_config(self) -> WriterConfig:  # type: ignore[override]
-        return WriterConfig(**self.config)  # type: ignore[typeddict-item]
 
     def _chat_url(self) -> str:
         return f"{str(self.client_args.get('base_url') or DEFAULT_BASE_URL).rstrip('/')}/chat"
