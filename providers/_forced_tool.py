@@ -13,12 +13,13 @@ from typing import Any
 import pydantic
 from strands.event_loop.streaming import process_stream
 from strands.tools.structured_output.structured_output_utils import convert_pydantic_to_tool_spec
+from strands.types.content import Messages
 from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
 from ._openai_chat import StructuredOutputError
 
-__all__ = ["structured_output_by_tool"]
+__all__ = ["StructuredOutputByTool", "structured_output_by_tool"]
 
 
 async def structured_output_by_tool(
@@ -49,3 +50,20 @@ async def structured_output_by_tool(
         raise StructuredOutputError(
             f"{wire}: the {tool_spec['name']!r} call's input is not a valid {output_model.__name__}: {inputs[-1]!r}\n{exc}"
         ) from exc
+
+
+class StructuredOutputByTool:
+    """Mixin for a provider whose ``structured_output`` forces a tool; ``_forced_tool_wire`` names it in errors."""
+
+    _forced_tool_wire: str
+
+    async def structured_output(
+        self, output_model: type[pydantic.BaseModel], prompt: Messages, system_prompt: str | None = None, **kwargs: Any
+    ) -> AsyncGenerator[dict[str, Any], None]:
+        """Force a tool shaped like `output_model`; yield the loop's events, then `{"output": instance}`."""
+        async for event in structured_output_by_tool(
+            self._forced_tool_wire,
+            output_model,
+            lambda tools, choice: self.stream(prompt, tools, system_prompt, tool_choice=choice, **kwargs),  # type: ignore[attr-defined]
+        ):
+            yield event

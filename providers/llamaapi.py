@@ -13,25 +13,22 @@ has been deprecated by Meta; the format is kept for the users still on it).
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import AsyncGenerator
-from typing import Any, TypedDict, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any, TypedDict
 
-import pydantic
-from strands.types.content import Messages, SystemContentBlock
+import httpx
 from strands.types.streaming import StreamEvent
-from strands.types.tools import ToolChoice, ToolSpec
 from typing_extensions import Unpack
 
 from ._assembler import StreamAssembler
-from ._forced_tool import structured_output_by_tool
-from ._openai_chat import OpenAIChatModel
+from ._forced_tool import StructuredOutputByTool
+from ._model_base import checked_client_args
 from ._sse import iter_sse_events
+from ._wire_model import WireModel
 from .errors import CONTEXT_OVERFLOW_MARKERS, MalformedStreamError, TruncatedStreamError
 
 __all__ = ["LlamaAPIModel"]
 
-T = TypeVar("T", bound=pydantic.BaseModel)
 DEFAULT_BASE_URL = "https://api.llama.com/v1"
 USAGE_METRICS = {"num_prompt_tokens": "input", "num_completion_tokens": "output", "num_total_tokens": "total"}
 
@@ -48,7 +45,7 @@ class LlamaConfig(TypedDict, total=False):
     top_k: int | None
 
 
-class LlamaAPIModel(OpenAIChatModel):
+class LlamaAPIModel(StructuredOutputByTool, WireModel[LlamaConfig]):
     """A Strands model over the Llama API stream, talking httpx.
 
     Args:
@@ -57,23 +54,15 @@ class LlamaAPIModel(OpenAIChatModel):
     """
 
     CONFIG_KEYS = frozenset(LlamaConfig.__annotations__)
+    MODEL_ID_EXAMPLE = "e.g. 'Llama-4-Maverick-17B-128E-Instruct-FP8'"
     _overflow_markers = (*CONTEXT_OVERFLOW_MARKERS, "exceed context limit", "model's maximum context limit")
+    _include_usage = False  # the Llama API always sends a metrics event instead
+    _forced_tool_wire = "llamaapi"  # upstream raises NotImplementedError for structured output
 
     def __init__(self, *, client_args: dict[str, Any] | None = None, **model_config: Unpack[LlamaConfig]) -> None:
-        client_args = dict(client_args or {})
-        unknown = sorted(set(client_args) - {"api_key", "base_url", "timeout", "max_retries"})
-        if unknown:
-            raise ValueError(f"LlamaAPIModel has no client_args {unknown}; valid: api_key, base_url, timeout, max_retries")
+        client_args = checked_client_args("LlamaAPIModel", client_args, ("api_key", "base_url", "timeout", "max_retries"))
         super().__init__(dict(model_config))
-        if "model_id" not in self.config:
-            raise ValueError("LlamaAPIModel needs `model_id` (e.g. 'Llama-4-Maverick-17B-128E-Instruct-FP8')")
         self.client_args = client_args
-
-    def update_config(self, **model_config: Unpack[LlamaConfig]) -> None:  # type: ignore[override]
-        super().update_config(**model_config)
-
-    def get_config(self) -> LlamaConfig:  # type: ignore[override]
-        return LlamaConfig(**self.config)  # type: ignore[typeddict-item]
 
     def _chat_url(self) -> str:
         return f"{str(self.client_args.get('base_url') or DEFAULT_BASE_URL).rstrip('/')}/chat/completions"
@@ -86,89 +75,50 @@ class LlamaAPIModel(OpenAIChatModel):
         keys = ("repetition_penalty", "temperature", "top_p", "max_completion_tokens", "top_k")
         return {key: self.config[key] for key in keys if self.config.get(key) is not None}
 
-    def format_request(
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-    ) -> dict[str, Any]:
-        request = super().format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
-        request.pop("stream_options", None)  # the Llama API always sends a metrics event instead
-        return request
-
-    async def stream(  # type: ignore[override]
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        *,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-        **kwargs: Any,
-    ) -> AsyncGenerator[StreamEvent, None]:
-        request = self.format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
-        asm = StreamAssembler(started_at=time.perf_counter())
-        url = self._chat_url()
-        response = await self._open_stream(request)
+    async def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
         calls = 0
         usage: dict[str, int] = {}
         complete = False
-        try:
-            for event in asm.start():
-                yield event
-            async for _name, data in iter_sse_events(response, url):
-                if data == "[DONE]":
-                    break
-                if not isinstance(data, dict):
-                    raise MalformedStreamError(f"data in the stream from {url} is not a JSON object: {str(data)[:300]}")
-                if "error" in data:
-                    raise self._stream_error(data["error"], url)
-                wire_event = data.get("event")
-                if not isinstance(wire_event, dict) or "event_type" not in wire_event:
-                    raise MalformedStreamError(f"chunk from {url} has no event with an event_type: {str(data)[:300]}")
-                delta = wire_event.get("delta") or {}
-                kind = delta.get("type")
-                if kind == "text":
-                    for event in asm.text(delta.get("text") or ""):
-                        yield event
-                elif kind == "tool_call":
-                    function = delta.get("function") or {}
-                    if delta.get("id"):
-                        calls += 1
-                    for event in asm.tool_call(
-                        calls, id=delta.get("id"), name=function.get("name"), arguments=function.get("arguments")
-                    ):
-                        yield event
-                elif kind is not None:
-                    raise MalformedStreamError(f"delta type {kind!r} from {url} is not text or tool_call: {str(delta)[:300]}")
-                if wire_event.get("stop_reason"):
-                    asm.set_finish_reason(wire_event["stop_reason"])
-                for metric in wire_event.get("metrics") or ():
-                    name = USAGE_METRICS.get(metric.get("metric"))
-                    if name is not None:
-                        usage[name] = int(metric["value"])
-                if wire_event["event_type"] in ("complete", "metrics"):
-                    complete = True
-            if not complete:
-                raise TruncatedStreamError(
-                    f"the stream from {url} ended without a complete event: the server stopped mid-answer"
-                )
-            if usage:
-                asm.set_usage(usage.get("input"), usage.get("output"), usage.get("total"))
-            for event in asm.finish():
-                yield event
-        finally:
-            await response.aclose()
-
-    async def structured_output(  # type: ignore[override]
-        self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        """Force a tool shaped like `output_model` (upstream raises NotImplementedError here)."""
-        async for event in structured_output_by_tool(
-            "llamaapi",
-            output_model,
-            lambda tools, choice: self.stream(prompt, tools, system_prompt, tool_choice=choice, **kwargs),  # type: ignore[arg-type]
-        ):
+        for event in asm.start():
+            yield event
+        async for _name, data in iter_sse_events(response, url):
+            if data == "[DONE]":
+                break
+            if not isinstance(data, dict):
+                raise MalformedStreamError(f"data in the stream from {url} is not a JSON object: {str(data)[:300]}")
+            if "error" in data:
+                raise self._stream_error(data["error"], url)
+            wire_event = data.get("event")
+            if not isinstance(wire_event, dict) or "event_type" not in wire_event:
+                raise MalformedStreamError(f"chunk from {url} has no event with an event_type: {str(data)[:300]}")
+            delta = wire_event.get("delta") or {}
+            kind = delta.get("type")
+            if kind == "text":
+                for event in asm.text(delta.get("text") or ""):
+                    yield event
+            elif kind == "tool_call":
+                function = delta.get("function") or {}
+                if delta.get("id"):
+                    calls += 1
+                for event in asm.tool_call(
+                    calls, id=delta.get("id"), name=function.get("name"), arguments=function.get("arguments")
+                ):
+                    yield event
+            elif kind is not None:
+                raise MalformedStreamError(f"delta type {kind!r} from {url} is not text or tool_call: {str(delta)[:300]}")
+            if wire_event.get("stop_reason"):
+                asm.set_finish_reason(wire_event["stop_reason"])
+            for metric in wire_event.get("metrics") or ():
+                name = USAGE_METRICS.get(metric.get("metric"))
+                if name is not None:
+                    usage[name] = int(metric["value"])
+            if wire_event["event_type"] in ("complete", "metrics"):
+                complete = True
+        if not complete:
+            raise TruncatedStreamError(
+                f"the stream from {url} ended without a complete event: the server stopped mid-answer"
+            )
+        if usage:
+            asm.set_usage(usage.get("input"), usage.get("output"), usage.get("total"))
+        for event in asm.finish():
             yield event

@@ -18,11 +18,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import time
 import uuid
-from collections.abc import AsyncGenerator
-from typing import Any, TypedDict, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any, TypedDict
 
+import httpx
 import pydantic
 from strands.types.content import Messages, SystemContentBlock
 from strands.types.exceptions import ContextWindowOverflowException
@@ -31,14 +31,15 @@ from strands.types.tools import ToolChoice, ToolSpec
 from typing_extensions import Unpack
 
 from ._assembler import StreamAssembler
-from ._openai_chat import OpenAIChatModel, StructuredOutputError
+from ._model_base import checked_client_args
+from ._openai_chat import format_tools
 from ._sse import iter_ndjson
+from ._wire_model import WireModel
 from .errors import CONTEXT_OVERFLOW_MARKERS, MalformedStreamError, StreamServerError, TruncatedStreamError
 
 __all__ = ["OllamaModel"]
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T", bound=pydantic.BaseModel)
 
 DEFAULT_HOST = "http://localhost:11434"
 # Ollama's own wordings (llama runner) besides the shared ones.
@@ -66,7 +67,7 @@ class OllamaConfig(TypedDict, total=False):
     top_p: float | None
 
 
-class OllamaModel(OpenAIChatModel):
+class OllamaModel(WireModel[OllamaConfig]):
     """A Strands model over Ollama's `/api/chat` NDJSON stream, talking httpx.
 
     Args:
@@ -76,26 +77,17 @@ class OllamaModel(OpenAIChatModel):
     """
 
     CONFIG_KEYS = frozenset(OllamaConfig.__annotations__)
+    MODEL_ID_EXAMPLE = "an Ollama model name such as 'llama3.2'"
     _overflow_markers = OLLAMA_OVERFLOW_MARKERS
+    _max_tokens_fix = "raise max_tokens"
 
     def __init__(
         self, host: str | None = None, *, ollama_client_args: dict[str, Any] | None = None, **model_config: Unpack[OllamaConfig]
     ) -> None:
-        client_args = dict(ollama_client_args or {})
-        unknown = sorted(set(client_args) - {"headers", "timeout"})
-        if unknown:
-            raise ValueError(f"OllamaModel has no ollama_client_args {unknown}; valid: headers, timeout")
+        client_args = checked_client_args("OllamaModel", ollama_client_args, ("headers", "timeout"), "ollama_client_args")
         super().__init__(dict(model_config))
-        if "model_id" not in self.config:
-            raise ValueError("OllamaModel needs `model_id` (an Ollama model name such as 'llama3.2')")
         self.host = (host or DEFAULT_HOST).rstrip("/")
         self.client_args = client_args
-
-    def update_config(self, **model_config: Unpack[OllamaConfig]) -> None:  # type: ignore[override]
-        super().update_config(**model_config)
-
-    def get_config(self) -> OllamaConfig:  # type: ignore[override]
-        return OllamaConfig(**self.config)  # type: ignore[typeddict-item]
 
     def _chat_url(self) -> str:
         return f"{self.host}/api/chat"
@@ -108,6 +100,10 @@ class OllamaModel(OpenAIChatModel):
 
     def _headers(self) -> dict[str, str]:
         return dict(self.client_args.get("headers") or {})
+
+    def _structured_output_params(self, output_model: type[pydantic.BaseModel]) -> dict[str, Any]:
+        """Ollama's native path: `format` set to the JSON schema, the streamed text validated."""
+        return {"format": output_model.model_json_schema()}
 
     # -- request ---------------------------------------------------------------------------------
 
@@ -134,17 +130,7 @@ class OllamaModel(OpenAIChatModel):
         if options:
             request["options"] = options
         if tool_specs:
-            request["tools"] = [
-                {
-                    "type": "function",
-                    "function": {
-                        "name": spec["name"],
-                        "description": spec["description"],
-                        "parameters": spec["inputSchema"]["json"],
-                    },
-                }
-                for spec in tool_specs
-            ]
+            request["tools"] = format_tools(tool_specs)
             if tool_choice and "auto" not in tool_choice:
                 # /api/chat has no tool_choice field; the model decides. Said loudly, not dropped quietly.
                 logger.warning("tool_choice=<%s> | Ollama's /api/chat cannot force a tool; sent as auto", tool_choice)
@@ -157,112 +143,65 @@ class OllamaModel(OpenAIChatModel):
 
     # -- stream ----------------------------------------------------------------------------------
 
-    async def stream(  # type: ignore[override]
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        *,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-        **kwargs: Any,
-    ) -> AsyncGenerator[StreamEvent, None]:
-        request = self.format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
-        async for event in self._stream_ndjson(request):
-            yield event
-
-    async def _stream_ndjson(self, request: dict[str, Any]) -> AsyncGenerator[StreamEvent, None]:
-        asm = StreamAssembler(started_at=time.perf_counter())
-        url = self._chat_url()
-        response = await self._open_stream(request)
+    async def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
         final: dict[str, Any] | None = None
         calls = 0
-        try:
-            for event in asm.start():
-                yield event
-            async for line in iter_ndjson(response, url):
-                if final is not None:
-                    raise MalformedStreamError(f"a line arrived from {url} after the final done line: {str(line)[:300]}")
-                if "error" in line:
-                    raise self._ndjson_error(line["error"], url)
-                message = line.get("message")
-                if message is not None:
-                    if not isinstance(message, dict):
-                        raise MalformedStreamError(f"'message' in a line from {url} is not an object: {str(line)[:300]}")
-                    thinking = message.get("thinking")
-                    if thinking:
-                        for event in asm.reasoning_text(thinking):
-                            yield event
-                    content = message.get("content")
-                    if content:
-                        for event in asm.text(content):
-                            yield event
-                    for call in message.get("tool_calls") or ():
-                        function = call.get("function") if isinstance(call, dict) else None
-                        if not isinstance(function, dict) or not function.get("name"):
-                            raise MalformedStreamError(f"tool call from {url} has no function name: {str(call)[:300]}")
-                        arguments = function.get("arguments", {})
-                        if not isinstance(arguments, (dict, str)):
-                            raise MalformedStreamError(
-                                f"tool call {function['name']!r} from {url} has arguments that are neither an object "
-                                f"nor a string: {arguments!r}"
-                            )
-                        calls += 1
-                        for event in asm.tool_call(
-                            ("ollama", calls),
-                            id=call.get("id") or f"call_{uuid.uuid4().hex[:24]}",
-                            name=function["name"],
-                            arguments=arguments if isinstance(arguments, str) else json.dumps(arguments),
-                        ):
-                            yield event
-                if line.get("done") is True:
-                    final = line
-                elif "done" not in line:
-                    raise MalformedStreamError(f"line from {url} has no 'done' field: {str(line)[:300]}")
-            if final is None:
-                raise TruncatedStreamError(
-                    f"the stream from {url} ended without a line saying done: true; the server stopped mid-answer"
-                )
-            asm.set_finish_reason(final.get("done_reason"))
-            input_tokens, output_tokens = final.get("prompt_eval_count"), final.get("eval_count")
-            if input_tokens is not None or output_tokens is not None:
-                asm.set_usage(input_tokens, output_tokens)
-            for event in asm.finish():
-                yield event
-        finally:
-            await response.aclose()
+        for event in asm.start():
+            yield event
+        async for line in iter_ndjson(response, url):
+            if final is not None:
+                raise MalformedStreamError(f"a line arrived from {url} after the final done line: {str(line)[:300]}")
+            if "error" in line:
+                raise self._ndjson_error(line["error"], url)
+            message = line.get("message")
+            if message is not None:
+                if not isinstance(message, dict):
+                    raise MalformedStreamError(f"'message' in a line from {url} is not an object: {str(line)[:300]}")
+                thinking = message.get("thinking")
+                if thinking:
+                    for event in asm.reasoning_text(thinking):
+                        yield event
+                content = message.get("content")
+                if content:
+                    for event in asm.text(content):
+                        yield event
+                for call in message.get("tool_calls") or ():
+                    function = call.get("function") if isinstance(call, dict) else None
+                    if not isinstance(function, dict) or not function.get("name"):
+                        raise MalformedStreamError(f"tool call from {url} has no function name: {str(call)[:300]}")
+                    arguments = function.get("arguments", {})
+                    if not isinstance(arguments, (dict, str)):
+                        raise MalformedStreamError(
+                            f"tool call {function['name']!r} from {url} has arguments that are neither an object "
+                            f"nor a string: {arguments!r}"
+                        )
+                    calls += 1
+                    for event in asm.tool_call(
+                        ("ollama", calls),
+                        id=call.get("id") or f"call_{uuid.uuid4().hex[:24]}",
+                        name=function["name"],
+                        arguments=arguments if isinstance(arguments, str) else json.dumps(arguments),
+                    ):
+                        yield event
+            if line.get("done") is True:
+                final = line
+            elif "done" not in line:
+                raise MalformedStreamError(f"line from {url} has no 'done' field: {str(line)[:300]}")
+        if final is None:
+            raise TruncatedStreamError(
+                f"the stream from {url} ended without a line saying done: true; the server stopped mid-answer"
+            )
+        asm.set_finish_reason(final.get("done_reason"))
+        input_tokens, output_tokens = final.get("prompt_eval_count"), final.get("eval_count")
+        if input_tokens is not None or output_tokens is not None:
+            asm.set_usage(input_tokens, output_tokens)
+        for event in asm.finish():
+            yield event
 
     def _ndjson_error(self, error: Any, url: str) -> Exception:
         text = error if isinstance(error, str) else json.dumps(error)
         original = StreamServerError(f"the server reported an error inside the stream from {url}: {text[:2000]}")
         return self._mapped_error(None, text, text, url, original)
-
-    # -- structured output -----------------------------------------------------------------------
-
-    async def structured_output(  # type: ignore[override]
-        self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        """Ollama's native path: `format` set to the JSON schema, the streamed text validated."""
-        request = self.format_request(prompt, None, system_prompt, None, kwargs.get("system_prompt_content"))
-        request["format"] = output_model.model_json_schema()
-        pieces: list[str] = []
-        stop_reason = None
-        async for event in self._stream_ndjson(request):
-            if "contentBlockDelta" in event:
-                pieces.append(event["contentBlockDelta"]["delta"].get("text") or "")
-            elif "messageStop" in event:
-                stop_reason = event["messageStop"]["stopReason"]
-            yield event  # type: ignore[misc]
-        answer = "".join(pieces)
-        if stop_reason == "max_tokens":
-            raise StructuredOutputError(
-                f"the answer for {output_model.__name__} was cut off by the token limit after {len(answer)} "
-                f"characters: {answer[:300]!r}; raise max_tokens"
-            )
-        try:
-            yield {"output": output_model.model_validate_json(answer)}
-        except pydantic.ValidationError as exc:
-            raise StructuredOutputError(f"the answer is not valid {output_model.__name__} JSON: {answer[:300]!r}\n{exc}") from exc
 
 
 def _format_messages(
