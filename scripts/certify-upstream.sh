@@ -5,16 +5,17 @@
 #   strands-vllm 0.0.6 needs openai<2 while the project needs openai 2).
 # Each run gates on conformance/baselines/upstream-<name>.json (known upstream defects as strict
 # expected failures) and adds its column to reports/upstream/matrix.{md,html}.
-# strands-agents' AnthropicModel, OllamaModel, WriterModel and LlamaAPIModel run on their own wires.
+# strands-agents' AnthropicModel, OllamaModel, WriterModel and LlamaAPIModel run on their own wires;
+# its BedrockModel (boto3, not httpx) on bedrock-converse through the loopback replay server.
 # Usage: bash scripts/certify-upstream.sh [--write-baselines] [NAME...]
-#        (names: openai llamacpp neuron vllm anthropic ollama writer llamaapi)
+#        (names: openai llamacpp neuron vllm anthropic ollama writer llamaapi bedrock)
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 set +e
 
 mode="--baseline"
 if [ "${1:-}" = "--write-baselines" ]; then mode="--write-baseline"; shift; fi
 names=("$@")
-[ "${#names[@]}" -gt 0 ] || names=(openai llamacpp neuron vllm anthropic ollama writer llamaapi)
+[ "${#names[@]}" -gt 0 ] || names=(openai llamacpp neuron vllm anthropic ollama writer llamaapi bedrock)
 
 vllm_python() {
     local venv=.venv/upstream-vllm
@@ -43,7 +44,13 @@ for name in "${names[@]}"; do
     python_bin=python
     if [ "$name" = vllm ]; then python_bin="$(vllm_python)" || { status=2; continue; }; fi
     baseline="conformance/baselines/upstream-$name.json"
-    case "$name" in anthropic|ollama|writer) wire="$name" ;; llamaapi) wire=llama-api ;; *) wire=openai-chat ;; esac
+    provider="conformance.upstream:$name"
+    case "$name" in
+        anthropic|ollama|writer) wire="$name" ;;
+        llamaapi) wire=llama-api ;;
+        bedrock) wire=bedrock-converse; provider=conformance.upstream_bedrock:bedrock ;;
+        *) wire=openai-chat ;;
+    esac
     # Checks whose failure is the suite's, not the provider's (see "Not in the baselines" below): not run.
     suite_issues=()
     if [ "$name" = anthropic ]; then
@@ -51,7 +58,7 @@ for name in "${names[@]}"; do
     fi
     echo "[certify] $name: $mode $baseline"
     "$python_bin" -m pytest conformance -m "not live" -q -p no:cacheprovider -o addopts="" \
-        --provider "conformance.upstream:$name" --wire "$wire" \
+        --provider "$provider" --wire "$wire" \
         "${suite_issues[@]}" "$mode=$baseline" --matrix-dir=reports/upstream --junitxml="reports/upstream/junit-$name.xml"
     code=$?
     echo "[certify] $name: exit $code"
@@ -72,9 +79,13 @@ Not in the baselines:
   a second request no cassette holds (respx `SideEffectError` -> the SDK's connection error), so their
   transport is intercepted. The second request comes from an upstream defect: the tool call's arguments,
   sent in the delta that opens the call, are dropped, so the tool gets {} and the Agent retries.
+- BedrockModel (boto3) replays through the loopback server on 127.0.0.1 (`conformance.upstream_bedrock:bedrock`).
+  It forwards Bedrock's events as they come, so text and reasoning blocks open with their first delta (no
+  contentBlockStart, which Bedrock sends only for tool blocks): the Strands loop and the validator accept
+  that, so it is not a defect. A dropped connection raises urllib3's ProtocolError unmapped (it does raise).
 - Not certified: MistralModel (the mistralai SDK is on httpx2, which the in-process replay does not
   intercept), LiteLLMModel (litellm fetches its model cost map over the network at run time; needs
-  LITELLM_LOCAL_MODEL_COST_MAP=True), BedrockModel (boto3 does not go through httpx).
+  LITELLM_LOCAL_MODEL_COST_MAP=True).
 NOTES
 echo "[certify] matrix: reports/upstream/matrix.md, matrix.html; defects: reports/upstream/DEFECTS.md"
 exit $status
