@@ -19,9 +19,8 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncGenerator
-from typing import Any, TypedDict, TypeVar
+from typing import Any, TypedDict
 
-import pydantic
 from strands.types.content import ContentBlock, Messages, SystemContentBlock
 from strands.types.exceptions import ModelThrottledException
 from strands.types.streaming import StreamEvent
@@ -30,12 +29,11 @@ from typing_extensions import Required, Unpack
 
 from ._anthropic_wire import AnthropicStreamDecoder
 from ._assembler import StreamAssembler
-from ._forced_tool import structured_output_by_tool
-from ._openai_chat import OpenAIChatModel
+from ._forced_tool import StructuredOutputByTool
+from ._model_base import checked_client_args
 from ._sse import iter_sse_events
+from ._wire_model import WireModel
 from .errors import CONTEXT_OVERFLOW_MARKERS, StreamServerError
-
-T = TypeVar("T", bound=pydantic.BaseModel)
 
 __all__ = ["AnthropicModel"]
 
@@ -57,7 +55,7 @@ class AnthropicConfig(TypedDict, total=False):
     use_native_token_count: bool
 
 
-class AnthropicModel(OpenAIChatModel):
+class AnthropicModel(StructuredOutputByTool, WireModel[AnthropicConfig]):
     """A Strands model over the Anthropic Messages SSE wire, talking httpx (the HTTP plumbing and the
     error boundary are the OpenAI chat core's; the request and the decoder are Anthropic's).
 
@@ -71,23 +69,15 @@ class AnthropicModel(OpenAIChatModel):
     # Anthropic: "prompt is too long: N tokens > M maximum"; the local servers: the shared wordings.
     _overflow_markers = (*CONTEXT_OVERFLOW_MARKERS, "input length exceeds context window", "exceed your context limit")
     _retry_dropped_connection = True  # llama.cpp answers /v1/messages too, with the same keep-alive quirk
+    _forced_tool_wire = "anthropic"  # structured output forces a tool: no JSON-schema answer mode here
 
     def __init__(self, *, client_args: dict[str, Any] | None = None, **model_config: Unpack[AnthropicConfig]):
-        client_args = dict(client_args or {})
-        unknown = sorted(set(client_args) - CLIENT_ARG_KEYS)
-        if unknown:
-            raise ValueError(f"AnthropicModel has no client_args {unknown}; valid: {', '.join(sorted(CLIENT_ARG_KEYS))}")
+        client_args = checked_client_args("AnthropicModel", client_args, sorted(CLIENT_ARG_KEYS))
         super().__init__(dict(model_config))
         for required in ("model_id", "max_tokens"):
             if required not in self.config:
                 raise ValueError(f"AnthropicModel needs `{required}` (got configuration keys {sorted(self.config)})")
         self.client_args = client_args
-
-    def update_config(self, **model_config: Unpack[AnthropicConfig]) -> None:  # type: ignore[override]
-        super().update_config(**model_config)
-
-    def get_config(self) -> AnthropicConfig:  # type: ignore[override]
-        return AnthropicConfig(**self.config)  # type: ignore[typeddict-item]
 
     # -- HTTP hooks of the core ------------------------------------------------------------------
 
@@ -143,20 +133,11 @@ class AnthropicModel(OpenAIChatModel):
 
     # -- stream ----------------------------------------------------------------------------------
 
-    async def stream(  # type: ignore[override]
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        *,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-        **kwargs: Any,
+    async def _exchange(
+        self, request: dict[str, Any], asm: StreamAssembler, url: str
     ) -> AsyncGenerator[StreamEvent, None]:
-        """Stream one assistant turn; a `pause_turn` is resumed here, bounded, as the API asks."""
-        request = self.format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
-        url = self._chat_url()
-        decoder = AnthropicStreamDecoder(url, StreamAssembler())
+        """One assistant turn; a `pause_turn` is resumed here with another request, bounded, as the API asks."""
+        decoder = AnthropicStreamDecoder(url, asm)
         for _attempt in range(MAX_PAUSE_TURN_CONTINUATIONS + 1):
             response = await self._open_stream(request)
             try:
@@ -175,17 +156,6 @@ class AnthropicModel(OpenAIChatModel):
             f"the server at {url} answered stop_reason 'pause_turn' {MAX_PAUSE_TURN_CONTINUATIONS + 1} times in a row; "
             "gave up resuming the paused server-side tool turn"
         )
-
-    async def structured_output(  # type: ignore[override]
-        self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        """Force a tool shaped like `output_model` (the Messages API has no JSON-schema answer mode here)."""
-        async for event in structured_output_by_tool(
-            "anthropic",
-            output_model,
-            lambda tools, choice: self.stream(prompt, tools, system_prompt, tool_choice=choice, **kwargs),  # type: ignore[arg-type]
-        ):
-            yield event
 
 
 MAX_PAUSE_TURN_CONTINUATIONS = 5

@@ -24,13 +24,11 @@ import base64
 import json
 import logging
 import os
-import time
-from collections.abc import AsyncGenerator
-from typing import Any, Literal, TypedDict, TypeVar
+from collections.abc import AsyncIterator
+from typing import Any, Literal, TypedDict
 from urllib.parse import quote
 
 import httpx
-import pydantic
 from strands.types.content import Messages, SystemContentBlock
 from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 from strands.types.streaming import StreamEvent
@@ -39,8 +37,8 @@ from typing_extensions import Unpack
 
 from ._assembler import StreamAssembler
 from ._eventstream import EventStreamDecoder, Frame
-from ._forced_tool import structured_output_by_tool
-from ._openai_chat import OpenAIChatModel
+from ._forced_tool import StructuredOutputByTool
+from ._wire_model import WireModel
 from .errors import (
     CONTEXT_OVERFLOW_MARKERS,
     MalformedStreamError,
@@ -53,7 +51,6 @@ from .errors import (
 __all__ = ["BedrockModel"]
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T", bound=pydantic.BaseModel)
 
 DEFAULT_REGION = "us-west-2"
 # Bedrock's wordings (upstream's list) besides the shared ones.
@@ -107,7 +104,7 @@ class BedrockConfig(TypedDict, total=False):
     use_native_token_count: bool
 
 
-class BedrockModel(OpenAIChatModel):
+class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
     """A Strands model over Bedrock ConverseStream, talking httpx.
 
     Args:
@@ -120,7 +117,9 @@ class BedrockModel(OpenAIChatModel):
     """
 
     CONFIG_KEYS = frozenset(BedrockConfig.__annotations__)
+    MODEL_ID_EXAMPLE = "e.g. 'us.anthropic.claude-sonnet-4-20250514-v1:0'"
     _overflow_markers = BEDROCK_OVERFLOW_MARKERS
+    _forced_tool_wire = "bedrock"  # structured output forces a tool, as upstream does
 
     def __init__(
         self,
@@ -135,8 +134,6 @@ class BedrockModel(OpenAIChatModel):
         if region_name and boto_session:
             raise ValueError("BedrockModel: give either region_name or boto_session, not both")
         super().__init__(dict(model_config))
-        if "model_id" not in self.config:
-            raise ValueError("BedrockModel needs `model_id` (e.g. 'us.anthropic.claude-sonnet-4-20250514-v1:0')")
         if self.config.get("streaming") is False:
             raise ValueError("BedrockModel (reference) only streams: remove streaming=False")
         self._session = boto_session
@@ -149,12 +146,6 @@ class BedrockModel(OpenAIChatModel):
         )
         self.endpoint_url = (endpoint_url or f"https://bedrock-runtime.{self.region}.amazonaws.com").rstrip("/")
         self.api_key = api_key or os.environ.get("AWS_BEARER_TOKEN_BEDROCK")
-
-    def update_config(self, **model_config: Unpack[BedrockConfig]) -> None:  # type: ignore[override]
-        super().update_config(**model_config)
-
-    def get_config(self) -> BedrockConfig:  # type: ignore[override]
-        return BedrockConfig(**self.config)  # type: ignore[typeddict-item]
 
     # -- HTTP ------------------------------------------------------------------------------------
 
@@ -267,42 +258,26 @@ class BedrockModel(OpenAIChatModel):
 
     # -- stream ----------------------------------------------------------------------------------
 
-    async def stream(  # type: ignore[override]
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        *,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-        **kwargs: Any,
-    ) -> AsyncGenerator[StreamEvent, None]:
-        request = self.format_request(messages, tool_specs, system_prompt, tool_choice, system_prompt_content)
-        asm = StreamAssembler(started_at=time.perf_counter())
-        url = self._chat_url()
-        response = await self._open_stream(request)
+    async def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
         decoder = EventStreamDecoder(url)
         state = _ConverseState()
         try:
-            try:
-                async for data in response.aiter_bytes():
-                    for frame in decoder.feed(data):
-                        for event in self._on_frame(frame, asm, state, url):
-                            yield event
-            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.TimeoutException) as exc:
-                raise TruncatedStreamError(
-                    f"the connection to {url} broke mid-stream ({type(exc).__name__}: {exc}); the answer is incomplete"
-                ) from exc
-            if decoder.pending:
-                raise TruncatedStreamError(f"the event stream from {url} ended inside a frame ({decoder.pending} bytes)")
-            if state.stop_reason is None:
-                raise TruncatedStreamError(
-                    f"the event stream from {url} ended without messageStop: the server stopped mid-answer"
-                )
-            for event in self._finish(asm, state):
-                yield event
-        finally:
-            await response.aclose()
+            async for data in response.aiter_bytes():
+                for frame in decoder.feed(data):
+                    for event in self._on_frame(frame, asm, state, url):
+                        yield event
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.TimeoutException) as exc:
+            raise TruncatedStreamError(
+                f"the connection to {url} broke mid-stream ({type(exc).__name__}: {exc}); the answer is incomplete"
+            ) from exc
+        if decoder.pending:
+            raise TruncatedStreamError(f"the event stream from {url} ended inside a frame ({decoder.pending} bytes)")
+        if state.stop_reason is None:
+            raise TruncatedStreamError(
+                f"the event stream from {url} ended without messageStop: the server stopped mid-answer"
+            )
+        for event in self._finish(asm, state):
+            yield event
 
     def _on_frame(self, frame: Frame, asm: StreamAssembler, state: _ConverseState, url: str) -> list[StreamEvent]:
         if frame.kind != "event":
@@ -405,17 +380,6 @@ class BedrockModel(OpenAIChatModel):
             return original
         error.__cause__ = original
         return error
-
-    async def structured_output(  # type: ignore[override]
-        self, output_model: type[T], prompt: Messages, system_prompt: str | None = None, **kwargs: Any
-    ) -> AsyncGenerator[dict[str, Any], None]:
-        """Force a tool shaped like `output_model`, as upstream does."""
-        async for event in structured_output_by_tool(
-            "bedrock",
-            output_model,
-            lambda tools, choice: self.stream(prompt, tools, system_prompt, tool_choice=choice, **kwargs),  # type: ignore[arg-type]
-        ):
-            yield event
 
 
 class _ConverseState:
