@@ -4,7 +4,8 @@ Why it exists: the providers (the OpenAI chat core and the wires built on it, an
 has its own transport) each had their own copy of the configuration API, the ``stream`` entry
 point and the JSON-schema structured output. ``ProviderModel`` holds them once; a provider sets
 ``CONFIG_KEYS`` (usually the keys of the upstream TypedDict it is parametrized with) and writes
-``_stream_request``, the one generator that sends a turn's request and yields Strands events.
+``_format_turn`` (a ``Turn`` in, its wire request out) and ``_stream_request``, the one generator
+that sends a turn's request and yields Strands events.
 
 - ``update_config`` / ``get_config``: unknown keys are rejected with the valid ones listed.
 - ``stream`` returns ``_stream_request`` itself (no re-yielding layer: the OpenAI chat core's hot
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Callable, Iterable, Mapping
 from functools import partial
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import Any, ClassVar, Generic, NamedTuple, TypeVar, cast
 
 import pydantic
 from strands.models.model import Model
@@ -27,10 +28,20 @@ from strands.types.tools import ToolChoice, ToolSpec
 
 from .errors import StructuredOutputError
 
-__all__ = ["ConfigT", "ProviderModel", "checked_client_args"]
+__all__ = ["ConfigT", "ProviderModel", "Turn", "checked_client_args"]
 
 T = TypeVar("T", bound=pydantic.BaseModel)
 ConfigT = TypeVar("ConfigT", bound=Mapping[str, Any])
+
+
+class Turn(NamedTuple):
+    """What one ``stream`` call asks for, as Strands passes it to ``format_request``."""
+
+    messages: Messages
+    tool_specs: list[ToolSpec] | None = None
+    system_prompt: str | None = None
+    tool_choice: ToolChoice | None = None
+    system_prompt_content: list[SystemContentBlock] | None = None
 
 
 def checked_client_args(
@@ -113,6 +124,9 @@ class ProviderModel(Model, Generic[ConfigT]):
         system_prompt_content: list[SystemContentBlock] | None = None,
     ) -> dict[str, Any]:
         """The request for one turn in the provider's wire format (always streamed)."""
+        return self._format_turn(Turn(messages, tool_specs, system_prompt, tool_choice, system_prompt_content))
+
+    def _format_turn(self, turn: Turn) -> dict[str, Any]:
         raise NotImplementedError
 
     def _stream_request(self, build_request: Callable[[], dict[str, Any]]) -> AsyncGenerator[StreamEvent, None]:

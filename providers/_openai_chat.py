@@ -42,7 +42,7 @@ from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolChoice, ToolSpec
 
 from ._assembler import StreamAssembler
-from ._model_base import ConfigT, ProviderModel
+from ._model_base import ConfigT, ProviderModel, Turn
 from .errors import (
     CONTEXT_OVERFLOW_MARKERS,
     MalformedStreamError,
@@ -208,11 +208,7 @@ def format_tool_choice(tool_choice: ToolChoice) -> str | dict[str, Any]:
 
 def chat_request(
     model_id: str,
-    messages: Messages,
-    tool_specs: list[ToolSpec] | None,
-    system_prompt: str | None,
-    tool_choice: ToolChoice | None,
-    system_prompt_content: list[SystemContentBlock] | None,
+    turn: Turn,
     *,
     format_choice: Callable[[ToolChoice], str | dict[str, Any] | None] = format_tool_choice,
     include_usage: bool = True,
@@ -224,15 +220,15 @@ def chat_request(
     """
     request: dict[str, Any] = {
         "model": model_id,
-        "messages": format_messages(messages, system_prompt, system_prompt_content),
+        "messages": format_messages(turn.messages, turn.system_prompt, turn.system_prompt_content),
         "stream": True,
     }
     if include_usage:
         request["stream_options"] = {"include_usage": True}
-    if tool_specs:
-        request["tools"] = format_tools(tool_specs)
-        if tool_choice:
-            choice = format_choice(tool_choice)
+    if turn.tool_specs:
+        request["tools"] = format_tools(turn.tool_specs)
+        if turn.tool_choice:
+            choice = format_choice(turn.tool_choice)
             if choice is not None:
                 request["tool_choice"] = choice
     return request
@@ -308,11 +304,9 @@ class OpenAIChatModel(ProviderModel[ConfigT]):
         """Body fields from configuration (sampling, server-specific); they override the defaults."""
         return dict(self.config.get("params") or {})
 
-    def _shape_tools(
-        self, tool_specs: list[ToolSpec] | None, tool_choice: ToolChoice | None
-    ) -> tuple[list[ToolSpec] | None, ToolChoice | None]:
-        """The tools and tool choice this server is sent (default: as given)."""
-        return tool_specs, tool_choice
+    def _shape_tools(self, turn: Turn) -> Turn:
+        """The turn with the tools and tool choice this server is sent (default: as given)."""
+        return turn
 
     def _format_tool_choice(self, tool_choice: ToolChoice) -> str | dict[str, Any] | None:
         return format_tool_choice(tool_choice)
@@ -323,17 +317,9 @@ class OpenAIChatModel(ProviderModel[ConfigT]):
 
     # -- request ----------------------------------------------------------------------------------
 
-    def format_request(
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-    ) -> dict[str, Any]:
-        tool_specs, tool_choice = self._shape_tools(tool_specs, tool_choice)
+    def _format_turn(self, turn: Turn) -> dict[str, Any]:
         request = chat_request(
-            self.config["model_id"], messages, tool_specs, system_prompt, tool_choice, system_prompt_content,
+            self.config["model_id"], self._shape_tools(turn),
             format_choice=self._format_tool_choice, include_usage=self._include_usage,
         )
         request.update(self._request_params())

@@ -24,13 +24,13 @@ from typing import Any, TypedDict
 from strands.types.content import ContentBlock, Messages, SystemContentBlock
 from strands.types.exceptions import ModelThrottledException
 from strands.types.streaming import StreamEvent
-from strands.types.tools import ToolChoice, ToolSpec
+from strands.types.tools import ToolChoice
 from typing_extensions import Required, Unpack
 
 from ._anthropic_wire import AnthropicStreamDecoder
 from ._assembler import StreamAssembler
 from ._forced_tool import StructuredOutputByTool
-from ._model_base import checked_client_args
+from ._model_base import Turn, checked_client_args
 from ._sse import iter_sse_events
 from ._wire_model import WireModel
 from .errors import CONTEXT_OVERFLOW_MARKERS, StreamServerError
@@ -98,28 +98,22 @@ class AnthropicModel(StructuredOutputByTool, WireModel[AnthropicConfig]):
 
     # -- request ---------------------------------------------------------------------------------
 
-    def format_request(  # type: ignore[override]
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-    ) -> dict[str, Any]:
+    def _format_turn(self, turn: Turn) -> dict[str, Any]:
         """The JSON body of `POST /v1/messages` for one turn (always streamed)."""
+        tool_choice = turn.tool_choice
         tools: list[dict[str, Any]] = [
             {"name": spec["name"], "description": spec["description"], "input_schema": spec["inputSchema"]["json"]}
-            for spec in tool_specs or []
+            for spec in turn.tool_specs or []
         ]
         if tool_choice is None or "auto" in tool_choice:
             tools.extend(dict(tool) for tool in (self.config.get("anthropic_tools") or []))
         request: dict[str, Any] = {
             "model": self.config["model_id"],
             "max_tokens": self.config["max_tokens"],
-            "messages": _format_messages(messages),
+            "messages": _format_messages(turn.messages),
             "stream": True,
         }
-        system = _format_system(system_prompt, system_prompt_content)
+        system = _format_system(turn.system_prompt, turn.system_prompt_content)
         if system:
             request["system"] = system
         if tools:

@@ -29,15 +29,15 @@ from typing import Any, Literal, TypedDict
 from urllib.parse import quote
 
 import httpx
-from strands.types.content import Messages, SystemContentBlock
+from strands.types.content import Messages
 from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 from strands.types.streaming import StreamEvent
-from strands.types.tools import ToolChoice, ToolSpec
 from typing_extensions import Unpack
 
 from ._assembler import StreamAssembler
 from ._eventstream import EventStreamDecoder, Frame
 from ._forced_tool import StructuredOutputByTool
+from ._model_base import Turn
 from ._wire_model import WireModel
 from .errors import (
     CONTEXT_OVERFLOW_MARKERS,
@@ -208,20 +208,14 @@ class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
 
     # -- request ---------------------------------------------------------------------------------
 
-    def format_request(  # type: ignore[override]
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-    ) -> dict[str, Any]:
+    def _format_turn(self, turn: Turn) -> dict[str, Any]:
         """The JSON body of `POST /model/{modelId}/converse-stream` (blobs as base64, as the REST API wants)."""
         config = self.config
-        system: list[dict[str, Any]] = list(system_prompt_content or ([{"text": system_prompt}] if system_prompt else []))
+        system_prompt, tool_specs, tool_choice = turn.system_prompt, turn.tool_specs, turn.tool_choice
+        system: list[dict[str, Any]] = list(turn.system_prompt_content or ([{"text": system_prompt}] if system_prompt else []))
         if system and config.get("cache_prompt"):
             system.append({"cachePoint": {"type": config["cache_prompt"]}})
-        request: dict[str, Any] = {"messages": _to_json(_format_messages(messages, config)), "system": _to_json(system)}
+        request: dict[str, Any] = {"messages": _to_json(_format_messages(turn.messages, config)), "system": _to_json(system)}
         inference = {
             name: config[key]
             for key, name in (("max_tokens", "maxTokens"), ("temperature", "temperature"), ("top_p", "topP"),

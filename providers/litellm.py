@@ -21,14 +21,12 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from typing import Any, TypedDict
 
-from strands.types.content import Messages, SystemContentBlock
 from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 from strands.types.streaming import StreamEvent
-from strands.types.tools import ToolChoice, ToolSpec
 from typing_extensions import Unpack
 
 from ._assembler import StreamAssembler
-from ._model_base import ProviderModel
+from ._model_base import ProviderModel, Turn
 from ._openai_chat import chat_request
 from .errors import (
     CONTEXT_OVERFLOW_MARKERS,
@@ -91,18 +89,9 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
 
     # -- request ---------------------------------------------------------------------------------
 
-    def format_request(
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-    ) -> dict[str, Any]:
+    def _format_turn(self, turn: Turn) -> dict[str, Any]:
         """The keyword arguments of `litellm.acompletion` (OpenAI chat format)."""
-        request = chat_request(
-            self.config["model_id"], messages, tool_specs, system_prompt, tool_choice, system_prompt_content
-        )
+        request = chat_request(self.config["model_id"], turn)
         request.update(self.config.get("params") or {})
         return request
 

@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import httpx
 import pydantic
-from strands.types.tools import ToolChoice, ToolSpec
 
+from ._model_base import Turn
 from ._openai_chat import DEFAULT_TIMEOUT, OpenAIChatModel
 from .errors import CONTEXT_OVERFLOW_MARKERS
 
@@ -63,17 +63,16 @@ class LlamaCppModel(OpenAIChatModel):
             return httpx.Timeout(read, connect=connect)
         return httpx.Timeout(float(timeout))
 
-    def _shape_tools(
-        self, tool_specs: list[ToolSpec] | None, tool_choice: ToolChoice | None
-    ) -> tuple[list[ToolSpec] | None, ToolChoice | None]:
+    def _shape_tools(self, turn: Turn) -> Turn:
+        tool_specs, tool_choice = turn.tool_specs, turn.tool_choice
         if tool_specs and tool_choice and "tool" in tool_choice:
             name = tool_choice["tool"]["name"]
             chosen = [spec for spec in tool_specs if spec["name"] == name]
             if not chosen:
                 names = [spec["name"] for spec in tool_specs]
                 raise ValueError(f"tool_choice names tool {name!r}, which is not among the tools {names}")
-            return chosen, {"any": {}}
-        return tool_specs, tool_choice
+            return turn._replace(tool_specs=chosen, tool_choice={"any": {}})
+        return turn
 
     def _structured_output_params(self, output_model: type[pydantic.BaseModel]) -> dict[str, Any]:
         return {"json_schema": output_model.model_json_schema()}

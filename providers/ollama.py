@@ -27,11 +27,10 @@ import pydantic
 from strands.types.content import Messages, SystemContentBlock
 from strands.types.exceptions import ContextWindowOverflowException
 from strands.types.streaming import StreamEvent
-from strands.types.tools import ToolChoice, ToolSpec
 from typing_extensions import Unpack
 
 from ._assembler import StreamAssembler
-from ._model_base import checked_client_args
+from ._model_base import Turn, checked_client_args
 from ._openai_chat import format_tools
 from ._sse import iter_ndjson
 from ._wire_model import WireModel
@@ -107,14 +106,7 @@ class OllamaModel(WireModel[OllamaConfig]):
 
     # -- request ---------------------------------------------------------------------------------
 
-    def format_request(  # type: ignore[override]
-        self,
-        messages: Messages,
-        tool_specs: list[ToolSpec] | None = None,
-        system_prompt: str | None = None,
-        tool_choice: ToolChoice | None = None,
-        system_prompt_content: list[SystemContentBlock] | None = None,
-    ) -> dict[str, Any]:
+    def _format_turn(self, turn: Turn) -> dict[str, Any]:
         """The JSON body of `POST /api/chat` (always streamed)."""
         config = self.config
         options = dict(config.get("options") or {})
@@ -124,16 +116,16 @@ class OllamaModel(WireModel[OllamaConfig]):
                 options[option] = config[key]
         request: dict[str, Any] = {
             "model": config["model_id"],
-            "messages": _format_messages(messages, system_prompt, system_prompt_content),
+            "messages": _format_messages(turn.messages, turn.system_prompt, turn.system_prompt_content),
             "stream": True,
         }
         if options:
             request["options"] = options
-        if tool_specs:
-            request["tools"] = format_tools(tool_specs)
-            if tool_choice and "auto" not in tool_choice:
+        if turn.tool_specs:
+            request["tools"] = format_tools(turn.tool_specs)
+            if turn.tool_choice and "auto" not in turn.tool_choice:
                 # /api/chat has no tool_choice field; the model decides. Said loudly, not dropped quietly.
-                logger.warning("tool_choice=<%s> | Ollama's /api/chat cannot force a tool; sent as auto", tool_choice)
+                logger.warning("tool_choice=<%s> | Ollama's /api/chat cannot force a tool; sent as auto", turn.tool_choice)
         if config.get("keep_alive") is not None:
             request["keep_alive"] = config["keep_alive"]
         request.update(config.get("additional_args") or {})

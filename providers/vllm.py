@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from strands.types.tools import ToolChoice, ToolSpec
-
+from ._model_base import Turn
 from ._openai_chat import OpenAIChatModel
 
 __all__ = ["VLLMModel"]
@@ -58,9 +57,7 @@ class VLLMModel(OpenAIChatModel):
             params["return_token_ids"] = True
         return params
 
-    def _shape_tools(
-        self, tool_specs: list[ToolSpec] | None, tool_choice: ToolChoice | None
-    ) -> tuple[list[ToolSpec] | None, ToolChoice | None]:
+    def _shape_tools(self, turn: Turn) -> Turn:
         if self.config.get("disable_tools"):
-            return None, None
-        return tool_specs, tool_choice
+            return turn._replace(tool_specs=None, tool_choice=None)
+        return turn
