@@ -7,6 +7,7 @@ Strands events are the same. ``OpenAIChatModel`` holds all of that (the configur
 its configuration keys, its URL and headers, and overrides one of the small hooks:
 
 - ``_request_params()``     fields the provider adds to (or overrides in) the request body
+- ``_api_key()``            the bearer token, when it does not come from ``config["api_key"]``
 - ``_shape_tools()``        servers that need the tools or the tool choice narrowed or dropped
 - ``_format_tool_choice()`` for servers that reject some tool_choice forms
 - ``_special_error()``      a server-specific error worth its own exception
@@ -294,8 +295,12 @@ class OpenAIChatModel(ProviderModel[ConfigT]):
         raise NotImplementedError
 
     def _headers(self) -> dict[str, str]:
-        api_key = self.config.get("api_key")
+        api_key = self._api_key()
         return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def _api_key(self) -> str | None:
+        """The bearer token the default ``_headers`` send (none: no Authorization header)."""
+        return self.config.get("api_key")
 
     def _timeout(self) -> httpx.Timeout:
         return DEFAULT_TIMEOUT
@@ -303,6 +308,11 @@ class OpenAIChatModel(ProviderModel[ConfigT]):
     def _request_params(self) -> dict[str, Any]:
         """Body fields from configuration (sampling, server-specific); they override the defaults."""
         return dict(self.config.get("params") or {})
+
+    def _config_values(self, keys: tuple[str, ...]) -> dict[str, Any]:
+        """The configuration values of ``keys`` that are set (None means unset), for ``_request_params``."""
+        config = self.config
+        return {key: config[key] for key in keys if config.get(key) is not None}
 
     def _shape_tools(self, turn: Turn) -> Turn:
         """The turn with the tools and tool choice this server is sent (default: as given)."""

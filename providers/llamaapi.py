@@ -67,13 +67,11 @@ class LlamaAPIModel(StructuredOutputByTool, WireModel[LlamaConfig]):
     def _chat_url(self) -> str:
         return f"{str(self.client_args.get('base_url') or DEFAULT_BASE_URL).rstrip('/')}/chat/completions"
 
-    def _headers(self) -> dict[str, str]:
-        api_key = self.client_args.get("api_key") or os.environ.get("LLAMA_API_KEY")
-        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    def _api_key(self) -> str | None:
+        return self.client_args.get("api_key") or os.environ.get("LLAMA_API_KEY")
 
     def _request_params(self) -> dict[str, Any]:
-        keys = ("repetition_penalty", "temperature", "top_p", "max_completion_tokens", "top_k")
-        return {key: self.config[key] for key in keys if self.config.get(key) is not None}
+        return self._config_values(("repetition_penalty", "temperature", "top_p", "max_completion_tokens", "top_k"))
 
     async def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
         calls = 0

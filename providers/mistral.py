@@ -68,11 +68,11 @@ class MistralModel(OpenAIChatModel[MistralConfig]):
     def _chat_url(self) -> str:
         return f"{str(self.client_args.get('server_url') or DEFAULT_SERVER_URL).rstrip('/')}/v1/chat/completions"
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+    def _api_key(self) -> str | None:
+        return self.api_key
 
     def _request_params(self) -> dict[str, Any]:
-        return {key: self.config[key] for key in ("max_tokens", "temperature", "top_p") if self.config.get(key) is not None}
+        return self._config_values(("max_tokens", "temperature", "top_p"))
 
     def _format_tool_choice(self, tool_choice: ToolChoice) -> str | dict[str, Any] | None:
         return "any" if "any" in tool_choice else super()._format_tool_choice(tool_choice)

@@ -65,7 +65,7 @@ class NeuronModel(OpenAIChatModel):
         return f"{self.config['base_url'].rstrip('/')}/chat/completions"
 
     def _request_params(self) -> dict[str, Any]:
-        params = {key: self.config[key] for key in _SAMPLING_KEYS if self.config.get(key) is not None}
+        params = self._config_values(_SAMPLING_KEYS)
         params.update(self.config.get("additional_args") or {})
         return params
 

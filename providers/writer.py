@@ -57,11 +57,10 @@ class WriterModel(OpenAIChatModel[WriterConfig]):
     def _chat_url(self) -> str:
         return f"{str(self.client_args.get('base_url') or DEFAULT_BASE_URL).rstrip('/')}/chat"
 
-    def _headers(self) -> dict[str, str]:
-        api_key = self.client_args.get("api_key") or os.environ.get("WRITER_API_KEY")
-        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    def _api_key(self) -> str | None:
+        return self.client_args.get("api_key") or os.environ.get("WRITER_API_KEY")
 
     def _request_params(self) -> dict[str, Any]:
-        params = {key: self.config[key] for key in ("max_tokens", "temperature", "top_p", "stop") if self.config.get(key) is not None}
+        params = self._config_values(("max_tokens", "temperature", "top_p", "stop"))
         params["stream_options"] = {"include_usage": True, **(self.config.get("stream_options") or {})}
         return params
