@@ -127,11 +127,11 @@ class ProviderModel(Model, Generic[ConfigT]):
         return self._format_turn(Turn(messages, tool_specs, system_prompt, tool_choice, system_prompt_content))
 
     def _format_turn(self, turn: Turn) -> dict[str, Any]:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _format_turn: the request in its wire format")
 
     def _stream_request(self, build_request: Callable[[], dict[str, Any]]) -> AsyncGenerator[StreamEvent, None]:
         """Send the request ``build_request()`` returns (called on the first iteration); yield Strands events."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _stream_request: how a request is sent")
 
     # -- structured output ------------------------------------------------------------------------
 

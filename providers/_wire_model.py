@@ -47,4 +47,4 @@ class WireModel(OpenAIChatModel[ConfigT]):
 
     def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
         """The response's wire events fed into ``asm``; yields the Strands events, ``asm.finish()``'s last."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define _decode: its wire format into the assembler")
