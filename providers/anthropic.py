@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncGenerator
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from strands.types.content import ContentBlock, Messages, SystemContentBlock
 from strands.types.exceptions import ModelThrottledException
