@@ -13,8 +13,9 @@ Checks, in order, per event:
 2. schema: the value against a JSON Schema of that key (jsonschema, Draft 2020-12);
 3. order, by a small state machine: at most one `messageStart`, first; content blocks opened,
    filled and closed without interleaving (a text or reasoning delta may open its block itself, as
-   Bedrock's stream does and the loop accepts; tool input needs its toolUse start); the delta kind fixed by the block start (a tool block
-   takes tool input only, a plain block takes text or reasoning, not both); tool input parsing as
+   Bedrock's stream does and the loop accepts; tool input needs its toolUse start); the delta kind
+   fixed by the block start (a tool block takes tool input only, a plain block takes text or
+   reasoning, not both); tool input parsing as
    a JSON object at the block stop; exactly one `messageStop`, after every block is closed, with a
    stop reason consistent with the content; at most one `metadata`, with
    `totalTokens == inputTokens + outputTokens` (plus `cacheReadInputTokens + cacheWriteInputTokens`
