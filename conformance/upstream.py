@@ -14,7 +14,8 @@
   (`--wire anthropic|ollama|writer|llama-api`), with the suite's parameter mappings for those wires,
   also in `update_config(params=...)` for the providers whose sampling settings are named keys.
   Not here: MistralModel (its SDK is on httpx2, which the in-process replay cannot intercept),
-  LiteLLMModel (litellm fetches its model cost map over the network at run time), BedrockModel (boto3).
+  LiteLLMModel (litellm fetches its model cost map over the network at run time), BedrockModel (boto3:
+  `conformance/upstream_bedrock.py`, replayed through the loopback server).
 
 Each factory configures the provider the way its documentation shows, with two adaptations the
 suite needs and a user could make the same way: request fields the openai SDK does not take by name
