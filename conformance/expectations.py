@@ -39,6 +39,9 @@ class WireExpectation:
     tool_calls: list[ExpectedToolCall] = field(default_factory=list)
     finish_reason: str | None = None
     usage: dict[str, int] | None = None  # Strands names: inputTokens, outputTokens, totalTokens
+    # other readings of the same counts that Strands' own providers use (Anthropic's input_tokens
+    # without the cached share, which strands' AnthropicModel reports as inputTokens)
+    usage_also: list[dict[str, int]] = field(default_factory=list)
     saw_done: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 

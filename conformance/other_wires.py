@@ -97,6 +97,12 @@ def decode_anthropic(body: bytes) -> WireExpectation:
         # Strands' inputTokens is the whole prompt: Anthropic's input_tokens plus the cached share.
         expectation.usage = {"inputTokens": total_input, "outputTokens": usage["output_tokens"],
                              "totalTokens": total_input + usage["output_tokens"]}
+        cached = {key: usage[wire] for key, wire in (("cacheReadInputTokens", "cache_read_input_tokens"),
+                                                     ("cacheWriteInputTokens", "cache_creation_input_tokens"))
+                  if usage.get(wire)}
+        if cached:  # strands' AnthropicModel keeps input_tokens as sent and the cached share apart
+            expectation.usage_also.append({"inputTokens": usage["input_tokens"], "outputTokens": usage["output_tokens"],
+                                           "totalTokens": total_input + usage["output_tokens"], **cached})
     return expectation
 
 

@@ -51,15 +51,10 @@ for name in "${names[@]}"; do
         bedrock) wire=bedrock-converse; provider=conformance.upstream_bedrock:bedrock ;;
         *) wire=openai-chat ;;
     esac
-    # Checks whose failure is the suite's, not the provider's (see "Not in the baselines" below): not run.
-    suite_issues=()
-    if [ "$name" = anthropic ]; then
-        suite_issues=(--deselect "conformance/checks/test_usage_metrics.py::test_usage_from_usage_chunk[conformance.upstream:anthropic-text_basic-llamacpp]")
-    fi
     echo "[certify] $name: $mode $baseline"
     "$python_bin" -m pytest conformance -m "not live" -q -p no:cacheprovider -o addopts="" \
         --provider "$provider" --wire "$wire" \
-        "${suite_issues[@]}" "$mode=$baseline" --matrix-dir=reports/upstream --junitxml="reports/upstream/junit-$name.xml"
+        "$mode=$baseline" --matrix-dir=reports/upstream --junitxml="reports/upstream/junit-$name.xml"
     code=$?
     echo "[certify] $name: exit $code"
     [ "$mode" = "--write-baseline" ] || [ "$code" -eq 0 ] || status=$code
@@ -70,11 +65,6 @@ Not in the baselines:
 - strands-neuron 0.1.3 probes `GET {base_url}/models` (blocking, 2 s timeout, two URLs) in its constructor:
   run as shipped (`conformance.upstream:neuron_as_shipped`) every replayed check fails on that request;
   the `neuron` column has the probe turned off so the other checks can judge its streaming code.
-- AnthropicModel, `test_usage_from_usage_chunk[text_basic-llamacpp]` (the one cassette with cached prompt
-  tokens): the provider reports inputTokens 1, cacheReadInputTokens 43, totalTokens 51 (Anthropic's
-  input_tokens unchanged, the cached share apart and counted in the total, as BedrockModel does and as the
-  validator accepts); the suite's Anthropic decoder and usage check expect inputTokens 44 (cached share
-  folded in). A suite inconsistency, reported; the check is deselected for this column, not recorded.
 - WriterModel and LlamaAPIModel log `APIConnectionError` in the Agent checks: that is the replay refusing
   a second request no cassette holds (respx `SideEffectError` -> the SDK's connection error), so their
   transport is intercepted. The second request comes from an upstream defect: the tool call's arguments,

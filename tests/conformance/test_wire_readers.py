@@ -1,10 +1,13 @@
-"""Unit tests of the openai-chat reference decoder and request reader the checks compare against."""
+"""Unit tests of the reference decoders and request reader the checks compare against."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from conformance.expectations import WireDecodeError, decode_openai_chat
+from conformance.other_wires import decode_anthropic
 from conformance.request_meaning import read_openai_chat_request
 from conformance.written_openai_chat import DONE, call, chunk, sse, tool_delta, usage_chunk
 
@@ -68,3 +71,16 @@ def test_request_reader_meanings():
 def test_request_reader_refuses_non_json_body():
     with pytest.raises(ValueError, match="is a JSON object; got str"):
         read_openai_chat_request("text")
+
+
+def test_anthropic_usage_with_a_prompt_cache_has_both_readings():
+    events = [
+        ("message_start", {"type": "message_start", "message": {"usage": {
+            "input_tokens": 1, "output_tokens": 0, "cache_read_input_tokens": 43}}}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 7}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+    body = "".join(f"event: {kind}\ndata: {json.dumps(data)}\n\n" for kind, data in events).encode()
+    wire = decode_anthropic(body)
+    assert wire.usage == {"inputTokens": 44, "outputTokens": 7, "totalTokens": 51}
+    assert wire.usage_also == [{"inputTokens": 1, "outputTokens": 7, "totalTokens": 51, "cacheReadInputTokens": 43}]
