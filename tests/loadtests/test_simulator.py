@@ -130,9 +130,10 @@ def _metric(url: str, name: str) -> int:
 
 
 def test_on_schedule_every_chunk_is_its_own_write(simulator):
-    url = simulator("--itl-ms", "5", "--itl-spread-ms", "0")
-    res = _stream(url, BODY)
-    assert len(set(res.truth["emit_ms"])) == 8
+    # 50 ms apart: only a simulator held up for 50 ms (not a busy CI machine's few) would merge them
+    url = simulator("--itl-ms", "50", "--itl-spread-ms", "0")
+    res = _stream(url, {**BODY, "max_tokens": 4})
+    assert len(set(res.truth["emit_ms"])) == 4
     assert _metric(url, "sim_sse_events_merged_total") == 0
 
 
