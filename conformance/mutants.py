@@ -9,7 +9,7 @@ third-party provider:
     pytest conformance --provider conformance.mutants:dropped_block_stop --wire openai-chat
 
 `conformance.mutants:faithful` wraps without corrupting anything: the control run. A mutant is
-caught when a check that passes for `faithful` fails for the mutant (`tests/gate/test_gate_mutants.py`).
+caught when a check that passes for `faithful` fails for the mutant (`tests/conformance/test_mutants.py`).
 """
 
 from __future__ import annotations

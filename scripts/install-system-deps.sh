@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Debian packages the tests need beyond Python: Chromium, which loads the conformance matrix page in a
-# real headless browser (tests/gate/test_matrix_browser.py). Installs only what is missing, so a
+# real headless browser (tests/conformance/report/test_matrix_browser.py). Installs only what is missing, so a
 # second run costs nothing; needs root (or sudo) and Debian's apt.
 set -euo pipefail
 

@@ -121,7 +121,7 @@ def test_an_allure_html_report_is_generated_offline_from_the_results(fake_suite:
 
     monkeypatch.setenv("FAKE_PROVIDER", "broken")
     fake_suite.runpytest_subprocess("--alluredir", "allure-results", "--no-matrix").assert_outcomes(passed=1, failed=1)
-    script = Path(__file__).resolve().parents[2] / "scripts" / "allure-report.sh"
+    script = Path(__file__).resolve().parents[3] / "scripts" / "allure-report.sh"
     done = subprocess.run(
         ["bash", str(script), str(fake_suite.path / "allure-results"), str(fake_suite.path / "allure-report")],
         capture_output=True, text=True, timeout=600,

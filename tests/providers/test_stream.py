@@ -12,7 +12,7 @@ import pytest
 import respx
 from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 
-from _provider_wire import (
+from .wire import (
     BASE,
     CHAT_URL,
     Replay,

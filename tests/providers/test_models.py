@@ -8,7 +8,7 @@ import pytest
 import respx
 from strands import Agent, tool
 
-from _provider_wire import (
+from .wire import (
     BASE,
     USER,
     chunk,

@@ -1,5 +1,5 @@
 """Fast tests of the live-server package's failure paths, with tiny fake servers where a real one
-is not the point (the real servers are exercised by tests/live and test_no_orphans.py)."""
+is not the point (the real servers are exercised by test_live_servers.py and test_no_orphans.py)."""
 
 from __future__ import annotations
 

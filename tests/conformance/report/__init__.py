@@ -1,0 +1,1 @@
+"""Tests of conformance.report: the matrix, Allure and defect reports."""

@@ -1,0 +1,1 @@
+"""Tests of conformance.servers: provisioning, starting and stopping the real local servers."""

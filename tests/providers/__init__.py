@@ -1,0 +1,1 @@
+"""Tests of the reference providers: the assembler, the wire decoders, the models."""

@@ -1,0 +1,1 @@
+"""Tests of the other wire families (being folded into the suite's own harness)."""
