@@ -92,7 +92,7 @@ async def test_streams_once(conformance):
 
 
 def _unit_wire(pytester, interactions: int) -> None:
-    from conformance.written_openai_chat import HELLO, streamed, text_events, cassette
+    from conformance.written.openai_chat import HELLO, streamed, text_events, cassette
     from conformance.cassette import dumps_cassette
 
     pytester.makeconftest(CONFTEST)

@@ -9,7 +9,7 @@ import pytest
 from conformance.expectations import WireDecodeError, decode_openai_chat
 from conformance.other_wires import decode_anthropic
 from conformance.request_meaning import read_openai_chat_request
-from conformance.written_openai_chat import DONE, call, chunk, sse, tool_delta, usage_chunk
+from conformance.written.builders import DONE, call, chunk, sse, tool_delta, usage_chunk
 
 
 def test_decoder_reassembles_text_tools_usage_and_finish():

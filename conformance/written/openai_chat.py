@@ -1,28 +1,39 @@
 """The written cassettes of the openai-chat wire: quirks no local server produces, from the published format.
 
 Parallel tool calls, late ids, 429/503, errors inside the stream, reasoning fields, every finish
-reason: the 135M model on llama.cpp and vLLM cannot be made to send these, but real servers do (the
-bug reports in CONFORMANCE_NOTES.md). Each cassette is built here from the documented chunk format
-and marked `source.kind = "written"` with its reference, so a reviewer can tell it from a recording.
-Run `python -m conformance.written_openai_chat` to regenerate them (the output is deterministic).
+reason: the 135M model on llama.cpp and vLLM cannot be made to send these, but real servers do. Each
+cassette is built here from the documented chunk format and marked `source.kind = "written"` with its
+reference, so a reviewer can tell it from a recording. `python -m conformance.written openai-chat`
+regenerates them (the output is deterministic).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from conformance.cassette import Cassette, Chunk, Interaction, RecordedRequest, RecordedResponse, write_cassette_atomically
-from conformance.wires import OPENAI_CHAT
+from conformance.cassette import Cassette, Chunk, Interaction, RecordedRequest, RecordedResponse
+from conformance.written.builders import (
+    DONE,
+    JSON,
+    SSE_UTF8,
+    call,
+    chunk,
+    json_body,
+    split_every,
+    sse,
+    timed,
+    tool_delta,
+    usage_chunk,
+    written_source,
+)
 
+WIRE = "openai-chat"
 OPENAI_STREAMING = "https://platform.openai.com/docs/api-reference/chat-streaming/streaming"
 OPENAI_ERRORS = "https://platform.openai.com/docs/guides/error-codes"
 VLLM_REASONING = "https://docs.vllm.ai/en/latest/features/reasoning_outputs.html"
 LLAMACPP_SERVER = "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md"
 VLLM_ERRORS = "https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/openai/protocol.py (ErrorResponse)"
 
-SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8"}
-JSON_HEADERS = {"content-type": "application/json"}
 PATH = "/v1/chat/completions"
 
 
@@ -35,60 +46,7 @@ def _request(tools: bool = False) -> RecordedRequest:
     }
     if tools:
         body["tools"] = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
-    return RecordedRequest("POST", PATH, {"content-type": "application/json"}, body)
-
-
-def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-written",
-        "object": "chat.completion.chunk",
-        "created": 1763769600,
-        "model": "smollm2",
-        "choices": [{"index": 0, "delta": delta or {}, "logprobs": None, "finish_reason": finish}],
-        **extra,
-    }
-
-
-def usage_chunk(prompt: int, completion: int) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-written",
-        "object": "chat.completion.chunk",
-        "created": 1763769600,
-        "model": "smollm2",
-        "choices": [],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
-    }
-
-
-def call(index: int, call_id: str | None = None, name: str | None = None, arguments: str | None = None) -> dict[str, Any]:
-    item: dict[str, Any] = {"index": index}
-    if call_id is not None:
-        item["id"] = call_id
-        item["type"] = "function"
-    function: dict[str, Any] = {}
-    if name is not None:
-        function["name"] = name
-    if arguments is not None:
-        function["arguments"] = arguments
-    if function:
-        item["function"] = function
-    return item
-
-
-def tool_delta(*calls: dict[str, Any]) -> dict[str, Any]:
-    return {"tool_calls": list(calls)}
-
-
-def sse(payload: Any) -> bytes:
-    data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, separators=(", ", ": "))
-    return f"data: {data}\n\n".encode("utf-8")
-
-
-DONE = b"data: [DONE]\n\n"
-
-
-def timed(parts: list[bytes], first_ms: int = 35, step_ms: int = 12) -> list[Chunk]:
-    return [Chunk(first_ms + step_ms * number, data) for number, data in enumerate(parts)]
+    return RecordedRequest("POST", PATH, {"content-type": JSON}, body)
 
 
 def text_events(text_pieces: list[str], finish: str | None = "stop", usage: tuple[int, int] | None = (21, 9),
@@ -105,16 +63,16 @@ def text_events(text_pieces: list[str], finish: str | None = "stop", usage: tupl
 
 
 def cassette(case: str, note: str, interactions: list[Interaction], reference: str = OPENAI_STREAMING) -> Cassette:
-    return Cassette(OPENAI_CHAT.name, case, {"kind": "written", "reference": reference, "note": note}, interactions)
+    return Cassette(WIRE, case, written_source(reference, note), interactions)
 
 
 def streamed(parts: list[bytes], tools: bool = False, end: str = "complete") -> Interaction:
-    return Interaction(_request(tools), RecordedResponse(200, dict(SSE_HEADERS), timed(parts), end))  # type: ignore[arg-type]
+    return Interaction(_request(tools), RecordedResponse(200, {"content-type": SSE_UTF8}, timed(parts), end))  # type: ignore[arg-type]
 
 
 def error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Interaction:
-    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
-    return Interaction(_request(), RecordedResponse(status, {**JSON_HEADERS, **(headers or {})}, [Chunk(20, data)]))
+    return Interaction(_request(), RecordedResponse(status, {"content-type": JSON, **(headers or {})},
+                                                    [Chunk(20, json_body(body))]))
 
 
 HELLO = ["Hello", ",", " conformance", " suite", "!"]
@@ -127,20 +85,19 @@ def weather_call(call_id: str = "call_tokyo001", arguments: str = '{"city": "Tok
     ]
 
 
-def split_bytes(data: bytes, size: int) -> list[bytes]:
-    return [data[start : start + size] for start in range(0, len(data), size)]
+def build() -> dict[str, Cassette]:
+    """Every written openai-chat cassette by file name; the Agent structured-output case has one per path."""
+    out: dict[str, Cassette] = {}
 
-
-def build() -> list[Cassette]:
-    out: list[Cassette] = []
-    add = out.append
+    def add(item: Cassette) -> None:
+        out[f"{item.case}.written.json"] = item
 
     add(cassette("text_basic", "a plain streamed answer with a usage chunk", [streamed(text_events(HELLO))]))
 
     body = b"".join(text_events(["Grüße aus Zürich ", "😀", " and 東京."]))
     # 7-byte pieces cut through the two-byte ü, the four-byte emoji and the three-byte kanji.
     add(cassette("text_multibyte_split", "the same SSE bytes cut every 7 bytes, inside multi-byte characters",
-                 [Interaction(_request(), RecordedResponse(200, dict(SSE_HEADERS), timed(split_bytes(body, 7), step_ms=1)))]))
+                 [Interaction(_request(), RecordedResponse(200, {"content-type": SSE_UTF8}, timed(split_every(body, 7), step_ms=1)))]))
     add(cassette("usage_missing", "a server ignoring stream_options.include_usage: no usage chunk",
                  [streamed(text_events(HELLO, usage=None))]))
 
@@ -210,7 +167,7 @@ def build() -> list[Cassette]:
                  [streamed(tool_stream(split, "tool_calls"), True)]))
     multibyte_body = b"".join(tool_stream(weather_call(arguments='{"city": "東京 Zürich"}'), "tool_calls"))
     add(cassette("tool_split_multibyte", "a tool-call stream cut every 5 bytes, inside the multi-byte city name",
-                 [Interaction(_request(True), RecordedResponse(200, dict(SSE_HEADERS), timed(split_bytes(multibyte_body, 5), step_ms=1)))]))
+                 [Interaction(_request(True), RecordedResponse(200, {"content-type": SSE_UTF8}, timed(split_every(multibyte_body, 5), step_ms=1)))]))
     zero = [
         sse(chunk({"role": "assistant", "tool_calls": [call(0, "call_time0001", "get_time", "")]})),
     ]
@@ -271,13 +228,13 @@ def build() -> list[Cassette]:
         sse(chunk(tool_delta(call(0, arguments='"celsius": 21}')))),
     ]
     structured_case = "agent_structured_output"
-    out.append(cassette(structured_case, "tool path: the model calls the structured-output tool the Agent registered",
-                        [streamed(tool_stream(report_call, "tool_calls"), True)]))
-    out[-1].path = OPENAI_CHAT.cassette_path(structured_case, "written-tool")
+    out[f"{structured_case}.written-tool.json"] = cassette(
+        structured_case, "tool path: the model calls the structured-output tool the Agent registered",
+        [streamed(tool_stream(report_call, "tool_calls"), True)])
     json_answer = text_events([structured], usage=(60, 14))
-    out.append(cassette(structured_case, "native path (_supports_structured_output): JSON text, then the forced retry's JSON",
-                        [streamed(json_answer), streamed(json_answer)]))
-    out[-1].path = OPENAI_CHAT.cassette_path(structured_case, "written-native")
+    out[f"{structured_case}.written-native.json"] = cassette(
+        structured_case, "native path (_supports_structured_output): JSON text, then the forced retry's JSON",
+        [streamed(json_answer), streamed(json_answer)])
 
     add(cassette("agent_tool_loop", "two turns: a get_weather call, then the answer using its result", [
         streamed(tool_stream(weather_call(), "tool_calls"), True),
@@ -285,13 +242,3 @@ def build() -> list[Cassette]:
     ]))
     return out
 
-
-def main() -> None:
-    for item in build():
-        path = item.path or OPENAI_CHAT.cassette_path(item.case, "written")
-        write_cassette_atomically(item, path)
-        print(path.relative_to(OPENAI_CHAT.cassette_dir.parent.parent))
-
-
-if __name__ == "__main__":
-    main()
