@@ -1,4 +1,7 @@
-"""Builders for OpenAI chat-completions SSE bytes as vLLM and llama.cpp send them, for respx."""
+"""OpenAI chat-completions SSE bytes as vLLM and llama.cpp send them, served through respx to the providers.
+
+The bytes come from the written cassettes' builder, with these tests' own chunk id and timestamp.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from conformance.written import builders
 from providers import LlamaCppModel, NeuronModel, OpenAIModel, VLLMModel
 
 BASE = "http://model.test"
@@ -15,53 +19,30 @@ CHAT_URL = f"{BASE}/v1/chat/completions"
 USER: list[Any] = [{"role": "user", "content": [{"text": "hi"}]}]
 
 
+# The chunk id and timestamp these tests have always used; the written cassettes use their own.
+CHUNK_IDS = {"id": "chatcmpl-1", "created": 1763790000}
+
+
 def chunk(delta: dict[str, Any] | None = None, finish: str | None = None, **extra: Any) -> dict[str, Any]:
-    choice: dict[str, Any] = {"index": 0, "delta": delta or {}, "logprobs": None, "finish_reason": finish}
-    choice.update(extra.pop("choice_extra", {}))
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1763790000,
-        "model": "smollm2",
-        "choices": [choice],
-        **extra,
-    }
+    return builders.chunk(delta, finish, **CHUNK_IDS, **extra)
 
 
 def usage_chunk(prompt: int = 5, completion: int = 7) -> dict[str, Any]:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion.chunk",
-        "created": 1763790000,
-        "model": "smollm2",
-        "choices": [],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion},
-    }
+    return builders.usage_chunk(prompt, completion, **CHUNK_IDS)
 
 
 def tool_delta(index: int, *, id: str | None = None, name: str | None = None, arguments: str | None = None) -> dict:
-    call: dict[str, Any] = {"index": index}
-    if id is not None:
-        call["id"] = id
-        call["type"] = "function"
-    function: dict[str, Any] = {}
-    if name is not None:
-        function["name"] = name
-    if arguments is not None:
-        function["arguments"] = arguments
-    if function:
-        call["function"] = function
-    return chunk({"tool_calls": [call]})
+    """A whole chunk carrying one partial tool call."""
+    return chunk(builders.tool_delta(builders.call(index, id, name, arguments)))
 
 
 def event_bytes(payload: dict[str, Any] | str) -> bytes:
-    data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
-    return f"data: {data}\n\n".encode()
+    return builders.sse(payload)
 
 
 def sse(*payloads: dict[str, Any] | str, done: bool = True) -> list[bytes]:
     """One network chunk per event, then ``[DONE]``."""
-    return [event_bytes(p) for p in payloads] + ([b"data: [DONE]\n\n"] if done else [])
+    return [event_bytes(p) for p in payloads] + ([builders.DONE] if done else [])
 
 
 def text_answer(*pieces: str, finish: str = "stop") -> list[bytes]:
