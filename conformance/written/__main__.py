@@ -9,7 +9,8 @@ from conformance.written import WRITERS, write
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m conformance.written", description=__doc__)
-    parser.add_argument("wires", nargs="*", metavar="wire", help=f"wires to rewrite (default all: {', '.join(WRITERS)})")
+    parser.add_argument("wires", nargs="*", metavar="wire",
+                        help=f"wires to rewrite (default all: {', '.join(WRITERS)})")
     wires = parser.parse_args(argv).wires or list(WRITERS)
     unknown = [wire for wire in wires if wire not in WRITERS]
     if unknown:

@@ -36,16 +36,19 @@ def b_ok(*frames: bytes | list[bytes], end: str = "complete") -> Response:
     return Response.ok(EVENT_STREAM, *frames, end=end)
 
 
+def b_block(event_type: str, index: int, **fields: Any) -> bytes:
+    return aws_event(event_type, {"contentBlockIndex": index, **fields})
+
+
 def b_text(index: int, *pieces: str) -> list[bytes]:
-    return [aws_event("contentBlockDelta", {"contentBlockIndex": index, "delta": {"text": piece}}) for piece in pieces] \
-        + [aws_event("contentBlockStop", {"contentBlockIndex": index})]
+    deltas = [b_block("contentBlockDelta", index, delta={"text": piece}) for piece in pieces]
+    return deltas + [b_block("contentBlockStop", index)]
 
 
 def b_tool(index: int, tool_id: str, name: str, *pieces: str) -> list[bytes]:
-    return [aws_event("contentBlockStart", {"contentBlockIndex": index,
-                                               "start": {"toolUse": {"toolUseId": tool_id, "name": name}}})] \
-        + [aws_event("contentBlockDelta", {"contentBlockIndex": index, "delta": {"toolUse": {"input": piece}}})
-           for piece in pieces] + [aws_event("contentBlockStop", {"contentBlockIndex": index})]
+    start = b_block("contentBlockStart", index, start={"toolUse": {"toolUseId": tool_id, "name": name}})
+    deltas = [b_block("contentBlockDelta", index, delta={"toolUse": {"input": piece}}) for piece in pieces]
+    return [start, *deltas, b_block("contentBlockStop", index)]
 
 
 def b_end(stop: str, usage: dict[str, int] | None = None, trace: dict[str, Any] | None = None) -> list[bytes]:
@@ -102,12 +105,9 @@ RESPONSES: dict[str, Callable[[], Response]] = {
     "tool_zero_args": lambda: b_ok(B_START, b_tool(0, "tooluse_written01", "get_time"), b_end("tool_use")),
     "tool_result_round_trip": lambda: b_ok(B_START, b_text(0, "It is 3 C with light snow in Oslo."), b_end("end_turn")),
     "reasoning_content": lambda: b_ok(B_START, [
-        aws_event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"reasoningContent": {"text": "The user "}}}),
-        aws_event("contentBlockDelta", {"contentBlockIndex": 0,
-                                           "delta": {"reasoningContent": {"text": "wants a greeting."}}}),
-        aws_event("contentBlockDelta", {"contentBlockIndex": 0,
-                                           "delta": {"reasoningContent": {"signature": "EqQBCgIYAhIM1gbcDa9G"}}}),
-        aws_event("contentBlockStop", {"contentBlockIndex": 0})], b_text(1, "Hello!"), b_end("end_turn")),
+        *[b_block("contentBlockDelta", 0, delta={"reasoningContent": reasoning})
+          for reasoning in ({"text": "The user "}, {"text": "wants a greeting."}, {"signature": "EqQBCgIYAhIM1gbcDa9G"})],
+        b_block("contentBlockStop", 0)], b_text(1, "Hello!"), b_end("end_turn")),
     "error_429": lambda: b_error(429, "Too many requests, please wait before trying again."),
     "error_503": lambda: b_error(503, "Bedrock is unable to process your request."),
     "overflow_before_stream": lambda: b_error(400, "Input is too long for requested model."),

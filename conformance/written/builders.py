@@ -86,7 +86,8 @@ def usage_chunk(prompt: int, completion: int, *, id: str = WRITTEN_CHUNK_ID, cre
     return {**head, "model": model, "choices": [], "usage": usage(prompt, completion)}
 
 
-def call(index: int, call_id: str | None = None, name: str | None = None, arguments: str | None = None) -> dict[str, Any]:
+def call(index: int, call_id: str | None = None, name: str | None = None,
+         arguments: str | None = None) -> dict[str, Any]:
     """One entry of `delta.tool_calls`: only the fields given, as servers send partial calls."""
     item: dict[str, Any] = {"index": index}
     if call_id is not None:

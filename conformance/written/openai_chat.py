@@ -67,7 +67,8 @@ def cassette(case: str, note: str, interactions: list[Interaction], reference: s
 
 
 def streamed(parts: list[bytes], tools: bool = False, end: str = "complete") -> Interaction:
-    return Interaction(_request(tools), RecordedResponse(200, {"content-type": SSE_UTF8}, timed(parts), end))  # type: ignore[arg-type]
+    response = RecordedResponse(200, {"content-type": SSE_UTF8}, timed(parts), end)  # type: ignore[arg-type]
+    return Interaction(_request(tools), response)
 
 
 def error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Interaction:

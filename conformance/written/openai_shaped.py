@@ -40,7 +40,8 @@ def oc_call(call_id: str | None, name: str | None, arguments: str, index: int = 
     return {"tool_calls": [call]}
 
 
-def text(model: str, usage_separate: bool, *pieces: str, finish: str | None = "stop", with_usage: bool = True) -> list[bytes]:
+def text(model: str, usage_separate: bool, *pieces: str, finish: str | None = "stop",
+         with_usage: bool = True) -> list[bytes]:
     chunks = [oc({"role": "assistant", "content": ""}, model=model)]
     chunks += [oc({"content": piece}, model=model) for piece in pieces]
     if not usage_separate:

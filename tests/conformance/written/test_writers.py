@@ -17,7 +17,8 @@ def test_writer_reproduces_its_cassettes(wire, tmp_path):
     assert written, f"{wire}: the writer produced no cassettes"
     for path in written:
         committed = RECORDINGS_DIR / wire / path.name
-        assert committed.exists(), f"{path.name} is written but not in recordings/{wire}/: run python -m conformance.written {wire}"
+        assert committed.exists(), (
+            f"{path.name} is written but not in recordings/{wire}/: run python -m conformance.written {wire}")
         assert path.read_bytes() == committed.read_bytes(), (
             f"recordings/{wire}/{path.name} differs from what conformance.written writes; "
             f"rerun python -m conformance.written {wire} and review the diff")
