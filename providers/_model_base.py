@@ -95,6 +95,11 @@ class ProviderModel(Model, Generic[ConfigT]):
     def _config_changed(self) -> None:
         """Hook: the configuration changed (a transport built from it is stale)."""
 
+    def _config_values(self, keys: tuple[str, ...]) -> dict[str, Any]:
+        """The configuration values of ``keys`` that are set (None means unset), for request fields."""
+        config = self.config
+        return {key: config[key] for key in keys if config.get(key) is not None}
+
     # -- streaming --------------------------------------------------------------------------------
 
     def stream(  # type: ignore[override]

@@ -18,7 +18,7 @@ from typing_extensions import Unpack
 
 from ._model_base import checked_client_args
 from ._openai_chat import OpenAIChatModel
-from .errors import CONTEXT_OVERFLOW_MARKERS
+from .errors import overflow_markers
 
 __all__ = ["MistralModel"]
 
@@ -48,7 +48,7 @@ class MistralModel(OpenAIChatModel[MistralConfig]):
 
     CONFIG_KEYS = frozenset(MistralConfig.__annotations__)
     MODEL_ID_EXAMPLE = "e.g. 'mistral-large-latest'"
-    _overflow_markers = (*CONTEXT_OVERFLOW_MARKERS, "too large for model")
+    _overflow_markers = overflow_markers("mistral")
     _include_usage = False  # rejected as an extra field; usage comes in the last chunk anyway
 
     def __init__(
