@@ -65,6 +65,7 @@ class _Block:
         return block
 
 
+# Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
 class AnthropicStreamDecoder:
     """Feed `(event name, data)` pairs, get Strands events. One decoder per `stream()` call."""
 

@@ -20,6 +20,7 @@ from .errors import MalformedStreamError, TruncatedStreamError
 
 __all__ = ["iter_ndjson", "iter_sse_events"]
 
+# Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
 async def iter_sse_events(response: httpx.Response, url: str) -> AsyncIterator[tuple[str | None, Any]]:
     """`(event name or None, parsed JSON data)` per event; a `[DONE]` payload is returned as the string."""
     event_name: str | None = None
@@ -59,6 +60,7 @@ def _parse(url: str, event_name: str | None, data: str) -> Any:
         ) from exc
 
 
+# Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
 async def iter_ndjson(response: httpx.Response, url: str) -> AsyncIterator[dict[str, Any]]:
     """One JSON object per non-empty line."""
     async for line in response.aiter_lines():

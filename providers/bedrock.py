@@ -21,7 +21,6 @@ malformed_model_output and malformed_tool_use raise `StreamServerError` (nothing
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -217,6 +216,7 @@ class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
 
     # -- stream ----------------------------------------------------------------------------------
 
+    # Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
     async def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
         decoder = EventStreamDecoder(url)
         state = _ConverseState()

@@ -133,6 +133,7 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
                     except Exception:  # noqa: BLE001 - closing a finished stream must not mask the real outcome
                         pass
 
+    # Our own reader of LiteLLM chunk objects (attributes, not JSON): conformance decodes the wire bytes instead.
     @staticmethod
     def _feed(asm: StreamAssembler, chunk: Any, where: str) -> list[StreamEvent]:
         """One LiteLLM `ModelResponseStream` (OpenAI chunk shape) into the assembler."""

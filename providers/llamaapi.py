@@ -1,6 +1,6 @@
 """Reference Strands provider for Meta's Llama API (`POST /v1/chat/completions`, its own SSE events).
 
-Why it exists: the request is OpenAI-shaped (the chat core's formatting is reused) but the stream is
+Why it exists: the request is OpenAI-shaped (built by `providers._chat_format`) but the stream is
 not: each SSE data object is `{"event": {"event_type": start|progress|complete|metrics, "delta":
 {"type": "text", "text"} | {"type": "tool_call", "id"?, "function": {"name"?, "arguments"?}},
 "stop_reason": stop|tool_calls|length, "metrics": [{"metric": "num_prompt_tokens", "value"}, ...]}}`.
@@ -82,6 +82,7 @@ class LlamaAPIModel(StructuredOutputByTool, WireModel[LlamaConfig]):
         )
         return request
 
+    # Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
     async def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
         calls = 0
         usage: dict[str, int] = {}

@@ -2,8 +2,8 @@
 
 Why it is short: Mistral streams OpenAI-shaped chunks, so the OpenAI chat core does the work; what
 differs is here. Tool calls arrive whole in one delta; finish reasons add `model_length` (the
-context window cut the answer: `max_tokens`) and `error` (the stream failed: `StreamServerError`),
-both mapped by the shared assembler; `tool_choice` "any" means "required"; the API rejects unknown
+context window cut the answer: `max_tokens`, in the chat wire's finish words) and `error` (the
+stream failed: the assembler raises `StreamServerError`); `tool_choice` "any" means "required"; the API rejects unknown
 body fields, so `stream_options` is not sent (Mistral always sends usage in the last chunk).
 Wire: https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post
 """

@@ -131,6 +131,7 @@ class OllamaModel(WireModel[OllamaConfig]):
 
     # -- stream ----------------------------------------------------------------------------------
 
+    # Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
     async def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
         final: dict[str, Any] | None = None
         calls = 0
