@@ -1,20 +1,72 @@
-"""Reference Strands model providers for servers speaking the OpenAI chat-completions format.
+"""Reference Strands model providers, one per wire family the conformance suite checks.
 
-All four share one streaming core (``providers._openai_chat``) and one event assembler
-(``providers._assembler``); errors they raise are in ``providers.errors``.
+Eleven models: the OpenAI chat-completions servers (``LlamaCppModel``, ``NeuronModel``,
+``OpenAIModel``, ``VLLMModel``, ``MistralModel``, ``WriterModel``) share one streaming core
+(``providers._openai_chat``); ``AnthropicModel``, ``BedrockModel``, ``OllamaModel`` and
+``LlamaAPIModel`` decode their own wires over the same wire-neutral HTTP base
+(``providers._wire_model``); ``LiteLLMModel`` goes through the litellm library. All of them feed
+one event assembler (``providers._assembler``); the errors they raise are in ``providers.errors``.
+
+The models are imported on first use (PEP 562), so ``import providers.errors`` (the load tests'
+context-overflow wording, for one) does not import strands, httpx or litellm.
 """
 
-from .llamacpp import LlamaCppModel
-from .neuron import NeuronModel
-from .openai import OpenAIModel
-from .vllm import VLLMModel
-from .anthropic import AnthropicModel
-from .bedrock import BedrockModel
-from .litellm import LiteLLMModel
-from .llamaapi import LlamaAPIModel
-from .mistral import MistralModel
-from .ollama import OllamaModel
-from .writer import WriterModel
+from __future__ import annotations
 
-__all__ = ["LlamaCppModel", "NeuronModel", "OpenAIModel", "VLLMModel"]
-__all__ += ["AnthropicModel", "BedrockModel", "LiteLLMModel", "LlamaAPIModel", "MistralModel", "OllamaModel", "WriterModel"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "AnthropicModel",
+    "BedrockModel",
+    "LiteLLMModel",
+    "LlamaAPIModel",
+    "LlamaCppModel",
+    "MistralModel",
+    "NeuronModel",
+    "OllamaModel",
+    "OpenAIModel",
+    "VLLMModel",
+    "WriterModel",
+]
+
+# Public name -> the module that defines it.
+_MODULES = {
+    "AnthropicModel": "anthropic",
+    "BedrockModel": "bedrock",
+    "LiteLLMModel": "litellm",
+    "LlamaAPIModel": "llamaapi",
+    "LlamaCppModel": "llamacpp",
+    "MistralModel": "mistral",
+    "NeuronModel": "neuron",
+    "OllamaModel": "ollama",
+    "OpenAIModel": "openai",
+    "VLLMModel": "vllm",
+    "WriterModel": "writer",
+}
+
+if TYPE_CHECKING:
+    from .anthropic import AnthropicModel
+    from .bedrock import BedrockModel
+    from .litellm import LiteLLMModel
+    from .llamaapi import LlamaAPIModel
+    from .llamacpp import LlamaCppModel
+    from .mistral import MistralModel
+    from .neuron import NeuronModel
+    from .ollama import OllamaModel
+    from .openai import OpenAIModel
+    from .vllm import VLLMModel
+    from .writer import WriterModel
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

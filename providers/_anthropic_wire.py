@@ -19,27 +19,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 from strands.types.streaming import StreamEvent
 
 from ._assembler import StreamAssembler
-from .errors import MalformedStreamError, StreamServerError, TruncatedStreamError, is_context_overflow
+from .errors import MalformedStreamError, StreamServerError, TruncatedStreamError
 
-__all__ = ["AnthropicStreamDecoder", "STOP_REASONS"]
+__all__ = ["FINISH_WORDS", "AnthropicStreamDecoder"]
 
 logger = logging.getLogger(__name__)
 
-# Wire stop_reason -> the reason given to the assembler (Strands names pass through it unchanged).
-STOP_REASONS: dict[str, str] = {
-    "end_turn": "end_turn",
-    "tool_use": "tool_use",
-    "max_tokens": "max_tokens",
-    "stop_sequence": "stop_sequence",
+# Wire stop_reason -> Strands stop reason, for the assembler (end_turn, tool_use, max_tokens and
+# stop_sequence are Strands' own names and pass through it).
+FINISH_WORDS: dict[str, str] = {
     "refusal": "content_filtered",
     "model_context_window_exceeded": "max_tokens",
 }
 PAUSE_TURN = "pause_turn"
-THROTTLE_ERROR_TYPES = frozenset({"overloaded_error", "rate_limit_error"})
 # Blocks Anthropic runs server side: no Strands equivalent, kept only to resend a paused turn.
 SERVER_BLOCK_TYPES = frozenset({"server_tool_use", "mcp_tool_use", "container_upload"})
 _NOTHING: tuple[()] = ()
@@ -70,6 +65,7 @@ class _Block:
         return block
 
 
+# Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
 class AnthropicStreamDecoder:
     """Feed `(event name, data)` pairs, get Strands events. One decoder per `stream()` call."""
 
@@ -224,16 +220,14 @@ class AnthropicStreamDecoder:
         return _NOTHING
 
     def _on_error(self, data: dict[str, Any]) -> Sequence[StreamEvent]:
+        # The provider's error boundary tells throttling (overloaded_error, rate_limit_error) and
+        # context overflow from the rest, as it does for the same errors sent as an HTTP status.
         error = data.get("error") if isinstance(data.get("error"), dict) else {}
-        kind, message = str(error.get("type")), str(error.get("message"))
-        cause = StreamServerError(
-            f"the server reported an error inside the stream from {self.url}: {json.dumps(data)[:2000]}"
+        raw = json.dumps(data)
+        raise StreamServerError(
+            f"the server reported an error inside the stream from {self.url}: {raw[:2000]}",
+            reported=(None, str(error.get("message")), raw),
         )
-        if kind in THROTTLE_ERROR_TYPES:
-            raise ModelThrottledException(f"the server is throttling requests ({kind}): {message}") from cause
-        if is_context_overflow(message):
-            raise ContextWindowOverflowException(f"the prompt does not fit the model's context: {message}") from cause
-        raise cause
 
     # -- end -----------------------------------------------------------------------------------
 
@@ -245,15 +239,13 @@ class AnthropicStreamDecoder:
                 f"(stop_reason so far {self._stop_reason!r}): the server stopped mid-answer"
             )
         reason = self._stop_reason
-        # Unknown and null reasons go to the assembler as they are: its rules (warning, end_turn) apply.
-        mapped = STOP_REASONS.get(reason, reason) if reason else None
-        if self._invalid_tool_input is not None and mapped != "max_tokens":
+        if self._invalid_tool_input is not None and FINISH_WORDS.get(reason or "", reason) != "max_tokens":
             name, arguments, exc = self._invalid_tool_input
             raise MalformedStreamError(
                 f"anthropic tool_use {name!r} from {self.url}: the input is not valid JSON ({exc}) and the stop "
                 f"reason {reason!r} says the call is complete: {arguments[:200]!r}"
             ) from exc
-        self.asm.set_finish_reason(mapped)
+        self.asm.set_finish_reason(reason)  # mapped by the assembler; unknown and null follow its rules
         usage = self._usage_total()
         cache_read, cache_write = usage.get("cache_read_input_tokens", 0), usage.get("cache_creation_input_tokens", 0)
         output_tokens = usage.get("output_tokens", 0)

@@ -8,7 +8,9 @@ Ollama NDJSON, ...) feeds normalized deltas into a ``StreamAssembler`` and yield
 
 API (every feeding method returns a sequence of events to yield; often empty)::
 
-    asm = StreamAssembler()                     # at request start: latency is measured from here
+    asm = StreamAssembler(finish_words=WIRE_WORDS)
+                                                # at request start: latency is measured from here;
+                                                # finish_words: the wire's finish words -> Strands
     asm.start()                                 # [messageStart]; call once the server said 200
     asm.text("Hel")                             # text delta (opens a text block if needed)
     asm.reasoning_text("hmm")                   # reasoningContent.text delta
@@ -24,7 +26,7 @@ API (every feeding method returns a sequence of events to yield; often empty)::
     asm.finish(additional_fields=None)          # close blocks, [.. messageStop, metadata]
     asm.finish_reason                           # raw reason seen so far (None if none yet)
 
-Rules it enforces (why each exists: CONFORMANCE_NOTES.md, "Known failure classes"):
+Rules it enforces (each closes one of the upstream failures named above, or a server quirk it names):
 
 - Blocks never interleave: opening a block closes the open one. Every block is closed.
 - Tool calls: a toolUse block opens as soon as the call's id and name are both known; argument
@@ -38,9 +40,11 @@ Rules it enforces (why each exists: CONFORMANCE_NOTES.md, "Known failure classes
   call that never got a name raises at ``finish`` (not with a ``length`` finish: a cut-off call
   is dropped with a warning); a call with a name but no id by the end gets a generated id
   (``call_<hex>``) and a warning.
-- Stop reasons (``FINISH_REASONS`` maps the vendors' words): tool calls present and a finish of
-  stop/end_turn/none -> ``tool_use``; ``length`` -> ``max_tokens`` even with tool calls (the
-  event loop then turns the calls into text instead of running a half-streamed call);
+- Stop reasons: each wire passes its own ``finish_words`` (vendor word -> Strands stop reason);
+  Strands' own names pass through. Tool calls present and a finish meaning end_turn (or none)
+  -> ``tool_use`` (reported as ``end_turn``, the loop would never run them); ``length`` ->
+  ``max_tokens`` even with tool calls (the event loop then turns the calls into text instead of
+  running a half-streamed call);
   ``tool_calls`` with no call -> ``end_turn`` (warning); a finish of ``error``/``abort`` raises
   ``StreamServerError``; an unknown reason -> ``end_turn`` with a warning naming it; no finish
   reason at all (the decoder decided the stream still ended properly) -> ``end_turn``.
@@ -53,33 +57,21 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any, Final
 
 from strands.types.streaming import StreamEvent
 
 from .errors import StreamServerError, ToolCallAssemblyError
 
-__all__ = ["FINISH_REASONS", "StreamAssembler"]
+__all__ = ["STRANDS_STOP_REASONS", "StreamAssembler"]
 
 logger = logging.getLogger(__name__)
 
-# Vendor finish/stop reason -> Strands StopReason. Strands' own names pass through unchanged.
-FINISH_REASONS: Final[dict[str, str]] = {
-    "stop": "end_turn",
-    "end_turn": "end_turn",
-    "eos": "end_turn",
-    "tool_calls": "tool_use",
-    "function_call": "tool_use",
-    "tool_use": "tool_use",
-    "length": "max_tokens",
-    "max_tokens": "max_tokens",
-    "model_length": "max_tokens",
-    "content_filter": "content_filtered",
-    "content_filtered": "content_filtered",
-    "stop_sequence": "stop_sequence",
-    "guardrail_intervened": "guardrail_intervened",
-}
+# Strands' own stop reasons: a wire that already speaks them needs no word for them.
+STRANDS_STOP_REASONS: Final[frozenset[str]] = frozenset(
+    {"end_turn", "tool_use", "max_tokens", "stop_sequence", "content_filtered", "guardrail_intervened"}
+)
 _FAILED_FINISH_REASONS: Final[frozenset[str]] = frozenset({"error", "abort"})
 
 _EMPTY: Final[tuple[()]] = ()
@@ -122,6 +114,7 @@ class StreamAssembler:
 
     __slots__ = (
         "_clock",
+        "_finish_words",
         "_started_at",
         "_first_block_at",
         "_open_kind",
@@ -135,8 +128,15 @@ class StreamAssembler:
         "_finished",
     )
 
-    def __init__(self, *, started_at: float | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        *,
+        finish_words: Mapping[str, str] | None = None,
+        started_at: float | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self._clock = clock
+        self._finish_words: Mapping[str, str] = finish_words or {}
         self._started_at = clock() if started_at is None else started_at
         self._first_block_at: float | None = None
         self._open_kind = _NONE
@@ -356,11 +356,10 @@ class StreamAssembler:
 
     # -- internals -------------------------------------------------------------------------
 
-    @staticmethod
-    def _map_finish_reason(raw: str | None) -> str:
+    def _map_finish_reason(self, raw: str | None) -> str:
         if raw is None:
             return "end_turn"
-        mapped = FINISH_REASONS.get(raw)
+        mapped = self._finish_words.get(raw) or (raw if raw in STRANDS_STOP_REASONS else None)
         if mapped is None:
             logger.warning("unknown finish reason %r; reporting end_turn", raw)
             return "end_turn"

@@ -17,7 +17,7 @@ from strands.types.content import Messages
 from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolSpec
 
-from ._openai_chat import StructuredOutputError
+from .errors import StructuredOutputError
 
 __all__ = ["StructuredOutputByTool", "structured_output_by_tool"]
 

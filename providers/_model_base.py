@@ -1,6 +1,6 @@
 """What every reference provider does the same way, whatever its wire or transport.
 
-Why it exists: the providers (the OpenAI chat core and the wires built on it, and LiteLLM, which
+Why it exists: the providers (the httpx wires over ``providers._wire_model``, and LiteLLM, which
 has its own transport) each had their own copy of the configuration API, the ``stream`` entry
 point and the JSON-schema structured output. ``ProviderModel`` holds them once; a provider sets
 ``CONFIG_KEYS`` (usually the keys of the upstream TypedDict it is parametrized with) and writes
@@ -94,6 +94,11 @@ class ProviderModel(Model, Generic[ConfigT]):
 
     def _config_changed(self) -> None:
         """Hook: the configuration changed (a transport built from it is stale)."""
+
+    def _config_values(self, keys: tuple[str, ...]) -> dict[str, Any]:
+        """The configuration values of ``keys`` that are set (None means unset), for request fields."""
+        config = self.config
+        return {key: config[key] for key in keys if config.get(key) is not None}
 
     # -- streaming --------------------------------------------------------------------------------
 

@@ -1,50 +1,215 @@
-"""The frame around the decoder, once, for the wire families that are not OpenAI chat SSE.
+"""The wire-neutral base of every provider that talks HTTP through httpx.
 
-Why it exists: Anthropic, Bedrock, the Llama API and Ollama send their requests through the OpenAI
-chat core's HTTP plumbing and error boundary but decode formats of their own. Around each decoder
-stood the same frame: build the request on the first iteration, start the assembler before the
-request goes out (latency counts the wait), open the response, always close it. ``WireModel`` holds
-that frame; a provider writes ``format_request`` and ``_decode`` (its wire in, Strands events out
-through the assembler), and overrides ``_exchange`` only when one turn takes several requests.
+Why it exists: the OpenAI chat-completions core, Anthropic, Bedrock, Ollama and the Llama API send
+a JSON request and read a streamed answer the same way; only the request and the decoding of the
+stream differ. ``WireModel`` holds the shared part once, on top of ``ProviderModel`` (configuration
+API, ``stream``, structured output):
+
+- the HTTP plumbing: one pooled client per model and event loop, headers, timeout, opening a
+  streamed response (status checked, error body read), closing it;
+- the error boundary (``providers._error_boundary``) around each whole exchange, and the mapping
+  of a server's error (HTTP status or error object) to throttling / context overflow;
+- the frame of one turn: build the request on the first iteration, start the assembler before the
+  request goes out (latency counts the wait), open the response, decode it, always close it.
+
+A wire sets ``_finish_words`` (its finish words -> Strands stop reasons) and
+``_overflow_markers``, and writes ``_chat_url``, ``_format_turn`` and ``_decode`` (its wire in,
+Strands events out through the assembler); it overrides ``_exchange`` only when one turn takes
+several requests, and ``_special_error`` for a server error worth its own exception.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import json
+import logging
+import ssl
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from typing import Any, ClassVar
 
 import httpx
+from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 from strands.types.streaming import StreamEvent
 
 from ._assembler import StreamAssembler
-from ._model_base import ConfigT
-from ._openai_chat import OpenAIChatModel
+from ._error_boundary import ErrorBoundary
+from ._model_base import ConfigT, ProviderModel
+from .errors import CONTEXT_OVERFLOW_MARKERS, MalformedStreamError, ProviderError, ProviderHTTPError
 
-__all__ = ["WireModel"]
+__all__ = ["DEFAULT_TIMEOUT", "WireModel"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
+_THROTTLE_STATUSES = frozenset({429, 503})
 
 
-class WireModel(OpenAIChatModel[ConfigT]):
-    """A provider over the chat core's HTTP whose response stream is decoded by ``_decode``."""
+@functools.cache
+def _shared_ssl_context() -> ssl.SSLContext:
+    # Building one loads the CA bundle (about 40 ms); every client (one per model and event loop) shares it.
+    return httpx.create_ssl_context()
+
+
+class WireModel(ProviderModel[ConfigT]):
+    """A Strands model that sends one JSON request over httpx and decodes the streamed answer."""
+
+    #: The wire's finish words -> Strands stop reasons (Strands' own names pass through the assembler).
+    _finish_words: ClassVar[Mapping[str, str]] = {}
+    #: Lower-case overflow wordings of this server family (HTTP 400/413 or in-stream errors).
+    _overflow_markers: ClassVar[tuple[str, ...]] = CONTEXT_OVERFLOW_MARKERS
+    #: The Accept header of the streamed answer.
+    _accept: ClassVar[str] = "text/event-stream"
+    #: llama.cpp drops reused keep-alive connections: resend once on a fresh one.
+    _retry_dropped_connection: ClassVar[bool] = False
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._init_config(config)
+        self._client: httpx.AsyncClient | None = None
+        self._client_loop: asyncio.AbstractEventLoop | None = None
+
+    def _config_changed(self) -> None:
+        """A new base URL, key or timeout: build the client again on next use."""
+        self._client = None
+        self._client_loop = None
+
+    # -- hooks ----------------------------------------------------------------------------------
+
+    def _chat_url(self) -> str:
+        raise NotImplementedError(f"{type(self).__name__} must define _chat_url: where the request goes")
+
+    def _headers(self) -> dict[str, str]:
+        api_key = self._api_key()
+        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def _api_key(self) -> str | None:
+        """The bearer token the default ``_headers`` send (none: no Authorization header)."""
+        return self.config.get("api_key")
+
+    def _request_headers(self, url: str, body: bytes) -> dict[str, str]:
+        """Every header of one request (Bedrock signs the body here)."""
+        return {"Content-Type": "application/json", "Accept": self._accept, **self._headers()}
+
+    def _timeout(self) -> httpx.Timeout:
+        return DEFAULT_TIMEOUT
+
+    def _error_body(self, response: httpx.Response, body: str) -> str:
+        """The text an HTTP error is judged and reported by (Bedrock adds its error-type header)."""
+        return body
+
+    def _special_error(self, status: int | None, message: str, raw: str, url: str) -> Exception | None:
+        """A server-specific exception for this error, or None for the common mapping."""
+        return None
+
+    def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
+        """The response's wire events fed into ``asm``; yields the Strands events, ``asm.finish()``'s last."""
+        raise NotImplementedError(f"{type(self).__name__} must define _decode: its wire format into the assembler")
+
+    # -- one turn -------------------------------------------------------------------------------
+
+    def _boundary(self, url: str) -> ErrorBoundary:
+        return ErrorBoundary(url, self._mapped_error)
+
+    def _assembler(self) -> StreamAssembler:
+        return StreamAssembler(started_at=time.perf_counter(), finish_words=self._finish_words)
 
     async def _stream_request(self, build_request: Callable[[], dict[str, Any]]) -> AsyncGenerator[StreamEvent, None]:
         request = build_request()
-        asm = StreamAssembler(started_at=time.perf_counter())
+        asm = self._assembler()
         url = self._chat_url()
-        async for event in self._exchange(request, asm, url):
-            yield event
+        with self._boundary(url) as boundary:
+            async for event in self._exchange(request, asm, url, boundary):
+                yield event
 
     async def _exchange(
-        self, request: dict[str, Any], asm: StreamAssembler, url: str
+        self, request: dict[str, Any], asm: StreamAssembler, url: str, boundary: ErrorBoundary
     ) -> AsyncGenerator[StreamEvent, None]:
         """Send ``request`` and decode its one response, closed whatever happens."""
-        response = await self._open_stream(request)
+        response = await boundary.open(self._open_stream(request))
         try:
             async for event in self._decode(response, asm, url):
                 yield event
         finally:
             await response.aclose()
 
-    def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
-        """The response's wire events fed into ``asm``; yields the Strands events, ``asm.finish()``'s last."""
-        raise NotImplementedError(f"{type(self).__name__} must define _decode: its wire format into the assembler")
+    # -- HTTP -----------------------------------------------------------------------------------
+
+    def _http_client(self) -> httpx.AsyncClient:
+        # One client per model, reused; a new one only when the event loop changed (a pooled
+        # connection cannot move between loops, and Agent() calls may run each on its own loop).
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._client_loop is not loop:
+            self._client = httpx.AsyncClient(timeout=self._timeout(), verify=_shared_ssl_context())
+            self._client_loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        """Close the pooled connections (optional; the client is otherwise garbage-collected)."""
+        if self._client is not None:
+            await self._client.aclose()
+        self._config_changed()
+
+    async def _open_stream(self, request: dict[str, Any]) -> httpx.Response:
+        """The streamed 200 response to ``request``; an error status raises ``ProviderHTTPError``.
+
+        Runs inside the caller's ``ErrorBoundary``, which maps what this raises.
+        """
+        url = self._chat_url()
+        body = json.dumps(request, ensure_ascii=False).encode()
+        headers = self._request_headers(url, body)
+        client = self._http_client()
+        try:
+            response = await client.send(client.build_request("POST", url, content=body, headers=headers), stream=True)
+        except httpx.RemoteProtocolError as exc:
+            if not self._retry_dropped_connection:
+                raise
+            logger.debug("server dropped a reused connection before answering (%s); retrying once", exc)
+            response = await self._send_on_fresh_connection(url, body, headers)
+        is_json = response.headers.get("content-type", "").startswith("application/json")
+        if response.status_code == 200 and not is_json:
+            return response
+        try:
+            raw = (await response.aread()).decode("utf-8", "replace")
+        finally:
+            await response.aclose()
+        if response.status_code == 200:
+            raise MalformedStreamError(
+                f"{url} answered with a JSON document, not an event stream (does the server honour "
+                f"'stream': true?): {raw[:300]!r}"
+            )
+        raise ProviderHTTPError(response.status_code, self._error_body(response, raw), url)
+
+    async def _send_on_fresh_connection(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        fresh = httpx.AsyncClient(timeout=self._timeout(), verify=_shared_ssl_context())
+        try:
+            response = await fresh.send(fresh.build_request("POST", url, content=body, headers=headers), stream=True)
+        except BaseException:
+            await fresh.aclose()
+            raise
+        close_response = response.aclose
+
+        async def close_both() -> None:  # the one-off client goes when its response does
+            try:
+                await close_response()
+            finally:
+                await fresh.aclose()
+
+        response.aclose = close_both  # type: ignore[method-assign]
+        return response
+
+    # -- a server's error -----------------------------------------------------------------------
+
+    def _mapped_error(self, status: int | None, message: str, raw: str, url: str, original: ProviderError) -> Exception:
+        """The Strands exception the event loop acts on, with ``original`` as ``__cause__``; else ``original``."""
+        special = self._special_error(status, message, raw, url)
+        lowered = raw.lower()
+        if special is None:
+            if status in _THROTTLE_STATUSES or "rate_limit" in lowered or "rate limit" in lowered:
+                special = ModelThrottledException(f"the server is throttling requests ({status}): {message}")
+            elif (status is None or status in (400, 413)) and any(m in lowered for m in self._overflow_markers):
+                special = ContextWindowOverflowException(f"the prompt does not fit the model's context: {message}")
+        if special is None:
+            return original
+        special.__cause__ = original
+        return special

@@ -27,13 +27,14 @@ from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolChoice
 from typing_extensions import Required, Unpack
 
-from ._anthropic_wire import AnthropicStreamDecoder
+from ._anthropic_wire import FINISH_WORDS, AnthropicStreamDecoder
 from ._assembler import StreamAssembler
+from ._error_boundary import ErrorBoundary
 from ._forced_tool import StructuredOutputByTool
 from ._model_base import Turn, checked_client_args
 from ._sse import iter_sse_events
 from ._wire_model import WireModel
-from .errors import CONTEXT_OVERFLOW_MARKERS, StreamServerError
+from .errors import StreamServerError, overflow_markers
 
 __all__ = ["AnthropicModel"]
 
@@ -57,7 +58,7 @@ class AnthropicConfig(TypedDict, total=False):
 
 class AnthropicModel(StructuredOutputByTool, WireModel[AnthropicConfig]):
     """A Strands model over the Anthropic Messages SSE wire, talking httpx (the HTTP plumbing and the
-    error boundary are the OpenAI chat core's; the request and the decoder are Anthropic's).
+    error boundary are the wire-neutral base's; the request and the decoder are Anthropic's).
 
     Args:
         client_args: as upstream (`api_key`, `base_url`, `timeout`, `default_headers`, `max_retries`);
@@ -66,8 +67,8 @@ class AnthropicModel(StructuredOutputByTool, WireModel[AnthropicConfig]):
     """
 
     CONFIG_KEYS = frozenset(AnthropicConfig.__annotations__)
-    # Anthropic: "prompt is too long: N tokens > M maximum"; the local servers: the shared wordings.
-    _overflow_markers = (*CONTEXT_OVERFLOW_MARKERS, "input length exceeds context window", "exceed your context limit")
+    _finish_words = FINISH_WORDS
+    _overflow_markers = overflow_markers("anthropic")
     _retry_dropped_connection = True  # llama.cpp answers /v1/messages too, with the same keep-alive quirk
     _forced_tool_wire = "anthropic"  # structured output forces a tool: no JSON-schema answer mode here
 
@@ -79,7 +80,7 @@ class AnthropicModel(StructuredOutputByTool, WireModel[AnthropicConfig]):
                 raise ValueError(f"AnthropicModel needs `{required}` (got configuration keys {sorted(self.config)})")
         self.client_args = client_args
 
-    # -- HTTP hooks of the core ------------------------------------------------------------------
+    # -- HTTP hooks of the base ------------------------------------------------------------------
 
     def _chat_url(self) -> str:
         return f"{str(self.client_args.get('base_url') or DEFAULT_BASE_URL).rstrip('/')}/v1/messages"
@@ -91,7 +92,8 @@ class AnthropicModel(StructuredOutputByTool, WireModel[AnthropicConfig]):
         return headers
 
     def _special_error(self, status: int | None, message: str, raw: str, url: str) -> Exception | None:
-        # 529 overloaded_error: Anthropic's "try again later", which the loop retries like a 429.
+        # 529 overloaded_error (an HTTP status or an error event): Anthropic's "try again later", which
+        # the loop retries like a 429. rate_limit_error is the common mapping's.
         if status == 529 or "overloaded_error" in raw:
             return ModelThrottledException(f"the server is overloaded ({status}): {message}")
         return None
@@ -128,12 +130,12 @@ class AnthropicModel(StructuredOutputByTool, WireModel[AnthropicConfig]):
     # -- stream ----------------------------------------------------------------------------------
 
     async def _exchange(
-        self, request: dict[str, Any], asm: StreamAssembler, url: str
+        self, request: dict[str, Any], asm: StreamAssembler, url: str, boundary: ErrorBoundary
     ) -> AsyncGenerator[StreamEvent, None]:
         """One assistant turn; a `pause_turn` is resumed here with another request, bounded, as the API asks."""
         decoder = AnthropicStreamDecoder(url, asm)
         for _attempt in range(MAX_PAUSE_TURN_CONTINUATIONS + 1):
-            response = await self._open_stream(request)
+            response = await boundary.open(self._open_stream(request))
             try:
                 async for event_name, data in iter_sse_events(response, url):
                     for event in decoder.feed(event_name, data):

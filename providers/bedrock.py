@@ -21,7 +21,6 @@ malformed_model_output and malformed_tool_use raise `StreamServerError` (nothing
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -30,7 +29,7 @@ from urllib.parse import quote
 
 import httpx
 from strands.types.content import Messages
-from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
+from strands.types.exceptions import ModelThrottledException
 from strands.types.streaming import StreamEvent
 from typing_extensions import Unpack
 
@@ -39,36 +38,15 @@ from ._eventstream import EventStreamDecoder, Frame
 from ._forced_tool import StructuredOutputByTool
 from ._model_base import Turn
 from ._wire_model import WireModel
-from .errors import (
-    CONTEXT_OVERFLOW_MARKERS,
-    MalformedStreamError,
-    ProviderConnectionError,
-    ProviderError,
-    StreamServerError,
-    TruncatedStreamError,
-)
+from .errors import MalformedStreamError, ProviderError, StreamServerError, TruncatedStreamError, overflow_markers
 
 __all__ = ["BedrockModel"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_REGION = "us-west-2"
-# Bedrock's wordings (upstream's list) besides the shared ones.
-BEDROCK_OVERFLOW_MARKERS = (
-    *CONTEXT_OVERFLOW_MARKERS,
-    "input is too long for requested model",
-    "input length and `max_tokens` exceed context limit",
-    "too many total text bytes",
-)
-STOP_REASONS = {
-    "end_turn": "end_turn",
-    "tool_use": "tool_use",
-    "max_tokens": "max_tokens",
-    "stop_sequence": "stop_sequence",
-    "content_filtered": "content_filtered",
-    "guardrail_intervened": "guardrail_intervened",
-    "model_context_window_exceeded": "max_tokens",
-}
+# stopReason -> Strands stop reason, for the assembler; Bedrock's other reasons are Strands' own names.
+FINISH_WORDS = {"model_context_window_exceeded": "max_tokens"}
 FAILED_STOP_REASONS = frozenset({"malformed_model_output", "malformed_tool_use"})
 THROTTLE_EXCEPTIONS = frozenset({"throttlingexception", "serviceunavailableexception", "modelnotreadyexception"})
 
@@ -118,7 +96,9 @@ class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
 
     CONFIG_KEYS = frozenset(BedrockConfig.__annotations__)
     MODEL_ID_EXAMPLE = "e.g. 'us.anthropic.claude-sonnet-4-20250514-v1:0'"
-    _overflow_markers = BEDROCK_OVERFLOW_MARKERS
+    _finish_words = FINISH_WORDS
+    _overflow_markers = overflow_markers("bedrock")
+    _accept = "application/vnd.amazon.eventstream"
     _forced_tool_wire = "bedrock"  # structured output forces a tool, as upstream does
 
     def __init__(
@@ -158,8 +138,8 @@ class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
             return super()._timeout()
         return httpx.Timeout(getattr(config, "read_timeout", 600) or 600, connect=getattr(config, "connect_timeout", 10) or 10)
 
-    def _signed_headers(self, url: str, body: bytes) -> dict[str, str]:
-        headers = {"Content-Type": "application/json", "Accept": "application/vnd.amazon.eventstream"}
+    def _request_headers(self, url: str, body: bytes) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": self._accept}
         if self.api_key:
             return {**headers, "Authorization": f"Bearer {self.api_key}"}
         from botocore.auth import SigV4Auth
@@ -180,25 +160,9 @@ class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
         SigV4Auth(credentials.get_frozen_credentials(), "bedrock", self.region).add_auth(request)
         return dict(request.headers.items())
 
-    async def _open_stream(self, request: dict[str, Any]) -> httpx.Response:
-        url = self._chat_url()
-        body = json.dumps(request, ensure_ascii=False).encode()
-        headers = self._signed_headers(url, body)
-        client = self._http_client()
-        try:
-            response = await client.send(client.build_request("POST", url, content=body, headers=headers), stream=True)
-        except httpx.TimeoutException as exc:
-            raise ProviderConnectionError(url, f"timed out before the server answered ({type(exc).__name__})") from exc
-        except httpx.TransportError as exc:
-            raise ProviderConnectionError(url, f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code != 200:
-            try:
-                raw = (await response.aread()).decode("utf-8", "replace")
-            finally:
-                await response.aclose()
-            error_type = response.headers.get("x-amzn-errortype", "").split(":")[0]
-            raise self._http_error(response.status_code, f"{error_type}: {raw}" if error_type else raw, url)
-        return response
+    def _error_body(self, response: httpx.Response, body: str) -> str:
+        error_type = response.headers.get("x-amzn-errortype", "").split(":")[0]
+        return f"{error_type}: {body}" if error_type else body
 
     def _special_error(self, status: int | None, message: str, raw: str, url: str) -> Exception | None:
         lowered = raw.lower()
@@ -252,18 +216,14 @@ class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
 
     # -- stream ----------------------------------------------------------------------------------
 
+    # Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
     async def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
         decoder = EventStreamDecoder(url)
         state = _ConverseState()
-        try:
-            async for data in response.aiter_bytes():
-                for frame in decoder.feed(data):
-                    for event in self._on_frame(frame, asm, state, url):
-                        yield event
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.TimeoutException) as exc:
-            raise TruncatedStreamError(
-                f"the connection to {url} broke mid-stream ({type(exc).__name__}: {exc}); the answer is incomplete"
-            ) from exc
+        async for data in response.aiter_bytes():
+            for frame in decoder.feed(data):
+                for event in self._on_frame(frame, asm, state, url):
+                    yield event
         if decoder.pending:
             raise TruncatedStreamError(f"the event stream from {url} ended inside a frame ({decoder.pending} bytes)")
         if state.stop_reason is None:
@@ -329,7 +289,7 @@ class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
                 )
             state.stop_reason = reason or "end_turn"
             state.additional_fields = payload.get("additionalModelResponseFields")
-            asm.set_finish_reason(STOP_REASONS.get(state.stop_reason, state.stop_reason))
+            asm.set_finish_reason(state.stop_reason)
             return []
         if name == "metadata":
             usage = payload.get("usage")
@@ -362,18 +322,13 @@ class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
             events[-1:-1] = redactions
         return events
 
-    def _frame_error(self, frame: Frame, url: str) -> Exception:
+    def _frame_error(self, frame: Frame, url: str) -> StreamServerError:
+        """An exception frame, for the error boundary to map (throttling by its name, overflow by its wording)."""
         message = frame.payload.get("message") if isinstance(frame.payload, dict) else str(frame.payload)
-        original = StreamServerError(f"Bedrock sent {frame.name} inside the stream from {url}: {message}")
-        lowered = frame.name.lower()
-        if lowered in THROTTLE_EXCEPTIONS:
-            error: Exception = ModelThrottledException(f"Bedrock is throttling requests ({frame.name}): {message}")
-        elif any(marker in str(message).lower() for marker in self._overflow_markers):
-            error = ContextWindowOverflowException(f"the prompt does not fit the model's context: {message}")
-        else:
-            return original
-        error.__cause__ = original
-        return error
+        return StreamServerError(
+            f"Bedrock sent {frame.name} inside the stream from {url}: {message}",
+            reported=(None, str(message), f"{frame.name}: {message}"),
+        )
 
 
 class _ConverseState:

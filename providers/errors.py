@@ -18,8 +18,11 @@ of ours. The tree::
         ├── StreamServerError                an error object inside the stream (not throttle/overflow)
         └── ToolCallAssemblyError            tool-call deltas that do not fit together
 
-``is_context_overflow`` holds the overflow wordings known for OpenAI-compatible servers, so
-every family that meets the same servers matches the same way.
+Context overflow has one home: ``CONTEXT_OVERFLOW_MARKERS`` (wordings every OpenAI-compatible
+server may use) and ``VENDOR_OVERFLOW_MARKERS`` (each vendor's own, by provider name). A provider
+matches ``overflow_markers(<its name>)``; ``is_context_overflow(text)`` with no vendor matches every
+known wording, for callers that do not know which server answered (the load tests). The module
+imports nothing heavy, so reading these wordings costs no import of strands or httpx.
 """
 
 from __future__ import annotations
@@ -36,7 +39,9 @@ __all__ = [
     "StructuredOutputError",
     "ToolCallAssemblyError",
     "TruncatedStreamError",
+    "VENDOR_OVERFLOW_MARKERS",
     "is_context_overflow",
+    "overflow_markers",
 ]
 
 # Lower-case substrings. vLLM: "This model's maximum context length is 2048 tokens..." and
@@ -58,10 +63,51 @@ CONTEXT_OVERFLOW_MARKERS: tuple[str, ...] = (
 )
 
 
-def is_context_overflow(error_text: str) -> bool:
+# Each vendor's own wordings besides the shared ones, keyed by reference provider name.
+VENDOR_OVERFLOW_MARKERS: dict[str, tuple[str, ...]] = {
+    # Anthropic: "prompt is too long: N tokens > M maximum" (shared); these from its local servers.
+    "anthropic": ("input length exceeds context window", "exceed your context limit"),
+    # Bedrock's wordings, as upstream's list.
+    "bedrock": (
+        "input is too long for requested model",
+        "input length and `max_tokens` exceed context limit",
+        "too many total text bytes",
+    ),
+    "llamaapi": ("exceed context limit", "model's maximum context limit"),
+    # As the upstream provider: llama.cpp words overflow with "context", "kv cache" or "slot" on a 400.
+    # Too broad to match when the server is unknown, so only the llama.cpp provider uses them.
+    "llamacpp": ("context", "slot"),
+    "mistral": ("too large for model",),
+    # Ollama's llama runner.
+    "ollama": (
+        "the prompt is longer than the context length",
+        "the input length exceeds the context length",
+        "exceeds the available context",
+        "exceeded max context length",
+    ),
+    "writer": ("exceed context limit", "model's maximum context limit", "is longer than the model's context length"),
+}
+_BROAD_VENDORS = frozenset({"llamacpp"})
+_EVERY_MARKER: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        (*CONTEXT_OVERFLOW_MARKERS,
+         *(marker for vendor, markers in VENDOR_OVERFLOW_MARKERS.items() if vendor not in _BROAD_VENDORS
+           for marker in markers))
+    )
+)
+
+
+def overflow_markers(vendor: str | None = None) -> tuple[str, ...]:
+    """The lower-case overflow wordings for ``vendor`` (a reference provider name), or every known one."""
+    if vendor is None:
+        return _EVERY_MARKER
+    return (*CONTEXT_OVERFLOW_MARKERS, *VENDOR_OVERFLOW_MARKERS.get(vendor, ()))
+
+
+def is_context_overflow(error_text: str, vendor: str | None = None) -> bool:
     """Whether an error message or body says the prompt does not fit the model's context."""
     lowered = error_text.lower()
-    return any(marker in lowered for marker in CONTEXT_OVERFLOW_MARKERS)
+    return any(marker in lowered for marker in overflow_markers(vendor))
 
 
 class ProviderError(Exception):
@@ -114,7 +160,16 @@ class TruncatedStreamError(StreamError):
 
 
 class StreamServerError(StreamError):
-    """The server reported an error inside an already started stream."""
+    """The server reported an error inside an already started stream.
+
+    ``reported`` is the server's own error when it sent one, ``(status or None, message, raw
+    text)``: the provider's error boundary reads it to tell throttling and context overflow (the
+    two Strands exceptions, this error as their cause) from any other failure.
+    """
+
+    def __init__(self, message: str, reported: tuple[int | None, str, str] | None = None) -> None:
+        super().__init__(message)
+        self.reported = reported
 
 
 class ToolCallAssemblyError(StreamError):

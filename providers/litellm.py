@@ -27,15 +27,16 @@ from typing_extensions import Unpack
 
 from ._assembler import StreamAssembler
 from ._model_base import ProviderModel, Turn
-from ._openai_chat import chat_request
+from ._chat_format import chat_request
+from ._openai_chat import CHAT_FINISH_WORDS
 from .errors import (
-    CONTEXT_OVERFLOW_MARKERS,
     MalformedStreamError,
     ProviderConnectionError,
     ProviderError,
     ProviderHTTPError,
     StreamServerError,
     TruncatedStreamError,
+    is_context_overflow,
 )
 
 __all__ = ["LiteLLMModel"]
@@ -99,45 +100,40 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
 
     async def _stream_request(self, build_request: Callable[[], dict[str, Any]]) -> AsyncGenerator[StreamEvent, None]:
         request = build_request()
-        asm = StreamAssembler(started_at=time.perf_counter())
+        asm = StreamAssembler(started_at=time.perf_counter(), finish_words=CHAT_FINISH_WORDS)
         where = f"litellm model {self.config['model_id']!r}" + (
             f" at {self.client_args['api_base']}" if self.client_args.get("api_base") else ""
         )
-        try:
+        with _LiteLLMBoundary(self, where) as boundary:
             response = await self._litellm.acompletion(**self.client_args, **request)
-        except Exception as exc:
-            raise self._mapped(exc, where) from exc
-        try:
-            for event in asm.start():
-                yield event
+            boundary.answered = True
             try:
+                for event in asm.start():
+                    yield event
                 async for chunk in response:
                     for event in self._feed(asm, chunk, where):
                         yield event
-            except (ContextWindowOverflowException, ModelThrottledException, ProviderError):
-                raise
-            except Exception as exc:
-                raise self._mapped(exc, where, mid_stream=True) from exc
-            # LiteLLM adds a finish_reason "stop" of its own when the server sent none (a stream cut short, or
-            # one whose lines it could not parse and dropped); its wrapper keeps what the server really said.
-            server_finish = getattr(response, "received_finish_reason", None) or getattr(
-                response, "intermittent_finish_reason", None
-            )
-            if asm.finish_reason is None or (hasattr(response, "received_finish_reason") and server_finish is None):
-                raise TruncatedStreamError(
-                    f"the stream from {where} ended with no finish reason from the server (LiteLLM reported "
-                    f"{asm.finish_reason!r}): the server stopped mid-answer, or sent lines LiteLLM dropped"
+                # LiteLLM adds a finish_reason "stop" of its own when the server sent none (a stream cut short, or
+                # one whose lines it could not parse and dropped); its wrapper keeps what the server really said.
+                server_finish = getattr(response, "received_finish_reason", None) or getattr(
+                    response, "intermittent_finish_reason", None
                 )
-            for event in asm.finish():
-                yield event
-        finally:
-            close = getattr(response, "aclose", None)
-            if close is not None:
-                try:
-                    await close()
-                except Exception:  # noqa: BLE001 - closing a finished stream must not mask the real outcome
-                    pass
+                if asm.finish_reason is None or (hasattr(response, "received_finish_reason") and server_finish is None):
+                    raise TruncatedStreamError(
+                        f"the stream from {where} ended with no finish reason from the server (LiteLLM reported "
+                        f"{asm.finish_reason!r}): the server stopped mid-answer, or sent lines LiteLLM dropped"
+                    )
+                for event in asm.finish():
+                    yield event
+            finally:
+                close = getattr(response, "aclose", None)
+                if close is not None:
+                    try:
+                        await close()
+                    except Exception:  # noqa: BLE001 - closing a finished stream must not mask the real outcome
+                        pass
 
+    # Our own reader of LiteLLM chunk objects (attributes, not JSON): conformance decodes the wire bytes instead.
     @staticmethod
     def _feed(asm: StreamAssembler, chunk: Any, where: str) -> list[StreamEvent]:
         """One LiteLLM `ModelResponseStream` (OpenAI chunk shape) into the assembler."""
@@ -174,7 +170,7 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
                               getattr(details, "cached_tokens", None) if details is not None else None)
         return events
 
-    def _mapped(self, exc: Exception, where: str, *, mid_stream: bool = False) -> Exception:
+    def _mapped(self, exc: BaseException, where: str, *, mid_stream: bool = False) -> Exception:
         """LiteLLM's exception classes to the Strands ones the loop acts on (the original is __cause__)."""
         litellm = self._litellm
         text = str(exc)
@@ -185,7 +181,7 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
             return TruncatedStreamError(f"the connection to {where} broke mid-stream: {text}")
         if isinstance(exc, (litellm.RateLimitError, litellm.ServiceUnavailableError)) or status in (429, 503):
             return ModelThrottledException(f"{where} is throttling requests ({status}): {text}")
-        if isinstance(exc, litellm.ContextWindowExceededError) or any(m in lowered for m in CONTEXT_OVERFLOW_MARKERS):
+        if isinstance(exc, litellm.ContextWindowExceededError) or is_context_overflow(text, "litellm"):
             return ContextWindowOverflowException(f"the prompt does not fit the model's context ({where}): {text}")
         if isinstance(exc, (litellm.Timeout, litellm.APIConnectionError)) and not mid_stream:
             if "connect" in lowered or "connection" in lowered:
@@ -197,3 +193,28 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
         if isinstance(status, int):
             return ProviderHTTPError(status, text, where)
         return StreamServerError(f"{where} failed before streaming: {type(exc).__name__}: {text}")
+
+
+class _LiteLLMBoundary:
+    """LiteLLM's error boundary: around the call and the iteration, its exceptions mapped by ``_mapped``.
+
+    Ours and the two Strands exceptions pass through; anything else raised before the stream
+    began (``answered`` False) or while it ran is mapped once, by that phase.
+    """
+
+    __slots__ = ("_model", "_where", "answered")
+
+    def __init__(self, model: LiteLLMModel, where: str) -> None:
+        self._model = model
+        self._where = where
+        self.answered = False
+
+    def __enter__(self) -> _LiteLLMBoundary:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, traceback: Any) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        if isinstance(exc, (ContextWindowOverflowException, ModelThrottledException, ProviderError)):
+            return False
+        raise self._model._mapped(exc, self._where, mid_stream=self.answered) from exc

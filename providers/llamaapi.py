@@ -1,6 +1,6 @@
 """Reference Strands provider for Meta's Llama API (`POST /v1/chat/completions`, its own SSE events).
 
-Why it exists: the request is OpenAI-shaped (the chat core's formatting is reused) but the stream is
+Why it exists: the request is OpenAI-shaped (built by `providers._chat_format`) but the stream is
 not: each SSE data object is `{"event": {"event_type": start|progress|complete|metrics, "delta":
 {"type": "text", "text"} | {"type": "tool_call", "id"?, "function": {"name"?, "arguments"?}},
 "stop_reason": stop|tool_calls|length, "metrics": [{"metric": "num_prompt_tokens", "value"}, ...]}}`.
@@ -21,15 +21,19 @@ from strands.types.streaming import StreamEvent
 from typing_extensions import Unpack
 
 from ._assembler import StreamAssembler
+from ._error_boundary import reported_error
 from ._forced_tool import StructuredOutputByTool
-from ._model_base import checked_client_args
+from ._chat_format import chat_request
+from ._model_base import Turn, checked_client_args
 from ._sse import iter_sse_events
 from ._wire_model import WireModel
-from .errors import CONTEXT_OVERFLOW_MARKERS, MalformedStreamError, TruncatedStreamError
+from .errors import MalformedStreamError, TruncatedStreamError, overflow_markers
 
 __all__ = ["LlamaAPIModel"]
 
 DEFAULT_BASE_URL = "https://api.llama.com/v1"
+# stop_reason -> Strands stop reason (the OpenAI words).
+FINISH_WORDS = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}
 USAGE_METRICS = {"num_prompt_tokens": "input", "num_completion_tokens": "output", "num_total_tokens": "total"}
 
 
@@ -55,8 +59,8 @@ class LlamaAPIModel(StructuredOutputByTool, WireModel[LlamaConfig]):
 
     CONFIG_KEYS = frozenset(LlamaConfig.__annotations__)
     MODEL_ID_EXAMPLE = "e.g. 'Llama-4-Maverick-17B-128E-Instruct-FP8'"
-    _overflow_markers = (*CONTEXT_OVERFLOW_MARKERS, "exceed context limit", "model's maximum context limit")
-    _include_usage = False  # the Llama API always sends a metrics event instead
+    _finish_words = FINISH_WORDS
+    _overflow_markers = overflow_markers("llamaapi")
     _forced_tool_wire = "llamaapi"  # upstream raises NotImplementedError for structured output
 
     def __init__(self, *, client_args: dict[str, Any] | None = None, **model_config: Unpack[LlamaConfig]) -> None:
@@ -70,9 +74,15 @@ class LlamaAPIModel(StructuredOutputByTool, WireModel[LlamaConfig]):
     def _api_key(self) -> str | None:
         return self.client_args.get("api_key") or os.environ.get("LLAMA_API_KEY")
 
-    def _request_params(self) -> dict[str, Any]:
-        return self._config_values(("repetition_penalty", "temperature", "top_p", "max_completion_tokens", "top_k"))
+    def _format_turn(self, turn: Turn) -> dict[str, Any]:
+        """The OpenAI-shaped body, without `stream_options`: the Llama API always sends a metrics event."""
+        request = chat_request(self.config["model_id"], turn, include_usage=False)
+        request.update(
+            self._config_values(("repetition_penalty", "temperature", "top_p", "max_completion_tokens", "top_k"))
+        )
+        return request
 
+    # Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
     async def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
         calls = 0
         usage: dict[str, int] = {}
@@ -85,7 +95,7 @@ class LlamaAPIModel(StructuredOutputByTool, WireModel[LlamaConfig]):
             if not isinstance(data, dict):
                 raise MalformedStreamError(f"data in the stream from {url} is not a JSON object: {str(data)[:300]}")
             if "error" in data:
-                raise self._stream_error(data["error"], url)
+                raise reported_error(data["error"], url)
             wire_event = data.get("event")
             if not isinstance(wire_event, dict) or "event_type" not in wire_event:
                 raise MalformedStreamError(f"chunk from {url} has no event with an event_type: {str(data)[:300]}")

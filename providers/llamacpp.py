@@ -15,8 +15,9 @@ import httpx
 import pydantic
 
 from ._model_base import Turn
-from ._openai_chat import DEFAULT_TIMEOUT, OpenAIChatModel
-from .errors import CONTEXT_OVERFLOW_MARKERS
+from ._openai_chat import OpenAIChatModel
+from ._wire_model import DEFAULT_TIMEOUT
+from .errors import overflow_markers
 
 __all__ = ["LlamaCppModel"]
 
@@ -25,8 +26,7 @@ class LlamaCppModel(OpenAIChatModel):
     """A llama.cpp server through its ``/v1/chat/completions`` endpoint."""
 
     CONFIG_KEYS: ClassVar[frozenset[str]] = frozenset({"base_url", "model_id", "timeout", "api_key", "params"})
-    # As the upstream provider: llama.cpp words overflow with "context", "kv cache" or "slot" on a 400.
-    _overflow_markers: ClassVar[tuple[str, ...]] = (*CONTEXT_OVERFLOW_MARKERS, "context", "slot")
+    _overflow_markers: ClassVar[tuple[str, ...]] = overflow_markers("llamacpp")
     _retry_dropped_connection: ClassVar[bool] = True
 
     def __init__(

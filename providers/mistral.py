@@ -2,8 +2,8 @@
 
 Why it is short: Mistral streams OpenAI-shaped chunks, so the OpenAI chat core does the work; what
 differs is here. Tool calls arrive whole in one delta; finish reasons add `model_length` (the
-context window cut the answer: `max_tokens`) and `error` (the stream failed: `StreamServerError`),
-both mapped by the shared assembler; `tool_choice` "any" means "required"; the API rejects unknown
+context window cut the answer: `max_tokens`, in the chat wire's finish words) and `error` (the
+stream failed: the assembler raises `StreamServerError`); `tool_choice` "any" means "required"; the API rejects unknown
 body fields, so `stream_options` is not sent (Mistral always sends usage in the last chunk).
 Wire: https://docs.mistral.ai/api/#tag/chat/operation/chat_completion_v1_chat_completions_post
 """
@@ -18,7 +18,7 @@ from typing_extensions import Unpack
 
 from ._model_base import checked_client_args
 from ._openai_chat import OpenAIChatModel
-from .errors import CONTEXT_OVERFLOW_MARKERS
+from .errors import overflow_markers
 
 __all__ = ["MistralModel"]
 
@@ -48,7 +48,7 @@ class MistralModel(OpenAIChatModel[MistralConfig]):
 
     CONFIG_KEYS = frozenset(MistralConfig.__annotations__)
     MODEL_ID_EXAMPLE = "e.g. 'mistral-large-latest'"
-    _overflow_markers = (*CONTEXT_OVERFLOW_MARKERS, "too large for model")
+    _overflow_markers = overflow_markers("mistral")
     _include_usage = False  # rejected as an extra field; usage comes in the last chunk anyway
 
     def __init__(

@@ -31,24 +31,19 @@ from typing_extensions import Unpack
 
 from ._assembler import StreamAssembler
 from ._model_base import Turn, checked_client_args
-from ._openai_chat import format_tools
+from ._chat_format import format_tools
 from ._sse import iter_ndjson
 from ._wire_model import WireModel
-from .errors import CONTEXT_OVERFLOW_MARKERS, MalformedStreamError, StreamServerError, TruncatedStreamError
+from .errors import MalformedStreamError, StreamServerError, TruncatedStreamError, overflow_markers
 
 __all__ = ["OllamaModel"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_HOST = "http://localhost:11434"
-# Ollama's own wordings (llama runner) besides the shared ones.
-OLLAMA_OVERFLOW_MARKERS = (
-    *CONTEXT_OVERFLOW_MARKERS,
-    "the prompt is longer than the context length",
-    "the input length exceeds the context length",
-    "exceeds the available context",
-    "exceeded max context length",
-)
+# done_reason -> Strands stop reason; `load` and `unload` (the model was (un)loaded, no answer) follow
+# the assembler's rule for unknown words.
+FINISH_WORDS = {"stop": "end_turn", "length": "max_tokens"}
 
 
 class OllamaConfig(TypedDict, total=False):
@@ -77,7 +72,8 @@ class OllamaModel(WireModel[OllamaConfig]):
 
     CONFIG_KEYS = frozenset(OllamaConfig.__annotations__)
     MODEL_ID_EXAMPLE = "an Ollama model name such as 'llama3.2'"
-    _overflow_markers = OLLAMA_OVERFLOW_MARKERS
+    _finish_words = FINISH_WORDS
+    _overflow_markers = overflow_markers("ollama")
     _max_tokens_fix = "raise max_tokens"
 
     def __init__(
@@ -135,6 +131,7 @@ class OllamaModel(WireModel[OllamaConfig]):
 
     # -- stream ----------------------------------------------------------------------------------
 
+    # Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
     async def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
         final: dict[str, Any] | None = None
         calls = 0
@@ -190,10 +187,12 @@ class OllamaModel(WireModel[OllamaConfig]):
         for event in asm.finish():
             yield event
 
-    def _ndjson_error(self, error: Any, url: str) -> Exception:
+    @staticmethod
+    def _ndjson_error(error: Any, url: str) -> StreamServerError:
         text = error if isinstance(error, str) else json.dumps(error)
-        original = StreamServerError(f"the server reported an error inside the stream from {url}: {text[:2000]}")
-        return self._mapped_error(None, text, text, url, original)
+        return StreamServerError(
+            f"the server reported an error inside the stream from {url}: {text[:2000]}", reported=(None, text, text)
+        )
 
 
 def _format_messages(

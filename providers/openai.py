@@ -12,7 +12,8 @@ from typing import Any, ClassVar
 
 import httpx
 
-from ._openai_chat import DEFAULT_TIMEOUT, OpenAIChatModel
+from ._openai_chat import OpenAIChatModel
+from ._wire_model import DEFAULT_TIMEOUT
 
 __all__ = ["OpenAIModel"]
 

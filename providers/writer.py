@@ -14,7 +14,7 @@ from typing_extensions import Unpack
 
 from ._model_base import checked_client_args
 from ._openai_chat import OpenAIChatModel
-from .errors import CONTEXT_OVERFLOW_MARKERS
+from .errors import overflow_markers
 
 __all__ = ["WriterModel"]
 
@@ -44,10 +44,7 @@ class WriterModel(OpenAIChatModel[WriterConfig]):
 
     CONFIG_KEYS = frozenset(WriterConfig.__annotations__)
     MODEL_ID_EXAMPLE = "e.g. 'palmyra-x5'"
-    _overflow_markers = (
-        *CONTEXT_OVERFLOW_MARKERS, "exceed context limit", "model's maximum context limit",
-        "is longer than the model's context length",
-    )
+    _overflow_markers = overflow_markers("writer")
 
     def __init__(self, client_args: dict[str, Any] | None = None, **model_config: Unpack[WriterConfig]) -> None:
         client_args = checked_client_args("WriterModel", client_args, ("api_key", "base_url", "timeout", "max_retries"))

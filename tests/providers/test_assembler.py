@@ -7,11 +7,17 @@ import logging
 import pytest
 
 from providers._assembler import StreamAssembler
+from providers._openai_chat import CHAT_FINISH_WORDS
 from providers.errors import StreamServerError, ToolCallAssemblyError
 
 
+def chat_assembler(**kwargs) -> StreamAssembler:
+    """An assembler reading the OpenAI chat finish words, which most rules here are stated in."""
+    return StreamAssembler(finish_words=CHAT_FINISH_WORDS, **kwargs)
+
+
 def run(feed) -> list[dict]:
-    asm = StreamAssembler()
+    asm = chat_assembler()
     events = list(asm.start())
     events += feed(asm)
     return events
@@ -97,7 +103,7 @@ def test_redacted_reasoning_is_its_own_block():
 
 
 def test_tool_call_opens_when_id_and_name_known_and_streams_arguments():
-    asm = StreamAssembler()
+    asm = chat_assembler()
     assert asm.tool_call(0, id="c1", arguments='{"a"') == []  # no name yet: buffered
     opened = asm.tool_call(0, name="f", arguments=": 1")
     assert opened == [
@@ -155,7 +161,7 @@ def test_interleaved_parallel_calls_are_reassembled_in_order():
 
 
 def test_first_call_streams_live_and_queued_call_opens_when_it_closes():
-    asm = StreamAssembler()
+    asm = chat_assembler()
     assert len(asm.tool_call(0, id="a", name="f", arguments="{")) == 2  # start + delta, live
     assert asm.tool_call(1, id="b", name="g", arguments="{}") == []  # queued behind the open call
     events = asm.text("done")  # a text block ends the run: b goes out whole first
@@ -168,7 +174,7 @@ def test_first_call_streams_live_and_queued_call_opens_when_it_closes():
 
 
 def test_delta_for_a_call_closed_by_text_names_the_index_and_the_cause():
-    asm = StreamAssembler()
+    asm = chat_assembler()
     asm.tool_call(0, id="a", name="f", arguments="{")
     asm.text("interjection")
     with pytest.raises(ToolCallAssemblyError, match=r"index 0 .*closed because a text block began"):
@@ -176,7 +182,7 @@ def test_delta_for_a_call_closed_by_text_names_the_index_and_the_cause():
 
 
 def test_call_that_never_gets_a_name_raises_at_finish():
-    asm = StreamAssembler()
+    asm = chat_assembler()
     asm.tool_call(3, id="a", arguments="{}")
     asm.set_finish_reason("tool_calls")
     with pytest.raises(ToolCallAssemblyError, match="index 3.*never received a function name"):
@@ -242,7 +248,7 @@ def test_unknown_finish_reason_is_end_turn_with_a_warning(caplog):
 
 @pytest.mark.parametrize("reason", ["error", "abort"])
 def test_failed_finish_reason_raises(reason):
-    asm = StreamAssembler()
+    asm = chat_assembler()
     asm.text("partial")
     asm.set_finish_reason(reason)
     with pytest.raises(StreamServerError, match=reason):
@@ -251,7 +257,7 @@ def test_failed_finish_reason_raises(reason):
 
 def test_usage_metrics_and_additional_fields():
     ticks = iter([10.0, 10.25, 11.0])
-    asm = StreamAssembler(clock=lambda: next(ticks))
+    asm = chat_assembler(clock=lambda: next(ticks))
     asm.text("x")  # first block at 10.25
     asm.set_usage(5, 7, None, cache_read_tokens=3)
     events = finish(asm, "stop", additional_fields={"token_ids": [1, 2]})
@@ -263,17 +269,17 @@ def test_usage_metrics_and_additional_fields():
 
 
 def test_missing_usage_is_zero_and_null_fields_count_as_zero():
-    asm = StreamAssembler()
+    asm = chat_assembler()
     events = finish(asm, "stop")
     assert events[-1]["metadata"]["usage"] == {"inputTokens": 0, "outputTokens": 0, "totalTokens": 0}
-    asm = StreamAssembler()
+    asm = chat_assembler()
     asm.set_usage(None, 4)
     assert finish(asm, "stop")[-1]["metadata"]["usage"] == {"inputTokens": 0, "outputTokens": 4, "totalTokens": 4}
 
 
 def test_non_integer_usage_raises():
     with pytest.raises(StreamServerError, match="inputTokens is '5'"):
-        StreamAssembler().set_usage("5", 1)
+        chat_assembler().set_usage("5", 1)
 
 
 def test_end_block_splits_two_text_blocks():
@@ -283,7 +289,22 @@ def test_end_block_splits_two_text_blocks():
 
 
 def test_finish_twice_is_a_bug():
-    asm = StreamAssembler()
+    asm = chat_assembler()
     asm.finish()
     with pytest.raises(RuntimeError):
         asm.finish()
+
+
+@pytest.mark.parametrize(
+    ("finish_words", "word", "expected"),
+    [
+        ({"refusal": "content_filtered"}, "refusal", "content_filtered"),  # the wire's own word
+        ({"refusal": "content_filtered"}, "stop_sequence", "stop_sequence"),  # a Strands name passes through
+        ({"refusal": "content_filtered"}, "length", "end_turn"),  # another wire's word is unknown here
+    ],
+)
+def test_finish_words_are_the_wires_own(finish_words, word, expected, caplog):
+    asm = StreamAssembler(finish_words=finish_words)
+    events = [*asm.start(), *asm.text("hi"), *finish(asm, word)]
+    assert stop_reason(events) == expected
+    assert ("unknown finish reason" in caplog.text) == (word == "length")

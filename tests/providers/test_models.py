@@ -8,6 +8,7 @@ import pytest
 import respx
 from strands import Agent, tool
 
+from .chat_server import CHAT_PROVIDERS, serve
 from .wire import (
     BASE,
     USER,
@@ -24,32 +25,23 @@ from .wire import (
 from providers import LlamaCppModel, NeuronModel, OpenAIModel, VLLMModel
 from providers.errors import ProviderConnectionError, SingleToolCallOnlyError, StructuredOutputError
 
-PROVIDERS = ["neuron", "vllm", "llamacpp", "openai"]
 TOOL_SPEC = {"name": "weather", "description": "Weather", "inputSchema": {"json": {"type": "object"}}}
 OTHER_SPEC = {"name": "clock", "description": "Time", "inputSchema": {"json": {"type": "object"}}}
 
 
-@pytest.fixture
-def mock():
-    with respx.mock(base_url=BASE, assert_all_called=True, assert_all_mocked=True) as router:
-        yield router
-
-
-def serve(mock, *responses):
-    return mock.post("/v1/chat/completions").mock(side_effect=list(responses))
 
 
 # -- configuration API ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", PROVIDERS)
+@pytest.mark.parametrize("name", CHAT_PROVIDERS)
 def test_update_config_rejects_unknown_keys_listing_valid_ones(name):
     model = make_models()[name]
     with pytest.raises(ValueError, match=r"no configuration key\(s\) \['temprature'\]; valid keys: .*model_id"):
         model.update_config(temprature=0.2)
 
 
-@pytest.mark.parametrize("name", PROVIDERS)
+@pytest.mark.parametrize("name", CHAT_PROVIDERS)
 def test_get_config_returns_a_copy_and_update_config_applies(name):
     model = make_models()[name]
     config = model.get_config()
@@ -247,7 +239,7 @@ class City(pydantic.BaseModel):
     population: int
 
 
-@pytest.mark.parametrize("name", PROVIDERS)
+@pytest.mark.parametrize("name", CHAT_PROVIDERS)
 async def test_structured_output_native_json_schema(mock, name):
     route = serve(mock, stream_response(text_answer('{"name": "Oslo", ', '"population": 700000}')))
     events = [e async for e in make_models()[name].structured_output(City, USER)]
@@ -278,7 +270,7 @@ async def test_structured_output_cut_off_raises(mock):
 # -- a real Agent with a real tool ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", PROVIDERS)
+@pytest.mark.parametrize("name", CHAT_PROVIDERS)
 async def test_agent_runs_a_real_tool_and_answers(mock, name):
     seen: list[str] = []
 

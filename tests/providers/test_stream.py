@@ -9,12 +9,10 @@ import json
 
 import httpx
 import pytest
-import respx
 from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 
+from .chat_server import CHAT_PROVIDERS, serve
 from .wire import (
-    BASE,
-    CHAT_URL,
     Replay,
     chunk,
     collect,
@@ -35,22 +33,12 @@ from providers.errors import (
     TruncatedStreamError,
 )
 
-PROVIDERS = ["neuron", "vllm", "llamacpp", "openai"]
 
-
-@pytest.fixture(params=PROVIDERS)
+@pytest.fixture(params=CHAT_PROVIDERS)
 def model(request):
     return make_models()[request.param]
 
 
-@pytest.fixture
-def mock():
-    with respx.mock(base_url=BASE, assert_all_called=True, assert_all_mocked=True) as router:
-        yield router
-
-
-def serve(mock, *responses):
-    return mock.post("/v1/chat/completions").mock(side_effect=list(responses))
 
 
 def texts(events):
