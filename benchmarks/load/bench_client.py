@@ -1,4 +1,4 @@
-"""Benchmark of the load-test client and simulator: prints the figures issue 4 asks for.
+"""Benchmark of the load-test client and simulator: capacity, timing accuracy, send lag, simulator throughput.
 
     .venv/bin/python benchmarks/load/bench_client.py            # about 6 minutes
 

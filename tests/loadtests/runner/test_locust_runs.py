@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
-from .conftest import run_locust
+from ..conftest import run_locust
 
 
 def _free_port() -> int:
