@@ -91,7 +91,7 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
     def on_test_start(environment: Any, **_kw: Any) -> None:
         quiet_garbage_collector()
         if not st.is_worker:
-            st.setup_report(start_simulator)
+            st.setup_report()
         if not st.is_master:
             st.setup_worker()
 

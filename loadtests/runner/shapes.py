@@ -8,6 +8,7 @@ A run with one stage has no shape: `listeners.install` detaches it, so `-u`, `-r
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 import gevent
@@ -33,6 +34,11 @@ class StageShape(LoadTestShape):
         super().reset_time()
         self.stage = -1  # a new run from the web UI starts the sweep again
 
+    def _time_left(self) -> float:
+        """Seconds until -t ends the run (it can end a sweep early; infinite without -t)."""
+        run_time = self.run_state.opts.run_time
+        return run_time - self.get_run_time() if run_time else math.inf
+
     def _users(self, index: int) -> tuple[int, float]:
         stage = self.run_state.stages[index]
         if stage.users:
@@ -52,18 +58,22 @@ class StageShape(LoadTestShape):
         if self.stage < 0:  # the first tick starts the run; its test_start sets the epoch
             self.stage = 0
             return self._announce()
-        run_time = st.opts.run_time
         end = st.epoch + sum(s.duration_s for s in st.stages[:self.stage + 1])
-        # Locust ticks once a second: wait here for a boundary due before the next tick, so that
-        # stages change at their own times, not up to a second late
-        if end - time.time() >= 1.0:
-            return None if run_time and self.get_run_time() >= run_time else self._users(self.stage)
-        gevent.sleep(max(0.0, end - time.time()))
+        wait = end - time.time()
+        left = self._time_left()
+        if min(wait, left) >= 1.0:
+            return self._users(self.stage)
+        # Locust ticks once a second: wait here for what is due before the next tick, so that stages
+        # change at their own times, not up to a second late
+        if left <= wait:
+            gevent.sleep(max(0.0, left))
+            return None
+        gevent.sleep(max(0.0, wait))
         self.stage += 1
         if self.stage < len(st.stages):
             return self._announce()
         # let requests sent in the last stage finish, or the last stage would look slower than it was
-        drain_until = time.time() + min(st.opts.stall_timeout_s, 10.0)
+        drain_until = time.time() + min(st.opts.stall_timeout_s, 10.0, self._time_left())
         while time.time() < drain_until and (st.is_master or st.inflight > 0):
             gevent.sleep(0.05)
         log.info("sweep finished: stopping the run")

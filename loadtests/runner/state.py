@@ -27,6 +27,7 @@ from loadtests.report.metrics import HistogramSet
 from loadtests.runner.options import ScenarioSpec
 from loadtests.runner.requests import Accountant
 from loadtests.runner.schedule import ArrivalSchedule, Stage
+from loadtests.runner.target import start_simulator
 from loadtests.runner.workloads import WireOptions, WorkloadConfig
 
 log = logging.getLogger("loadtest")
@@ -162,7 +163,7 @@ class RunState:
             self.schedule = ArrivalSchedule(self.mode, self.stages, self.epoch, self.worker_index, self.worker_count, seed=o.seed)
         self.ready.set()
 
-    def setup_report(self, start_simulator: Any) -> None:
+    def setup_report(self) -> None:
         """The master or local process: a fresh RunData, the report folder, the epoch every worker starts from."""
         o = self.opts
         if not self.env.host:  # the web UI's host field was cleared: the simulator is the target again
