@@ -1,1 +1,1 @@
-
+"""Tests of loadtests/sim."""
