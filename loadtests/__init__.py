@@ -1,0 +1,1 @@
+"""Load tests of OpenAI-compatible LLM servers (vLLM, Neuron, llama.cpp) with Locust; README.md maps the folders."""

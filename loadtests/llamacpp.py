@@ -10,12 +10,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from loadtests.core.locust_glue import install  # noqa: E402
-from loadtests.core.options import ScenarioSpec  # noqa: E402
+from loadtests.runner.listeners import install  # noqa: E402
+from loadtests.runner.options import ScenarioSpec  # noqa: E402
 
 SPEC = ScenarioSpec(name="llamacpp", sim_profile="llamacpp", default_mix="chat=6,long=1,tool=1,json=1,multiturn=1",
                     token_ids=False, continuous_usage=False)
+SCENARIO = install(SPEC)
 
 
-class LlamaCppUser(install(SPEC)):
+class LlamaCppUser(SCENARIO.user):
     """Streams chat completions from llama-server."""
+
+
+class LlamaCppStages(SCENARIO.shape):
+    """The stages of `--sweep-users` or `--sweep-rates`; without a sweep Locust's -u, -r and -t drive the run."""

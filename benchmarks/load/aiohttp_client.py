@@ -26,6 +26,7 @@ async def one_stream(session: aiohttp.ClientSession, url: str, body: dict, out: 
             out["errors"] += 1
             await resp.read()
             return
+        # its own minimal chunk reading, as `vllm bench serve` does: it is the comparison, so it shares no code with ours
         async for line in resp.content:
             ts = time.time()
             if line == b"\n":

@@ -1,4 +1,4 @@
-"""Benchmark of the load-test client and simulator: prints the figures issue 4 asks for.
+"""Benchmark of the load-test client and simulator: capacity, timing accuracy, send lag, simulator throughput.
 
     .venv/bin/python benchmarks/load/bench_client.py            # about 6 minutes
 
@@ -179,7 +179,6 @@ def main() -> None:
     print(f"[bench] simulator on core {SERVER_CPU}, client on core {CLIENT_CPU}; 64 chunks/response, TTFT 50 ms, ITL 10 ms. "
           "Other engineers share these cores: compare within this run.", flush=True)
     sim, url = start_sim("--ttft-ms", "50", "--itl-ms", "10", "--itl-spread-ms", "1")
-    rows = []
     try:
         n = args.saturation_streams
         ours = run_locust(url, n, args.seconds, sim_pid=sim.pid)

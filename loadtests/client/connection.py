@@ -1,4 +1,4 @@
-"""A minimal HTTP/1.1 client that hands over every SSE event with the time it arrived.
+"""A minimal HTTP/1.1 client that hands over every piece of a response body with the time it arrived.
 
 Why not Locust's clients: geventhttpclient's `read(n)` waits until n bytes are there, which holds
 back the first events (about 41 ms of false TTFT, measured) and bunches ITL; requests-based
@@ -9,7 +9,7 @@ the newest one's time: the kernel merges queued segments, so a client that is de
 than one ITL still over-reads the earlier ones' lateness; hence the accuracy benchmark). Under Locust the socket module is gevent's, so this is
 cooperative; without Locust (benchmarks, unit tests) it is plain blocking I/O.
 
-Errors: every failure is a `StreamError` with a `kind` from `ERROR_KINDS` and a message saying what
+Errors: every failure is a `RequestFailure` (failures.py) with a `kind` and a message saying what
 was seen and what to do.
 """
 
@@ -25,22 +25,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from loadtests.client.failures import RequestFailure
+
 _SO_TIMESTAMPNS = 35  # Linux; SCM_TIMESTAMPNS has the same value
 _TS = struct.Struct("qq")
 _READ_SIZE = 1 << 18  # large reads: small buffers collapse throughput at long contexts
-
-ERROR_KINDS = ("connect_refused", "connect_timeout", "connect_error", "rate_limited", "unavailable",
-               "context_overflow", "http_4xx", "http_5xx", "not_sse", "stall", "dropped", "protocol",
-               "stream_error", "invalid_output")
-
-
-class StreamError(Exception):
-    """A failed request: `kind` (one of ERROR_KINDS) for the tallies, the message for people."""
-
-    def __init__(self, kind: str, message: str, status: int | None = None) -> None:
-        super().__init__(f"{kind}: {message}")
-        self.kind = kind
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -60,19 +49,6 @@ class Target:
 
     def __str__(self) -> str:
         return f"{self.scheme}://{self.host}:{self.port}{self.base_path}"
-
-
-def classify_http_error(status: int, body: bytes) -> StreamError:
-    text = body[:300].decode("utf-8", "replace").strip()
-    lowered = text.lower()
-    if status == 429:
-        return StreamError("rate_limited", f"HTTP 429 from the server: {text}", status)
-    if status == 503:
-        return StreamError("unavailable", f"HTTP 503 from the server: {text}", status)
-    if status == 400 and ("context length" in lowered or "exceed_context" in lowered or "context size" in lowered):
-        return StreamError("context_overflow", f"prompt plus max_tokens exceed the model context: {text}", status)
-    kind = "http_4xx" if 400 <= status < 500 else "http_5xx"
-    return StreamError(kind, f"HTTP {status}: {text}", status)
 
 
 class Response:
@@ -129,7 +105,7 @@ class Response:
         while True:
             try:
                 ts, data = self.conn.recv()
-            except StreamError as exc:
+            except RequestFailure as exc:
                 if exc.kind == "dropped":  # a close-delimited body ends at EOF
                     self.conn.close()
                     return
@@ -156,7 +132,7 @@ class Response:
             try:
                 size = int(buf[pos:eol].split(b";", 1)[0], 16)
             except ValueError:
-                raise StreamError("protocol", f"bad chunk size line {buf[pos:eol][:40]!r} in a chunked body") from None
+                raise RequestFailure("protocol", f"bad chunk size line {buf[pos:eol][:40]!r} in a chunked body") from None
             pos = eol + 2
             if size == 0:
                 while buf.find(b"\r\n", pos) < 0:  # trailers end with an empty line
@@ -234,7 +210,7 @@ def _addresses(host: str, port: int) -> list[tuple[int, tuple]]:
         try:
             infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
-            raise StreamError("connect_error", f"cannot resolve {host!r}: {exc}; check --host") from None
+            raise RequestFailure("connect_error", f"cannot resolve {host!r}: {exc}; check --host") from None
         found = _ADDRESSES[key] = [(family, sockaddr) for family, _type, _proto, _name, sockaddr in infos]
     return found
 
@@ -312,12 +288,12 @@ class Connection:
                 sock, last = None, exc
         if sock is None:
             if isinstance(last, ConnectionRefusedError):
-                raise StreamError("connect_refused", f"connection refused by {t.host}:{t.port}: is the server running? "
+                raise RequestFailure("connect_refused", f"connection refused by {t.host}:{t.port}: is the server running? "
                                                      "Check --host (no --host starts the embedded simulator)") from None
             if isinstance(last, TimeoutError):
-                raise StreamError("connect_timeout", f"no TCP connection to {t.host}:{t.port} within "
+                raise RequestFailure("connect_timeout", f"no TCP connection to {t.host}:{t.port} within "
                                                      f"{self.connect_timeout:g} s") from None
-            raise StreamError("connect_error", f"cannot connect to {t.host}:{t.port}: {last}") from None
+            raise RequestFailure("connect_error", f"cannot connect to {t.host}:{t.port}: {last}") from None
         self._buffer_filled = False
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if t.scheme == "https":
@@ -338,7 +314,7 @@ class Connection:
         """Up to `size` bytes of whatever has arrived, with its arrival time (kernel timestamp when available)."""
         sock = self.sock
         if sock is None:
-            raise StreamError("dropped", "the connection was closed before the response ended")
+            raise RequestFailure("dropped", "the connection was closed before the response ended")
         self.reading = True
         try:
             if self._readiness is not None and not self._buffer_filled:
@@ -367,11 +343,11 @@ class Connection:
         self.close()
         if self.stalled:
             self.stalled = False
-            raise StreamError("stall", f"no data from the server for {self.read_timeout:g} s (stalled stream); "
+            raise RequestFailure("stall", f"no data from the server for {self.read_timeout:g} s (stalled stream); "
                                        "raise --stall-timeout-s if the server is just slow")
         if error is not None:
-            raise StreamError("dropped", f"connection lost mid-response: {error}")
-        raise StreamError("dropped", "the server closed the connection before the response ended")
+            raise RequestFailure("dropped", f"connection lost mid-response: {error}")
+        raise RequestFailure("dropped", "the server closed the connection before the response ended")
 
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> tuple[float, Response]:
@@ -393,7 +369,7 @@ class Connection:
             try:
                 self.sock.sendall(raw)
                 return t_send, self._read_head()
-            except StreamError as exc:
+            except RequestFailure as exc:
                 if reused and attempt == 0 and exc.kind == "dropped":
                     continue  # the server dropped an idle keep-alive connection (llama.cpp does): reconnect once
                 raise
@@ -401,7 +377,7 @@ class Connection:
                 self.close()
                 if reused and attempt == 0:
                     continue
-                raise StreamError("dropped", f"sending the request failed: {exc}") from None
+                raise RequestFailure("dropped", f"sending the request failed: {exc}") from None
         raise AssertionError("unreachable")
 
     def _read_head(self) -> Response:
@@ -414,56 +390,16 @@ class Connection:
                 break
             if len(buf) > 65536:
                 self.close()
-                raise StreamError("protocol", f"no end of HTTP headers in the first 64 KiB: {buf[:80]!r}")
+                raise RequestFailure("protocol", f"no end of HTTP headers in the first 64 KiB: {buf[:80]!r}")
         head = buf[:end].decode("latin-1").split("\r\n")
         try:
             _version, status_text = head[0].split(" ", 2)[:2]
             status = int(status_text)
         except ValueError:
             self.close()
-            raise StreamError("protocol", f"not an HTTP response: {head[0][:80]!r}") from None
+            raise RequestFailure("protocol", f"not an HTTP response: {head[0][:80]!r}") from None
         headers: dict[str, str] = {}
         for line in head[1:]:
             name, _, value = line.partition(":")
             headers[name.strip().lower()] = value.strip()
         return Response(self, status, headers, buf[end + 4:], ts)
-
-
-class SSEParser:
-    """Splits a byte stream into SSE events: ("data", text) and ("comment", text), as they complete."""
-
-    __slots__ = ("_buf",)
-
-    def __init__(self) -> None:
-        self._buf = b""
-
-    def feed(self, piece: bytes) -> list[tuple[str, str]]:
-        buf = self._buf + piece
-        if b"\r" in buf:
-            buf = buf.replace(b"\r\n", b"\n")
-        out: list[tuple[str, str]] = []
-        start = 0
-        while True:
-            end = buf.find(b"\n\n", start)
-            if end < 0:
-                break
-            block = buf[start:end]
-            start = end + 2
-            if block.startswith(b"data:") and b"\n" not in block:  # the common case, one data line
-                out.append(("data", block[5:].lstrip(b" ").decode()))
-                continue
-            data_lines = []
-            for line in block.split(b"\n"):
-                if line.startswith(b"data:"):
-                    data_lines.append(line[5:].lstrip(b" ").decode())
-                elif line.startswith(b":"):
-                    out.append(("comment", line[1:].lstrip(b" ").decode()))
-                # `event:`, `id:` and `retry:` fields carry nothing an OpenAI stream needs
-            if data_lines:
-                out.append(("data", "\n".join(data_lines)))
-        self._buf = buf[start:]
-        return out
-
-    @property
-    def pending(self) -> bytes:
-        return self._buf

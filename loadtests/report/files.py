@@ -16,8 +16,8 @@ from typing import Any
 
 import jinja2
 
-from loadtests.core.metrics import HistogramSet, exact_percentile
-from loadtests.core.schedule import Stage
+from loadtests.report.metrics import HistogramSet, exact_percentile
+from loadtests.runner.schedule import Stage
 
 
 @dataclass

@@ -7,8 +7,10 @@ import time
 
 import pytest
 
-from loadtests.core.chat_stream import ChatStreamAccumulator, latencies_of
-from loadtests.core.http_stream import Connection, SSEParser, StreamError, Target, classify_http_error
+from loadtests.client.chat_stream import ChatStreamAccumulator, latencies_of
+from loadtests.client.connection import Connection, Target
+from loadtests.client.failures import RequestFailure, classify_http_error
+from loadtests.client.sse import SSEParser
 
 
 def _stream(url: str, body: dict, headers: dict | None = None):
@@ -56,20 +58,20 @@ def test_merged_chunks_carry_several_token_ids(simulator):
                                          ("context_overflow", "context_overflow")])
 def test_http_faults_on_demand(simulator, fault, kind):
     url = simulator()
-    with pytest.raises(StreamError) as info:
+    with pytest.raises(RequestFailure) as info:
         _stream(url, BODY, {"x-sim-fault": fault})
     assert info.value.kind == kind
 
 
 def test_drop_and_stall_faults(simulator):
     url = simulator("--stall-s", "30")
-    with pytest.raises(StreamError) as info:
+    with pytest.raises(RequestFailure) as info:
         _stream(url, {**BODY, "sim_fault": "drop"})
     assert info.value.kind == "dropped"
     conn = Connection(Target.parse(url), read_timeout=0.5)
     _, resp = conn.request("POST", "/v1/chat/completions", json.dumps(BODY).encode(), {"x-sim-fault": "stall"})
     start = time.monotonic()
-    with pytest.raises(StreamError) as info:
+    with pytest.raises(RequestFailure) as info:
         for _ in resp.iter_body():
             pass
     assert info.value.kind == "stall" and time.monotonic() - start < 2.0
@@ -77,10 +79,10 @@ def test_drop_and_stall_faults(simulator):
 
 def test_real_overflow_and_unknown_model(simulator):
     url = simulator("--profile", "neuron")
-    with pytest.raises(StreamError) as info:
+    with pytest.raises(RequestFailure) as info:
         _stream(url, {**BODY, "max_tokens": 4000})
     assert info.value.kind == "context_overflow" and "2048" in str(info.value)
-    with pytest.raises(StreamError, match="does not exist"):
+    with pytest.raises(RequestFailure, match="does not exist"):
         _stream(url, {**BODY, "model": "nope"})
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from loadtests.core.chat_stream import StreamResult
+from loadtests.client.chat_stream import StreamResult
 
 VOCAB = tuple("""the of and to in is that it was for on are as with his they at be this have from or one had by
 word but not what all were we when your can said there use an each which she do how their if will up other

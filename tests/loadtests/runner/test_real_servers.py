@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import run_locust
+from ..conftest import run_locust
 
 pytestmark = pytest.mark.live
 

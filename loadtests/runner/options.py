@@ -11,8 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from loadtests.core.schedule import Stage
-from loadtests.core.workloads import parse_mix
+from loadtests.runner.schedule import Stage
+from loadtests.runner.workloads import parse_mix
 from loadtests.sim.profiles import parse_fault_rates
 
 

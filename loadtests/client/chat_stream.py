@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from loadtests.core.http_stream import StreamError
+from loadtests.client.failures import RequestFailure
 
 
 @dataclass
@@ -52,13 +52,15 @@ class StreamResult:
         return sum(known) if len(known) == len(self.chunk_tokens) else len(self.chunk_ts)
 
 
+# Not the conformance reference decoder: this runs once per event, and its cost is the load generator's capacity.
 class ChatStreamAccumulator:
     """Feed it SSE events in order; `result` holds what was learned."""
 
     def __init__(self, t_send: float) -> None:
         self.result = StreamResult(t_send=t_send)
         self._last_usage_tokens = 0
-        self._tools: dict[int, ToolCallParts] = {}
+        self._tools: dict[int, ToolCallParts] = {}  # the call each index is building now
+        self._calls: list[ToolCallParts] = []  # every call, in the order it began
         self._text: list[str] = []
 
     def on_comment(self, ts: float, text: str) -> None:
@@ -76,11 +78,11 @@ class ChatStreamAccumulator:
         try:
             chunk = orjson.loads(text)  # a quarter of json.loads' cost; this runs once per event
         except ValueError:
-            raise StreamError("protocol", f"SSE data is not JSON: {text[:120]!r}") from None
+            raise RequestFailure("protocol", f"SSE data is not JSON: {text[:120]!r}") from None
         if not isinstance(chunk, dict):
-            raise StreamError("protocol", f"SSE data is not a JSON object: {text[:120]!r}")
+            raise RequestFailure("protocol", f"SSE data is not a JSON object: {text[:120]!r}")
         if "error" in chunk:
-            raise StreamError("stream_error", f"the server reported an error mid-stream: {json.dumps(chunk['error'])[:300]}")
+            raise RequestFailure("stream_error", f"the server reported an error mid-stream: {json.dumps(chunk['error'])[:300]}")
         res.t_end = ts
         usage = chunk.get("usage")
         usage_tokens = None
@@ -109,12 +111,16 @@ class ChatStreamAccumulator:
         if tool_deltas:
             for td in tool_deltas:
                 idx = td.get("index", 0)
-                part = self._tools.setdefault(idx, ToolCallParts())
-                if td.get("id"):
-                    part.id = td["id"]
+                part = self._tools.get(idx)
+                new_id = td.get("id")
+                if part is None or (new_id and part.id and new_id != part.id):  # a new id at a known index: a new call
+                    part = self._tools[idx] = ToolCallParts()
+                    self._calls.append(part)
+                if new_id:
+                    part.id = new_id
                 fn = td.get("function") or {}
                 if fn.get("name"):
-                    part.name += fn["name"]
+                    part.name = fn["name"]
                 if fn.get("arguments"):
                     part.arguments += fn["arguments"]
         n: int | None = None
@@ -133,7 +139,7 @@ class ChatStreamAccumulator:
     def finish(self) -> StreamResult:
         res = self.result
         res.text = "".join(self._text)
-        res.tool_calls = [self._tools[i] for i in sorted(self._tools)]
+        res.tool_calls = self._calls
         if res.token_source == "chunks" and res.completion_tokens is not None:
             res.token_source = "usage"
         return res
@@ -150,9 +156,9 @@ class Latencies:
 
 
 def latencies_of(res: StreamResult) -> Latencies:
-    """The latency figures of one successful stream (raises StreamError when it produced no output)."""
+    """The latency figures of one successful stream (raises RequestFailure when it produced no output)."""
     if not res.chunk_ts:
-        raise StreamError("invalid_output", f"the stream ended without any output token (finish_reason={res.finish_reason!r})")
+        raise RequestFailure("invalid_output", f"the stream ended without any output token (finish_reason={res.finish_reason!r})")
     t0 = res.t_send
     ttft = (res.chunk_ts[0] - t0) * 1e3
     end = max(res.t_end, res.chunk_ts[-1])

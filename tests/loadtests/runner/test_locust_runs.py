@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
-from .conftest import run_locust
+from ..conftest import run_locust
 
 
 def _free_port() -> int:
@@ -155,3 +155,14 @@ def test_llamacpp_slots_queue_above_four_streams(tmp_path):
     # 8 users on 4 slots: half of the requests wait for a whole response before their prefill
     assert s["latency_ms"]["ttft"]["p90"] > 300 and s["latency_ms"]["ttft"]["p50"] > 30
     assert s["token_sources"] == {"usage": s["ok"]}
+
+
+def test_run_time_ends_a_sweep_early(tmp_path):
+    start = time.monotonic()
+    run = run_locust("vllm", tmp_path, "-t", "3s", "--sweep-users", "1,2", "--stage-s", "30", "--workload-mix", "chat=1",
+                     timeout=60)
+    assert run.returncode == 0, run.output[-2000:]
+    assert time.monotonic() - start < 25  # not the 60 s of the two stages
+    stages = run.summary["stages"]
+    assert [st["users"] for st in stages] == [1, 2]
+    assert stages[0]["requests"] > 0 and stages[1]["requests"] == 0

@@ -1,0 +1,37 @@
+"""Why a load-test request failed: one `RequestFailure` with a `kind` for the tallies and a message for people.
+
+Every failure the client sees (connection, HTTP status, framing, stream content) becomes one of these,
+so the report counts failures by kind and never mixes them into the latency statistics.
+"""
+
+from __future__ import annotations
+
+ERROR_KINDS = ("connect_refused", "connect_timeout", "connect_error", "rate_limited", "unavailable",
+               "context_overflow", "http_4xx", "http_5xx", "not_sse", "stall", "dropped", "protocol",
+               "stream_error", "invalid_output")
+
+
+class RequestFailure(Exception):
+    """A failed request: `kind` (one of ERROR_KINDS) for the tallies, the message for people."""
+
+    def __init__(self, kind: str, message: str, status: int | None = None) -> None:
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.status = status
+
+
+def classify_http_error(status: int, body: bytes) -> RequestFailure:
+    text = body[:300].decode("utf-8", "replace").strip()
+    if status == 429:
+        return RequestFailure("rate_limited", f"HTTP 429 from the server: {text}", status)
+    if status == 503:
+        return RequestFailure("unavailable", f"HTTP 503 from the server: {text}", status)
+    if status == 400:
+        # imported here, not at the top: only a 400 needs the wording, so a worker that never gets one
+        # never imports `providers` (the one place that knows how servers word a context overflow)
+        from providers.errors import is_context_overflow
+
+        if is_context_overflow(text):
+            return RequestFailure("context_overflow", f"prompt plus max_tokens exceed the model context: {text}", status)
+    kind = "http_4xx" if 400 <= status < 500 else "http_5xx"
+    return RequestFailure(kind, f"HTTP {status}: {text}", status)

@@ -1,0 +1,6 @@
+"""What a run reports: histograms and records while it runs, then summary.json/csv, report.html and the console summary.
+
+Plain Python with no Locust import.
+- `metrics`: mergeable latency histograms; `records`: one request as records.jsonl holds it;
+- `files`: the verdict and the report files; `console`: the summary printed at the end.
+"""

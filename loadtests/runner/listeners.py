@@ -1,0 +1,140 @@
+"""Where a scenario meets Locust: its options, its event listeners, worker-to-master merging, its user and shape.
+
+Every measurement goes through `events.request.fire` with the exact figures in `context`; a listener
+turns them into histograms and records. Workers ship histogram deltas and records to the master in
+the `report_to_master` payload (every 3 s and once more when they quit); the master (or the single
+local process) writes the report and sets the exit code. With no `--host`, the master starts the
+embedded simulator in a separate process and every worker is sent its address.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from locust import events
+from locust.runners import MasterRunner, WorkerRunner
+
+from loadtests.client.connection import Target
+from loadtests.client.failures import RequestFailure
+from loadtests.report.metrics import HistogramSet
+from loadtests.runner.gc_tuning import quiet_garbage_collector
+from loadtests.runner.options import ScenarioSpec, add_arguments, stages_of
+from loadtests.runner.shapes import StageShape
+from loadtests.runner.state import RunState
+from loadtests.runner.target import discover_model, start_simulator, stop_simulator
+from loadtests.runner.user import LLMUser
+
+log = logging.getLogger("loadtest")
+_REPORT_KEY = "llm_loadtest"
+
+
+class Scenario(NamedTuple):
+    """The base classes a locustfile subclasses: its user and its sweep shape, both bound to one run state."""
+
+    user: type[LLMUser]
+    shape: type[StageShape]
+
+
+def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None) -> Scenario:
+    """Register the scenario's options and event listeners; the locustfile subclasses the returned classes.
+
+    `warmup(state)` (neuron.py) runs once in the master or local process before measuring.
+    """
+    st = RunState(spec)
+    user = type("ScenarioUser", (LLMUser,), {"abstract": True, "run_state": st, "__module__": __name__})
+    shape = type("ScenarioShape", (StageShape,), {"abstract": True, "run_state": st, "__module__": __name__})
+
+    @events.init_command_line_parser.add_listener
+    def _(parser: Any) -> None:
+        add_arguments(parser, spec)
+
+    @events.init.add_listener
+    def on_init(environment: Any, **_kw: Any) -> None:
+        st.env = environment
+        st.opts = o = environment.parsed_options
+        if o is None:
+            return
+        try:
+            st.mode, st.stages = stages_of(o, spec)
+        except ValueError as exc:
+            raise SystemExit(f"load test options: {exc}") from None
+        if len(st.stages) < 2 or isinstance(environment.runner, WorkerRunner):
+            environment.shape_class = None  # no sweep: -u, -r and -t drive the run as in any Locust run
+        if isinstance(environment.runner, WorkerRunner):
+            return
+        if not environment.host:
+            environment.host = start_simulator(st)
+            if not o.model:
+                o.model = "sim-model"
+        else:
+            try:
+                Target.parse(environment.host)
+            except ValueError as exc:
+                raise SystemExit(str(exc)) from None
+        if isinstance(environment.runner, MasterRunner):
+            environment.runner.register_message("llm_abort", lambda environment, msg, **kw: st.abort(msg.data["reason"]))
+        if not o.model:
+            try:
+                o.model = discover_model(st)
+            except RequestFailure as exc:
+                raise SystemExit(f"cannot find the model to test at {environment.host} ({exc}); give --model") from None
+            log.info("--model not given: using %r from GET /v1/models", o.model)
+        if warmup is not None:
+            # before Locust starts its clock, so that -t measures the steady state only
+            st.setup_worker()
+            warmup(st)
+
+    @events.test_start.add_listener
+    def on_test_start(environment: Any, **_kw: Any) -> None:
+        quiet_garbage_collector()
+        if not st.is_worker:
+            st.setup_report()
+        if not st.is_master:
+            st.setup_worker()
+
+    @events.spawning_complete.add_listener
+    def on_spawning_complete(**_kw: Any) -> None:
+        gc.freeze()  # the users just made live as long as the run
+
+    @events.test_stop.add_listener
+    def on_test_stop(environment: Any, **_kw: Any) -> None:
+        # a local run stopped from the web UI gets its report now (headless runs report when quitting,
+        # and a master waits for its workers' last figures, which arrive with their quit message)
+        if not st.is_worker and not st.is_master and not st.opts.headless and st.run is not None and not st.finished:
+            st.finish()
+
+    @events.request.add_listener
+    def on_request(context: dict[str, Any] | None = None, **_kw: Any) -> None:
+        if context and "llm_record" in context:
+            st.ingest(context["llm_record"], context["itl_token"], context["itl_chunk"])
+
+    @events.report_to_master.add_listener
+    def on_report(client_id: str, data: dict[str, Any]) -> None:
+        st.accountant.drain()
+        data[_REPORT_KEY] = {"hists": st.hists.encode(), "records": st.pending}
+        st.hists = HistogramSet()
+        st.pending = []
+
+    @events.worker_report.add_listener
+    def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
+        payload = data.get(_REPORT_KEY)
+        if not payload or st.run is None:
+            return
+        st.run.hists.add_encoded(payload["hists"])
+        for rec in payload["records"]:
+            st.add_record(rec)
+
+    @events.quitting.add_listener
+    def on_quitting(environment: Any, **_kw: Any) -> None:
+        try:
+            if not st.is_worker and not st.is_master:
+                environment.runner.stop()  # Ctrl-C or SIGTERM: end the users before the simulator goes away
+            if not st.is_worker and st.run is not None and not st.finished:
+                st.finish()
+        finally:
+            stop_simulator(st)
+
+    return Scenario(user, shape)

@@ -1,0 +1,207 @@
+"""One request on the hot path, and its accounting off it.
+
+`stream_once` does only what must happen while the answer arrives (send, read, parse); `account`
+turns the result into latencies, validation, the Locust request event and the record; the
+`Accountant` greenlet runs `account` when the worker has nothing to read.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import gevent
+from gevent.event import Event
+from locust import events
+
+from loadtests.client.chat_stream import ChatStreamAccumulator, StreamResult, latencies_of
+from loadtests.client.connection import Connection
+from loadtests.client.failures import RequestFailure, classify_http_error
+from loadtests.client.sse import SSEParser
+from loadtests.report.records import RequestRecord
+from loadtests.runner.workloads import WorkloadRequest, validate_output
+from loadtests.sim.profiles import bucket_for
+
+if TYPE_CHECKING:
+    from loadtests.runner.state import RunState
+
+_FATAL_AT_START = {"connect_refused", "connect_error", "connect_timeout", "not_sse", "protocol", "http_4xx"}
+
+
+@dataclass
+class RequestOutcome:
+    """What one request left on the critical path; `account` turns it into figures later."""
+
+    req: WorkloadRequest
+    t_send: float
+    t_failed: float
+    users: int
+    t_intended: float | None
+    stage: int | None
+    warmup: bool
+    fields: dict[str, Any]
+    body_len: int
+    status: int | None = None
+    res: StreamResult | None = None
+    exc: RequestFailure | None = None
+
+
+def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_intended: float | None = None,
+                stage: int | None = None, warmup: bool = False, body: bytes | None = None, **fields: Any) -> RequestOutcome:
+    """Send one streamed chat request and read it to the end: only what must happen while it arrives.
+
+    `body`: the request already encoded (an open-loop user encodes it before waiting for its slot).
+    """
+    if body is None:
+        body = json.dumps(req.body).encode()
+    st.inflight += 1
+    out = RequestOutcome(req, time.time(), 0.0, st.inflight * st.worker_count, t_intended, stage, warmup, fields, len(body))
+    try:
+        out.t_send, resp = conn.request("POST", "/v1/chat/completions", body)
+        out.status = resp.status
+        if resp.status != 200:
+            raise classify_http_error(resp.status, resp.read_all())
+        if "text/event-stream" not in resp.content_type:
+            raw = resp.read_all(4096)
+            conn.close()
+            raise RequestFailure("not_sse", f"expected a text/event-stream body, got {resp.content_type or 'no content type'!r}: "
+                                         f"{raw[:120]!r}; is {conn.target} an OpenAI-compatible server with streaming?", 200)
+        acc = ChatStreamAccumulator(out.t_send)
+        parser = SSEParser()
+        on_data, on_comment, feed = acc.on_data, acc.on_comment, parser.feed
+        for ts, piece in resp.iter_body():
+            for kind, text in feed(piece):
+                if kind == "data":
+                    on_data(ts, text)
+                else:
+                    on_comment(ts, text)
+        res = acc.finish()
+        if not res.done:
+            raise RequestFailure("protocol", "the stream ended without `data: [DONE]`")
+        out.res = res
+    except RequestFailure as err:
+        out.exc = err
+        out.t_failed = time.time()
+        conn.close()
+    finally:
+        st.inflight -= 1
+    return out
+
+
+def run_request(st: RunState, conn: Connection, req: WorkloadRequest, **kw: Any) -> dict[str, Any]:
+    """One request measured and accounted at once (warmup); returns its record."""
+    return account(st, stream_once(st, conn, req, **kw))
+
+
+def account(st: RunState, out: RequestOutcome) -> dict[str, Any]:
+    """Latencies, validation, ground-truth errors and the Locust request event of one finished request."""
+    req, res, exc = out.req, out.res, out.exc
+    lat = None
+    if exc is None:
+        assert res is not None
+        try:
+            lat = latencies_of(res)
+        except RequestFailure as err:
+            exc = err
+    t_send = out.t_send
+    if lat is not None:
+        t_end = max(res.t_end, res.chunk_ts[-1])  # type: ignore[union-attr]
+    else:  # failed while reading, or a complete stream without output
+        t_end = out.t_failed or (res.t_end if res is not None and res.t_end else time.time())
+    rec = RequestRecord(workload=req.workload, ok=exc is None, worker=st.worker_index, t_intended=out.t_intended,
+                        t_send=t_send, t_end=t_end, stage=out.stage, users=out.users, warmup=out.warmup, status=out.status,
+                        **out.fields)
+    if out.t_intended is not None:
+        rec.send_lag_ms = round((t_send - out.t_intended) * 1e3, 3)
+    if exc is not None:
+        rec.error_kind, rec.error = exc.kind, str(exc)
+        rec.e2e_ms = round((t_end - t_send) * 1e3, 3)
+        itl_token: list[tuple[float, int]] = []
+        itl_chunk: list[float] = []
+    else:
+        assert lat is not None and res is not None
+        rec.ttft_ms, rec.e2e_ms = round(lat.ttft_ms, 3), round(lat.e2e_ms, 3)
+        rec.tpot_ms = None if lat.tpot_ms is None else round(lat.tpot_ms, 3)
+        rec.output_tokens, rec.prompt_tokens = lat.output_tokens, res.prompt_tokens
+        rec.chunks, rec.events, rec.token_source, rec.finish_reason = len(res.chunk_ts), res.events, res.token_source, res.finish_reason
+        if lat.itl_chunk_ms:
+            ordered = sorted(lat.itl_chunk_ms)
+            rec.itl_chunk_p50_ms = round(ordered[len(ordered) // 2], 3)
+            rec.itl_chunk_max_ms = round(ordered[-1], 3)
+        if out.t_intended is not None:
+            rec.intended_e2e_ms = round((t_end - out.t_intended) * 1e3, 3)
+        rec.valid, rec.invalid_reason = validate_output(req, res)
+        slo = st.slo
+        rec.slo_ok = all(v is not None and v <= slo[k] for k, v in (("ttft", lat.ttft_ms), ("tpot", lat.tpot_ms or 0.0),
+                                                                    ("e2e", lat.e2e_ms)) if k in slo)
+        if st.spec.neuron and res.prompt_tokens:
+            rec.bucket = bucket_for(res.prompt_tokens, tuple(st.opts.prefill_buckets)) or rec.bucket  # the server's count
+        if res.truth and res.truth.get("ttft_ms") is not None:
+            # the simulator's wall-clock time of its first write, seen from our send time: the error left is ours
+            first_write = res.truth["recv_wall"] + res.truth["ttft_ms"] / 1e3
+            rec.truth_ttft_ms = round((first_write - t_send) * 1e3, 3)
+            rec.ttft_err_ms = round(lat.ttft_ms - rec.truth_ttft_ms, 3)
+            emit = res.truth.get("emit_ms", [])
+            if len(emit) == len(res.chunk_ts):
+                errs = [lat.itl_chunk_ms[i - 1] - (emit[i] - emit[i - 1]) for i in range(1, len(emit))]
+                rec.extra["itl_errs"] = errs
+                if errs:
+                    rec.itl_err_p99_ms = round(sorted(abs(e) for e in errs)[int(0.99 * (len(errs) - 1))], 3)
+        itl_token, itl_chunk = lat.itl_token_ms, lat.itl_chunk_ms
+    record = rec.to_dict()
+    record["ok"] = rec.ok
+    events.request.fire(request_type="SSE" if not out.warmup else "WARMUP", name=req.workload,
+                        response_time=rec.e2e_ms or 0.0, response_length=out.body_len,
+                        exception=exc, context={"llm_record": record, "itl_token": itl_token, "itl_chunk": itl_chunk})
+    if exc is None:
+        st.ok_count += 1
+        st.fatal_streak.clear()
+    elif st.ok_count == 0 and exc.kind in _FATAL_AT_START:
+        st.fatal_streak[exc.kind] += 1
+        if st.fatal_streak[exc.kind] >= 3:
+            st.abort(f"the first requests all failed: {exc}")
+    return record
+
+
+class Accountant:
+    """Accounts finished requests while the worker has nothing to read.
+
+    Accounting one request costs as much as reading a hundred events. Done inline, requests that end
+    together (users started together stay in step) hold every socket back for tens of ms; events
+    that queue meanwhile are merged by the kernel under one receive timestamp, and every TTFT and
+    ITL of that moment is wrong. Here it waits for an idle event loop, so reads always go first;
+    past `backlog` waiting requests (a saturated worker is never idle) it accounts without waiting.
+    """
+
+    def __init__(self, st: RunState, backlog: int = 256) -> None:
+        self.st = st
+        self.backlog = backlog
+        self.queue: deque[RequestOutcome] = deque()
+        self.wakeup = Event()
+        self.greenlet: gevent.Greenlet | None = None
+
+    def submit(self, out: RequestOutcome) -> None:
+        self.queue.append(out)
+        if self.greenlet is None or self.greenlet.dead:
+            self.greenlet = gevent.spawn(self._run)
+        self.wakeup.set()
+
+    def drain(self) -> None:
+        """Account everything waiting now (before a report is sent or written)."""
+        while self.queue:
+            account(self.st, self.queue.popleft())
+
+    def _run(self) -> None:
+        queue = self.queue
+        while True:
+            if not queue:
+                self.wakeup.clear()
+                self.wakeup.wait()
+                continue
+            if len(queue) < self.backlog:
+                gevent.idle()
+            if queue:
+                account(self.st, queue.popleft())

@@ -1,0 +1,34 @@
+"""Histograms: percentiles within their stated error, merging across workers, sub-millisecond values."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from loadtests.report.metrics import Histogram, HistogramSet, exact_percentile
+
+
+def test_histogram_percentiles_within_one_percent_and_merge_across_workers():
+    rng = random.Random(3)
+    values = [rng.lognormvariate(math.log(10), 0.6) for _ in range(20000)]
+    a, b = HistogramSet(), HistogramSet()
+    for i, v in enumerate(values):
+        (a if i % 2 else b).record(["all"], "itl_token", v)
+    merged = HistogramSet()
+    merged.add_encoded(a.encode())
+    merged.add_encoded(b.encode())
+    h = merged.get("all", "itl_token")
+    assert h.count == len(values)
+    for p in (50, 90, 99, 99.9):
+        exact = exact_percentile(values, p)
+        assert h.percentile(p) == pytest.approx(exact, rel=0.011)
+
+
+def test_histogram_keeps_sub_millisecond_resolution():
+    h = Histogram()
+    h.record(0.25)
+    h.record(5.004)
+    assert h.percentile(0) == pytest.approx(0.25, rel=0.01)
+    assert h.percentile(100) == pytest.approx(5.004, rel=0.01)
