@@ -6,6 +6,9 @@ so the report counts failures by kind and never mixes them into the latency stat
 
 from __future__ import annotations
 
+# The one place that knows how servers word a context overflow (a light import: no strands, no httpx).
+from providers.errors import is_context_overflow
+
 ERROR_KINDS = ("connect_refused", "connect_timeout", "connect_error", "rate_limited", "unavailable",
                "context_overflow", "http_4xx", "http_5xx", "not_sse", "stall", "dropped", "protocol",
                "stream_error", "invalid_output")
@@ -27,10 +30,6 @@ def classify_http_error(status: int, body: bytes) -> RequestFailure:
     if status == 503:
         return RequestFailure("unavailable", f"HTTP 503 from the server: {text}", status)
     if status == 400:
-        # imported here, not at the top: only a 400 needs the wording, so a worker that never gets one
-        # never imports `providers` (the one place that knows how servers word a context overflow)
-        from providers.errors import is_context_overflow
-
         if is_context_overflow(text):
             return RequestFailure("context_overflow", f"prompt plus max_tokens exceed the model context: {text}", status)
     kind = "http_4xx" if 400 <= status < 500 else "http_5xx"
