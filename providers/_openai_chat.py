@@ -13,7 +13,7 @@ and overrides one of the small hooks:
 - ``_format_tool_choice()`` for servers that reject some tool_choice forms
 - ``_special_error()``      a server-specific error worth its own exception
 - ``_structured_output_params()`` how the server is asked for JSON matching a schema
-- ``_overflow_markers``, ``_collect_token_ids``, ``_retry_dropped_connection``, ``_include_usage``
+- ``_overflow_markers``, ``_collect_token_ids``, ``_include_usage``
   (class attributes)
 
 Speed matters (RL rollouts and load tests run thousands of streams): the stream loop splits raw

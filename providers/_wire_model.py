@@ -43,6 +43,12 @@ __all__ = ["DEFAULT_TIMEOUT", "WireModel"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
+# llama.cpp (cpp-httplib), uvicorn (vLLM) and Node close a keep-alive connection 5 s after they wrote
+# the last response; httpx's default expiry is also 5 s but counts from when the client finished
+# reading, a little later, so a connection reused near 5 s idle could be one the server had just
+# closed ("Server disconnected without sending a response"). Expire well before any common server.
+KEEPALIVE_EXPIRY_S = 2.0
+_LIMITS = httpx.Limits(max_keepalive_connections=20, max_connections=100, keepalive_expiry=KEEPALIVE_EXPIRY_S)
 _THROTTLE_STATUSES = frozenset({429, 503})
 
 
@@ -61,18 +67,20 @@ class WireModel(ProviderModel[ConfigT]):
     _overflow_markers: ClassVar[tuple[str, ...]] = CONTEXT_OVERFLOW_MARKERS
     #: The Accept header of the streamed answer.
     _accept: ClassVar[str] = "text/event-stream"
-    #: llama.cpp drops reused keep-alive connections: resend once on a fresh one.
-    _retry_dropped_connection: ClassVar[bool] = False
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._init_config(config)
         self._client: httpx.AsyncClient | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
+        # Whether the pooled client has answered a request: only then can a send go out on a reused
+        # connection, which a server may close at the instant we reuse it.
+        self._client_has_answered = False
 
     def _config_changed(self) -> None:
         """A new base URL, key or timeout: build the client again on next use."""
         self._client = None
         self._client_loop = None
+        self._client_has_answered = False
 
     # -- hooks ----------------------------------------------------------------------------------
 
@@ -140,8 +148,9 @@ class WireModel(ProviderModel[ConfigT]):
         # connection cannot move between loops, and Agent() calls may run each on its own loop).
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
-            self._client = httpx.AsyncClient(timeout=self._timeout(), verify=_shared_ssl_context())
+            self._client = httpx.AsyncClient(timeout=self._timeout(), verify=_shared_ssl_context(), limits=_LIMITS)
             self._client_loop = loop
+            self._client_has_answered = False
         return self._client
 
     async def aclose(self) -> None:
@@ -159,13 +168,18 @@ class WireModel(ProviderModel[ConfigT]):
         body = json.dumps(request, ensure_ascii=False).encode()
         headers = self._request_headers(url, body)
         client = self._http_client()
+        may_reuse = self._client_has_answered
         try:
             response = await client.send(client.build_request("POST", url, content=body, headers=headers), stream=True)
         except httpx.RemoteProtocolError as exc:
-            if not self._retry_dropped_connection:
+            # Closed before any byte of the answer on a connection that may have been pooled: the
+            # server never read the request (an idle close racing our send), so it is safe to send
+            # once more on a new connection. A first request, or a second drop, is the server's fault.
+            if not may_reuse:
                 raise
-            logger.debug("server dropped a reused connection before answering (%s); retrying once", exc)
+            logger.debug("server closed a reused connection before answering (%s); sending once more", exc)
             response = await self._send_on_fresh_connection(url, body, headers)
+        self._client_has_answered = True
         is_json = response.headers.get("content-type", "").startswith("application/json")
         if response.status_code == 200 and not is_json:
             return response
@@ -181,7 +195,7 @@ class WireModel(ProviderModel[ConfigT]):
         raise ProviderHTTPError(response.status_code, self._error_body(response, raw), url)
 
     async def _send_on_fresh_connection(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        fresh = httpx.AsyncClient(timeout=self._timeout(), verify=_shared_ssl_context())
+        fresh = httpx.AsyncClient(timeout=self._timeout(), verify=_shared_ssl_context(), limits=_LIMITS)
         try:
             response = await fresh.send(fresh.build_request("POST", url, content=body, headers=headers), stream=True)
         except BaseException:

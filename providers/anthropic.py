@@ -69,7 +69,6 @@ class AnthropicModel(StructuredOutputByTool, WireModel[AnthropicConfig]):
     CONFIG_KEYS = frozenset(AnthropicConfig.__annotations__)
     _finish_words = FINISH_WORDS
     _overflow_markers = overflow_markers("anthropic")
-    _retry_dropped_connection = True  # llama.cpp answers /v1/messages too, with the same keep-alive quirk
     _forced_tool_wire = "anthropic"  # structured output forces a tool: no JSON-schema answer mode here
 
     def __init__(self, *, client_args: dict[str, Any] | None = None, **model_config: Unpack[AnthropicConfig]):

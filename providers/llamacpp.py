@@ -27,7 +27,6 @@ class LlamaCppModel(OpenAIChatModel):
 
     CONFIG_KEYS: ClassVar[frozenset[str]] = frozenset({"base_url", "model_id", "timeout", "api_key", "params"})
     _overflow_markers: ClassVar[tuple[str, ...]] = overflow_markers("llamacpp")
-    _retry_dropped_connection: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -181,26 +181,42 @@ async def test_llamacpp_named_tool_choice_becomes_that_tool_required(mock):
     assert body["tool_choice"] == "required"
 
 
-async def test_llamacpp_retries_once_when_a_kept_alive_connection_was_dropped(mock):
-    route = serve(mock, httpx.RemoteProtocolError("Server disconnected without sending a response."),
-                  stream_response(text_answer("ok")))
-    events = await collect(make_models()["llamacpp"])
-    assert route.call_count == 2
+DROPPED = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+
+@pytest.mark.parametrize("name", CHAT_PROVIDERS)
+async def test_a_reused_connection_closed_before_answering_is_sent_once_more(mock, name):
+    route = serve(mock, stream_response(text_answer("first")), DROPPED, stream_response(text_answer("ok")))
+    model = make_models()[name]
+    await collect(model)
+    events = await collect(model)
+    assert route.call_count == 3
     assert events[-2] == {"messageStop": {"stopReason": "end_turn"}}
 
 
-async def test_llamacpp_gives_up_after_the_second_drop(mock):
-    drop = httpx.RemoteProtocolError("Server disconnected without sending a response.")
-    serve(mock, drop, drop)
+@pytest.mark.parametrize("name", CHAT_PROVIDERS)
+async def test_a_second_drop_is_the_servers_fault(mock, name):
+    serve(mock, stream_response(text_answer("first")), DROPPED, DROPPED)
+    model = make_models()[name]
+    await collect(model)
     with pytest.raises(ProviderConnectionError, match="closed the connection before answering"):
-        await collect(make_models()["llamacpp"])
+        await collect(model)
 
 
-async def test_other_providers_do_not_retry_a_dropped_connection(mock):
-    route = serve(mock, httpx.RemoteProtocolError("Server disconnected without sending a response."))
+@pytest.mark.parametrize("name", CHAT_PROVIDERS)
+async def test_a_first_request_is_never_resent(mock, name):
+    # A new client has no pooled connection: a drop before the answer is the server's, not an idle race.
+    route = serve(mock, DROPPED, stream_response(text_answer("ok")))
     with pytest.raises(ProviderConnectionError):
-        await collect(make_models()["vllm"])
+        await collect(make_models()[name])
     assert route.call_count == 1
+
+
+@pytest.mark.parametrize("name", CHAT_PROVIDERS)
+async def test_pooled_connections_expire_before_common_servers_close_them(name):
+    # llama.cpp, uvicorn (vLLM) and Node close an idle keep-alive connection 5 s after their last response.
+    client = make_models()[name]._http_client()
+    assert client._transport._pool._keepalive_expiry <= 2.5
 
 
 @pytest.mark.parametrize(("timeout", "read", "connect"), [(5, 5.0, 5.0), ((2, 30), 30.0, 2.0)])
