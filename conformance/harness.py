@@ -20,14 +20,12 @@ from strands.models import Model
 from conformance.capture import Capture, IncompleteRecording
 from conformance.cases import SERVER_KINDS, Case
 from conformance.cassette import Cassette, write_cassette_atomically
-from conformance.expectations import WireExpectation
 from conformance.loopback import LoopbackReplay, LoopbackServer
-from conformance.request_meaning import RequestMeaning
 from conformance.record import RunRecord
 from conformance.replay import Replay, SentRequest
 from conformance.targets import ProviderEntry
 from conformance.validator import EventSequenceError, StreamSummary, validate_events
-from conformance.wires import WireFamily
+from conformance.wires import RequestMeaning, WireExpectation, WireFamily
 
 __all__ = ["Outcome", "Run"]
 

@@ -24,12 +24,14 @@ from conformance.cassette import Cassette, CassetteError, load_cassette
 from conformance.harness import Run
 from conformance.loopback import LoopbackServer
 from conformance.record import CHECK_FAMILIES, RUN_RECORD_KEY, RunRecord
-from conformance.targets import DEFAULT_MATRIX, ProviderEntry, ProviderSelectionError, resolve_provider
+from conformance.targets import DEFAULT_MATRIX, REFERENCE_PROVIDERS, ProviderEntry, ProviderSelectionError, resolve_provider
 from conformance.wires import WireFamily, get_wire, known_wires
 
 __all__ = ["Cell", "SuiteSettings", "SETTINGS_KEY"]
 
 REPLAY_ROOT = "http://replay.invalid"
+# `@pytest.mark.cases("<table>")`: the cases a wire's own table names (its stop reasons, its error cases).
+WIRE_TABLES = ("stop_reasons", "errors")
 REPLAY_MODEL_ID = "smollm2"
 
 
@@ -80,13 +82,17 @@ SETTINGS_KEY = pytest.StashKey[SuiteSettings]()
 RUN_KEY = pytest.StashKey[Run]()
 
 
+def _reference_names() -> list[str]:
+    """The default matrix first, then the providers named only on request (upstream-*)."""
+    return [*DEFAULT_MATRIX, *(name for name in REFERENCE_PROVIDERS if name not in DEFAULT_MATRIX)]
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "Strands provider conformance suite")
     group.addoption(
         "--provider", action="append", default=None, metavar="NAME|package.module:factory",
-        help="provider to certify (repeatable): a reference name (neuron, vllm, llamacpp, openai, anthropic, bedrock, "
-        "ollama, mistral, writer, llamaapi, litellm, upstream-openai, upstream-llamacpp) or a factory; default: "
-        "every reference provider, each on its own wire, as one matrix",
+        help=f"provider to certify (repeatable): a reference name ({', '.join(_reference_names())}) or a factory; "
+        "default: every reference provider, each on its own wire, as one matrix",
     )
     group.addoption("--wire", default=None,
                     help="wire family whose cassettes replay, for every selected provider (default: each reference "
@@ -101,7 +107,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "cases(*names): the conformance cases a check runs (or 'stop_reasons')")
+    config.addinivalue_line("markers", "cases(*names): the conformance cases a check runs (or 'stop_reasons', "
+                            "'errors': the cases of the wire's own table)")
     config.addinivalue_line("markers", f"family(name): the check family, one of {', '.join(CHECK_FAMILIES)}")
     option = config.option
     if not hasattr(option, "wire"):  # plugin loaded without its options (e.g. -p no:...)
@@ -174,8 +181,8 @@ def _cells_for(metafunc: pytest.Metafunc, settings: SuiteSettings) -> list[Any]:
     params = []
     for provider in settings.providers:
         names: list[str | None]
-        if marker.args == ("stop_reasons",):
-            names = list(settings.wire_for(provider.name).stop_reasons)
+        if len(marker.args) == 1 and marker.args[0] in WIRE_TABLES:
+            names = list(getattr(settings.wire_for(provider.name), marker.args[0]))
         else:
             names = list(marker.args) or [None]
         for name in names:
@@ -191,8 +198,9 @@ def _variants(provider: ProviderEntry, name: str | None, settings: SuiteSettings
         return [Cell(provider.name, None, "offline")]
     case = get_case(name)
     wire = settings.wire_for(provider.name)
-    if name in wire.unsupported:
-        return [Cell(provider.name, name, "unsupported", f"wire {wire.name} cannot express this: {wire.unsupported[name]}")]
+    reason = wire.cannot_express(name, case.cassette_case)
+    if reason is not None:
+        return [Cell(provider.name, name, "unsupported", f"wire {wire.name} cannot express this: {reason}")]
     if not settings.live:
         variants = wire.variants(case.cassette_case)
         # No cassette is a failing cell (the check says what to record or write), never a missing row.

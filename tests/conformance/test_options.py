@@ -71,8 +71,7 @@ def test_unreachable_live_server_fails_once_naming_the_url(pytester):
 CONFTEST = """
 from pathlib import Path
 from conformance.wires import WireFamily, register_wire
-from conformance.expectations import decode_openai_chat
-from conformance.request_meaning import read_openai_chat_request
+from conformance.wires.openai_chat import decode_openai_chat, read_openai_chat_request
 
 register_wire(
     WireFamily("unit-wire", "/v1", decode_openai_chat, stop_reasons={}, read_request=read_openai_chat_request,
