@@ -21,9 +21,9 @@ import pytest
 
 from conformance.cases import SERVER_KINDS, get_case
 from conformance.cassette import Cassette, CassetteError, load_cassette
+from conformance.evidence import CHECK_FAMILIES, RUN_RECORD_KEY, RunRecord
 from conformance.harness import Run
 from conformance.loopback import LoopbackServer
-from conformance.record import CHECK_FAMILIES, RUN_RECORD_KEY, RunRecord
 from conformance.targets import DEFAULT_MATRIX, REFERENCE_PROVIDERS, ProviderEntry, ProviderSelectionError, resolve_provider
 from conformance.wires import WireFamily, get_wire, known_wires
 

@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from conformance.record import CHECK_FAMILIES
+from conformance.evidence import CHECK_FAMILIES
 
 RESULTS_FORMAT = 1
 

@@ -14,7 +14,7 @@ pytest_plugins = ["pytester"]
 
 FAKE_CHECKS = '''
 import pytest
-from conformance.record import RUN_RECORD_KEY, RunRecord
+from conformance.evidence import RUN_RECORD_KEY, RunRecord
 
 def record(request, check, family="stop_reasons", message=None, provider="fake", wire="openai-chat"):
     request.node.stash[RUN_RECORD_KEY] = RunRecord(
@@ -199,7 +199,7 @@ def test_check_ids_leave_out_the_provider_so_rows_and_baselines_fit_every_provid
     check: str, provider: str, expected: str
 ) -> None:
     from conformance.gate import check_id
-    from conformance.record import RunRecord
+    from conformance.evidence import RunRecord
 
     assert check_id(RunRecord(provider=provider, wire="openai-chat", family="tool_calls", check=check)) == expected
 

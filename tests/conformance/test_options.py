@@ -129,7 +129,7 @@ def test_missing_cassette_is_a_failing_row_not_a_missing_one(pytester):
 
 RECORD_PROBE = """
 import pytest
-from conformance.record import RUN_RECORD_KEY
+from conformance.evidence import RUN_RECORD_KEY
 
 SEEN = {}
 
