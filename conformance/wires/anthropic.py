@@ -8,7 +8,7 @@ stop, and overload as HTTP 529 or as an error event inside the stream.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from strands.models import Model
@@ -29,7 +29,7 @@ from conformance.wires._types import (
 )
 from conformance.wires.openai_chat import FINISH_STOP_REASONS, OPENAI_ONLY
 
-__all__ = ["anthropic_params", "decode_anthropic", "read_anthropic_request"]
+__all__ = ["anthropic_params", "decode_anthropic", "read_anthropic_request", "turn_role"]
 
 
 def _counts(mapping: Mapping[str, Any] | None) -> dict[str, int]:
@@ -91,6 +91,13 @@ def decode_anthropic(body: bytes) -> WireExpectation:
     return expectation
 
 
+def turn_role(message: Mapping[str, Any], blocks: list[Any], is_result: Callable[[Any], bool]) -> str:
+    """A message's role; "tool" for a user message made only of tool results (Anthropic and Bedrock send
+    results inside a user message, OpenAI as a tool message: the checks compare turns, not syntax)."""
+    results = [block for block in blocks if is_result(block)]
+    return "tool" if results and len(results) == len(blocks) else message.get("role")
+
+
 def read_anthropic_request(body: Any) -> RequestMeaning:
     """Read an Anthropic Messages request body (usage is always in the stream, so it counts as requested)."""
     body = json_object(body, "anthropic")
@@ -109,8 +116,7 @@ def read_anthropic_request(body: Any) -> RequestMeaning:
     for message in body.get("messages") or []:
         content = message.get("content")
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
-        results = [block for block in blocks if block.get("type") == "tool_result"]
-        meaning.roles.append("tool" if results and len(results) == len(blocks) else message.get("role"))
+        meaning.roles.append(turn_role(message, blocks, lambda block: block.get("type") == "tool_result"))
         for block in blocks:
             if block.get("type") == "tool_use":
                 meaning.tool_calls.append(SentToolCall(block.get("id"), block.get("name"), block.get("input")))

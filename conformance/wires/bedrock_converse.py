@@ -24,6 +24,7 @@ from conformance.wires._types import (
     blocks_text,
     json_object,
 )
+from conformance.wires.anthropic import turn_role
 from conformance.wires.openai_chat import FINISH_STOP_REASONS, OPENAI_ONLY
 
 __all__ = ["decode_bedrock_converse", "read_bedrock_converse_request"]
@@ -87,8 +88,7 @@ def read_bedrock_converse_request(body: Any) -> RequestMeaning:
         meaning.system_text = blocks_text(body["system"])
     for message in body.get("messages") or []:
         blocks = message.get("content") or []
-        results = [block for block in blocks if "toolResult" in block]
-        meaning.roles.append("tool" if results and len(results) == len(blocks) else message.get("role"))
+        meaning.roles.append(turn_role(message, blocks, lambda block: "toolResult" in block))
         for block in blocks:
             if "toolUse" in block:
                 use = block["toolUse"]

@@ -25,7 +25,7 @@ from conformance.wires._types import (
     WireFamily,
     json_object,
 )
-from conformance.wires.openai_chat import FINISH_STOP_REASONS, OPENAI_ONLY
+from conformance.wires.openai_chat import FINISH_STOP_REASONS, OPENAI_ONLY, read_tools_and_system
 
 __all__ = ["decode_ollama", "ollama_params", "read_ollama_request"]
 
@@ -56,20 +56,7 @@ def read_ollama_request(body: Any) -> RequestMeaning:
     """Read an Ollama /api/chat body: no tool ids on this wire, so calls and results pair by order and name."""
     body = json_object(body, "ollama")
     meaning = RequestMeaning()
-    for tool in body.get("tools") or []:
-        function = tool.get("function") or {}
-        meaning.tools.append({"type": tool.get("type"), "name": function.get("name"),
-                              "description": function.get("description"), "parameters": function.get("parameters")})
-    messages = body.get("messages") or []
-    system = [number for number, message in enumerate(messages) if message.get("role") == "system"]
-    meaning.system_messages = len(system)
-    meaning.system_first = not system or system == list(range(len(system)))
-    if system:
-        meaning.system_text = "\n".join(messages[number].get("content") or "" for number in system)
-    for message in messages:
-        if message.get("role") == "system":
-            continue
-        meaning.roles.append(message.get("role"))
+    for message in read_tools_and_system(body, meaning, system_roles=("system",)):
         for call in message.get("tool_calls") or []:
             function = call.get("function") or {}
             meaning.tool_calls.append(SentToolCall(call.get("id"), function.get("name"), function.get("arguments")))

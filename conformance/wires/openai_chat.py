@@ -39,6 +39,7 @@ __all__ = [
     "decode_openai_chat",
     "read_chat_stream",
     "read_openai_chat_request",
+    "read_tools_and_system",
 ]
 
 
@@ -156,16 +157,29 @@ def chat_completion_from_stream(body: bytes) -> dict[str, Any] | None:
     return completion
 
 
+def read_tools_and_system(body: Mapping[str, Any], meaning: RequestMeaning,
+                          system_roles: tuple[str, ...] = ("system", "developer")) -> list[dict[str, Any]]:
+    """Read the function tools, the system messages and the roles of an OpenAI-shaped body (Ollama's
+    /api/chat has the same ones) into `meaning`; return the conversation messages after the system ones."""
+    for tool in body.get("tools") or []:
+        function = tool.get("function") or {}
+        meaning.tools.append({"type": tool.get("type"), "name": function.get("name"),
+                              "description": function.get("description"), "parameters": function.get("parameters")})
+    messages = body.get("messages") or []
+    system = [number for number, message in enumerate(messages) if message.get("role") in system_roles]
+    meaning.system_messages = len(system)
+    meaning.system_first = not system or system == list(range(len(system)))
+    if system:
+        meaning.system_text = "\n".join(blocks_text(messages[number].get("content")) for number in system)
+    conversation = [message for message in messages if message.get("role") not in system_roles]
+    meaning.roles = [message.get("role") for message in conversation]
+    return conversation
+
+
 def read_openai_chat_request(body: Any) -> RequestMeaning:
     """Read an OpenAI chat-completions request body."""
     body = json_object(body, "openai-chat")
     meaning = RequestMeaning()
-    for tool in body.get("tools") or []:
-        function = tool.get("function") or {}
-        meaning.tools.append(
-            {"type": tool.get("type"), "name": function.get("name"), "description": function.get("description"),
-             "parameters": function.get("parameters")}
-        )
     choice = body.get("tool_choice")
     if choice in ("auto", "none"):
         meaning.tool_choice = choice
@@ -175,24 +189,14 @@ def read_openai_chat_request(body: Any) -> RequestMeaning:
         meaning.tool_choice = ("tool", (choice.get("function") or {}).get("name"))
     elif choice is not None:
         meaning.tool_choice = ("unreadable", choice)
-    messages = body.get("messages") or []
-    system = [number for number, message in enumerate(messages) if message.get("role") in ("system", "developer")]
-    meaning.system_messages = len(system)
-    meaning.system_first = not system or system == list(range(len(system)))
-    if system:
-        meaning.system_text = "\n".join(blocks_text(messages[number].get("content")) for number in system)
-    for message in messages:
-        role = message.get("role")
-        if role in ("system", "developer"):
-            continue
-        meaning.roles.append(role)
+    for message in read_tools_and_system(body, meaning):
         for call in message.get("tool_calls") or []:
             function = call.get("function") or {}
             arguments = function.get("arguments") or ""
             meaning.tool_calls.append(
                 SentToolCall(call.get("id"), function.get("name"), json.loads(arguments) if arguments.strip() else {})
             )
-        if role == "tool":
+        if message.get("role") == "tool":
             meaning.tool_results.append(SentToolResult(message.get("tool_call_id"), blocks_text(message.get("content"))))
     meaning.streaming = body.get("stream") is True
     meaning.usage_requested = (body.get("stream_options") or {}).get("include_usage") is True
