@@ -25,13 +25,11 @@ from conformance.evidence import CHECK_FAMILIES, RUN_RECORD_KEY, RunRecord
 from conformance.harness import Run
 from conformance.loopback import LoopbackServer
 from conformance.targets import DEFAULT_MATRIX, REFERENCE_PROVIDERS, ProviderEntry, ProviderSelectionError, resolve_provider
-from conformance.wires import WireFamily, get_wire, known_wires
+from conformance.wires import ERROR_KINDS, WireFamily, get_wire, known_wires
 
 __all__ = ["Cell", "SuiteSettings", "SETTINGS_KEY"]
 
 REPLAY_ROOT = "http://replay.invalid"
-# `@pytest.mark.cases("<table>")`: the cases a wire's own table names (its stop reasons, its error cases).
-WIRE_TABLES = ("stop_reasons", "errors")
 REPLAY_MODEL_ID = "smollm2"
 
 
@@ -107,8 +105,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "cases(*names): the conformance cases a check runs (or 'stop_reasons', "
-                            "'errors': the cases of the wire's own table)")
+    config.addinivalue_line("markers", "cases(*names): the conformance cases a check runs ('stop_reasons': the "
+                            "wire's stop-reason table; 'errors:<kind>': the wire's own error cases of that kind)")
     config.addinivalue_line("markers", f"family(name): the check family, one of {', '.join(CHECK_FAMILIES)}")
     option = config.option
     if not hasattr(option, "wire"):  # plugin loaded without its options (e.g. -p no:...)
@@ -181,15 +179,25 @@ def _cells_for(metafunc: pytest.Metafunc, settings: SuiteSettings) -> list[Any]:
     params = []
     for provider in settings.providers:
         names: list[str | None]
-        if len(marker.args) == 1 and marker.args[0] in WIRE_TABLES:
-            names = list(getattr(settings.wire_for(provider.name), marker.args[0]))
-        else:
-            names = list(marker.args) or [None]
+        wire = settings.wire_for(provider.name)
+        names = [name for arg in marker.args for name in _case_names(arg, wire)] if marker.args else [None]
         for name in names:
             for cell in _variants(provider, name, settings):
                 marks = [pytest.mark.skip(reason=cell.skip_reason)] if cell.skip_reason else []
                 params.append(pytest.param(cell, id=cell.id, marks=marks))
     return params
+
+
+def _case_names(arg: str, wire: WireFamily) -> list[str]:
+    """A case named by `@pytest.mark.cases`, or the cases a wire's own table names for it."""
+    if arg == "stop_reasons":
+        return list(wire.stop_reasons)
+    if arg.startswith("errors:"):
+        kind = arg.removeprefix("errors:")
+        if kind not in ERROR_KINDS:
+            raise pytest.UsageError(f"@pytest.mark.cases({arg!r}): the error kinds are {', '.join(ERROR_KINDS)}")
+        return [case for case, case_kind in wire.errors.items() if case_kind == kind]
+    return [arg]
 
 
 def _variants(provider: ProviderEntry, name: str | None, settings: SuiteSettings) -> list[Cell]:

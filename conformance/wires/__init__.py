@@ -18,6 +18,7 @@ from types import ModuleType
 from conformance.cases import CORE_CASES, Case
 from conformance.wires._reference import ProviderEntry
 from conformance.wires._types import (
+    ERROR_KINDS,
     RECORDINGS_DIR,
     ExpectedToolCall,
     RequestMeaning,
@@ -31,6 +32,7 @@ from conformance.wires._types import (
 __all__ = [
     "ALL_CASES",
     "DEFAULT_MATRIX",
+    "ERROR_KINDS",
     "OPENAI_CHAT",
     "RECORDINGS_DIR",
     "REFERENCE_PROVIDERS",

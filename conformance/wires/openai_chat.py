@@ -214,12 +214,13 @@ OPENAI_ONLY = {
     "tool_late_id": "OpenAI chat ids in a later delta",
 }
 
-# The finish reasons every OpenAI-shaped wire shares.
-FINISH_STOP_REASONS = {
+_STOP_REASONS = {
     "finish_stop": "end_turn", "finish_length": "max_tokens", "finish_tool_calls": "tool_use",
-    "finish_content_filter": "content_filtered", "finish_null": "end_turn", "finish_unknown": "end_turn",
-    "finish_stop_with_tool_calls": "tool_use", "finish_length_in_tool_call": "max_tokens",
+    "finish_content_filter": "content_filtered", "finish_function_call": "tool_use", "finish_null": "end_turn",
+    "finish_unknown": "end_turn", "finish_stop_with_tool_calls": "tool_use", "finish_length_in_tool_call": "max_tokens",
 }
+# The finish reasons the other wires share with this one (all but the legacy function_call).
+FINISH_STOP_REASONS = {case: reason for case, reason in _STOP_REASONS.items() if case != "finish_function_call"}
 
 WIRE = WireFamily(
     name="openai-chat",
@@ -227,7 +228,7 @@ WIRE = WireFamily(
     decode=decode_openai_chat,
     read_request=read_openai_chat_request,
     description="OpenAI chat completions, streamed as SSE (vLLM, llama.cpp, Neuron, OpenAI, LiteLLM)",
-    stop_reasons={**FINISH_STOP_REASONS, "finish_function_call": "tool_use"},
+    stop_reasons=_STOP_REASONS,
 )
 EXTRA_CASES = ()
 
