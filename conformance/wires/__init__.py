@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
+from typing import TypeVar
 
 from conformance.cases import CORE_CASES, Case
 from conformance.wires._reference import ProviderEntry
@@ -50,6 +51,9 @@ __all__ = [
     "register_wire",
 ]
 
+T = TypeVar("T")
+
+# The wire modules, in the order of the default matrix; adding a wire adds its module's name here.
 WIRE_MODULES = ("openai_chat", "anthropic", "bedrock_converse", "ollama", "mistral", "writer", "llama_api", "litellm")
 
 
@@ -57,8 +61,8 @@ def _load(names: tuple[str, ...]) -> list[ModuleType]:
     return [importlib.import_module(f"{__name__}.{name}") for name in names]
 
 
-def _unique(kind: str, pairs: list[tuple[str, object]]) -> dict[str, object]:
-    table: dict[str, object] = {}
+def _unique(kind: str, pairs: list[tuple[str, T]]) -> dict[str, T]:
+    table: dict[str, T] = {}
     for name, value in pairs:
         if name in table:
             raise ValueError(f"{kind} {name!r} is declared twice by the wire modules")
@@ -68,7 +72,7 @@ def _unique(kind: str, pairs: list[tuple[str, object]]) -> dict[str, object]:
 
 def _cases(modules: list[ModuleType]) -> dict[str, Case]:
     extra = [(case.name, case) for module in modules for case in module.EXTRA_CASES]
-    return _unique("case", [*CORE_CASES.items(), *extra])  # type: ignore[return-value]
+    return _unique("case", [*CORE_CASES.items(), *extra])
 
 
 def _check_tables(wires: dict[str, WireFamily], cases: dict[str, Case]) -> None:
@@ -80,11 +84,14 @@ def _check_tables(wires: dict[str, WireFamily], cases: dict[str, Case]) -> None:
 
 
 _MODULES = _load(WIRE_MODULES)
-_WIRES: dict[str, WireFamily] = _unique("wire", [(m.WIRE.name, m.WIRE) for m in _MODULES])  # type: ignore[assignment]
+_WIRES: dict[str, WireFamily] = _unique("wire", [(module.WIRE.name, module.WIRE) for module in _MODULES])
 ALL_CASES: dict[str, Case] = _cases(_MODULES)
 _check_tables(_WIRES, ALL_CASES)
-REFERENCE_PROVIDERS: dict[str, ProviderEntry] = _unique(  # type: ignore[assignment]
+REFERENCE_PROVIDERS: dict[str, ProviderEntry] = _unique(
     "reference provider", [(entry.name, entry) for module in _MODULES for entry in module.PROVIDERS])
+for _entry in REFERENCE_PROVIDERS.values():
+    if _entry.wire not in _WIRES:
+        raise ValueError(f"reference provider {_entry.name} speaks wire {_entry.wire!r}, which no module declares")
 # The wire of a third-party factory when --wire names none.
 OPENAI_CHAT: WireFamily = _WIRES["openai-chat"]
 # Every reference provider, each on its own wire (`pytest conformance` with no --provider).
