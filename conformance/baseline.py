@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from conformance.json_files import write_json_atomically
 
 BASELINE_FORMAT = 1
 MAX_REASON_CHARS = 200
@@ -121,12 +122,4 @@ def write_baseline(path: str | os.PathLike[str], baseline: Baseline) -> None:
     if baseline.wire is not None:
         data["wire"] = baseline.wire
     data["expected_failures"] = dict(sorted(baseline.expected_failures.items()))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomically(path, data, indent=2)

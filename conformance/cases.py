@@ -7,6 +7,10 @@ server kind, the overrides that make it happen there (a two-shot history of tool
 llama.cpp, `tool_choice` any on vLLM) and, when nothing can, the reason it cannot run live there.
 A recorded cassette `<case>.<server>.json` was recorded with that server's recipe, and its replay
 uses the same recipe, so the request the provider sends in replay equals the recorded one.
+
+This module holds the cases every wire shares (`CORE_CASES`); a wire module adds the cases only it
+has. `CASES`, all of them, is built by the wire registry (`conformance.wires`) when first read, so
+importing this module never imports the wire modules and they can import it.
 """
 
 from __future__ import annotations
@@ -16,7 +20,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["CASES", "Case", "SERVER_KINDS", "WEATHER_TOOL", "TIME_TOOL", "get_case"]
+__all__ = [
+    "CASES",
+    "CORE_CASES",
+    "Case",
+    "SERVER_KINDS",
+    "TIME_TOOL",
+    "WEATHER_TOOL",
+    "get_case",
+    "text_request_case",
+    "tool_request_case",
+]
 
 SERVER_KINDS = ("vllm", "llamacpp")
 
@@ -221,12 +235,34 @@ _CASE_LIST = [
          not_live_reason="the 135M model never calls a tool on its own under tool_choice auto on vLLM, "
          "and an Agent sends no tool_choice", expects_tool_call=True),
 ]
-CASES: dict[str, Case] = {case.name: case for case in _CASE_LIST}
-assert len(CASES) == len(_CASE_LIST), "duplicate case names"
+CORE_CASES: dict[str, Case] = {case.name: case for case in _CASE_LIST}
+assert len(CORE_CASES) == len(_CASE_LIST), "duplicate case names"
+
+
+# Wire-only cases ask what the plain text or tool case asks; the quirk is in the cassette's answer.
+def text_request_case(name: str, title: str, cassette: str | None = None) -> Case:
+    return Case(name, title, _TEXT, params={"max_tokens": 24, "temperature": 0.0}, cassette=cassette)
+
+
+def tool_request_case(name: str, title: str, cassette: str | None = None) -> Case:
+    return _tool_case(name, title, cassette=cassette)
+
+
+def _all_cases() -> dict[str, Case]:
+    from conformance.wires import ALL_CASES
+
+    return ALL_CASES
+
+
+def __getattr__(name: str) -> dict[str, Case]:
+    if name == "CASES":  # every case, the wire modules' own included
+        return _all_cases()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def get_case(name: str) -> Case:
+    cases = _all_cases()
     try:
-        return CASES[name]
+        return cases[name]
     except KeyError:
-        raise KeyError(f"unknown case {name!r}; known: {', '.join(sorted(CASES))}") from None
+        raise KeyError(f"unknown case {name!r}; known: {', '.join(sorted(cases))}") from None

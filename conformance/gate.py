@@ -1,6 +1,6 @@
 """pytest plugin of the release gate: baselines, the conformance matrix and Allure metadata.
 
-It reads the `RunRecord` the suite stores on every check (`conformance.record`) and does three things:
+It reads the `RunRecord` the suite stores on every check (`conformance.evidence`) and does three things:
 - `--baseline FILE`: checks listed in the baseline become strict expected failures, so a provider can
   adopt the gate and fail only on regressions; a listed check that passes fails the run (or, with
   `--baseline-report-only`, is only reported) until it is removed from the file.
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conformance.baseline import Baseline, BaselineError, load_baseline, one_line_reason, write_baseline
-from conformance.record import RUN_RECORD_KEY, RunRecord
+from conformance.evidence import RUN_RECORD_KEY, RunRecord
 from conformance.report import allure as allure_report
 from conformance.report.html import render_html
 from conformance.report.markdown import render_markdown

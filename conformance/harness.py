@@ -20,20 +20,18 @@ from strands.models import Model
 from conformance.capture import Capture, IncompleteRecording
 from conformance.cases import SERVER_KINDS, Case
 from conformance.cassette import Cassette, write_cassette_atomically
-from conformance.expectations import WireExpectation
+from conformance.evidence import RunRecord
 from conformance.loopback import LoopbackReplay, LoopbackServer
-from conformance.request_meaning import RequestMeaning
-from conformance.record import RunRecord
 from conformance.replay import Replay, SentRequest
 from conformance.targets import ProviderEntry
 from conformance.validator import EventSequenceError, StreamSummary, validate_events
-from conformance.wires import WireFamily
+from conformance.wires import RequestMeaning, WireExpectation, WireFamily
 
-__all__ = ["Outcome", "Run"]
+__all__ = ["Run", "StreamOutcome"]
 
 
 @dataclass
-class Outcome:
+class StreamOutcome:
     """What a stream produced before it ended: every event, and the exception if it raised."""
 
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -138,13 +136,13 @@ class Run:
         merged.update(params)
         return self.provider.build(base_url=self.base_url, model_id=self.model_id, api_key=self.api_key, params=merged)
 
-    async def attempt(self, model: Model | None = None, **overrides: Any) -> Outcome:
+    async def attempt(self, model: Model | None = None, **overrides: Any) -> StreamOutcome:
         """Stream the case to its end or its exception; never raises what the provider raised."""
         if self.case is None:
             raise RuntimeError("this check has no case to stream")
         model = model or self.model()
         kwargs = self.case.stream_kwargs() | overrides
-        outcome = Outcome()
+        outcome = StreamOutcome()
         try:
             async for event in model.stream(**kwargs):
                 outcome.events.append(event)

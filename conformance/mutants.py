@@ -177,13 +177,14 @@ async def _corrupt_tool_arguments(events: AsyncIterable[StreamEvent]) -> AsyncIt
         yield event
 
 
-def _translate_error(kind: type[Exception], into: Callable[[Exception], Exception]) -> EventFilter:
+def _as_runtime_error(kind: type[Exception]) -> EventFilter:
     async def translate(events: AsyncIterable[StreamEvent]) -> AsyncIterable[StreamEvent]:
         try:
             async for event in events:
                 yield event
         except kind as exc:
-            raise into(exc) from None  # the mapping and the cause are both lost, as in the bug reports
+            # the mapping and the cause are both lost, as in the bug reports
+            raise RuntimeError(f"request failed: {exc}") from None
 
     return translate
 
@@ -252,33 +253,19 @@ MUTATIONS: dict[str, Mutation] = {
     for m in (
         Mutation("faithful", "none: the control run"),
         Mutation("dropped_block_stop", "contentBlockStop never emitted", events=_drop_block_stops),
-        Mutation(
-            "wrong_stop_reason",
-            "max_tokens and end_turn swapped",
-            events=_swap_stop_reasons({"end_turn": "max_tokens", "max_tokens": "end_turn"}),
-        ),
+        Mutation("wrong_stop_reason", "max_tokens and end_turn swapped",
+                 events=_swap_stop_reasons({"end_turn": "max_tokens", "max_tokens": "end_turn"})),
         Mutation("tool_use_as_end_turn", "tool_use reported as end_turn", events=_swap_stop_reasons({"tool_use": "end_turn"})),
-        Mutation(
-            "filter_as_end_turn",
-            "content_filtered reported as end_turn",
-            events=_swap_stop_reasons({"content_filtered": "end_turn"}),
-        ),
+        Mutation("filter_as_end_turn", "content_filtered reported as end_turn",
+                 events=_swap_stop_reasons({"content_filtered": "end_turn"})),
         Mutation("lost_usage", "metadata (usage and metrics) never emitted", events=_drop_usage),
         Mutation("merged_tool_calls", "parallel tool calls merged into one block", events=_merge_tool_calls),
         Mutation("swallowed_errors", "any exception turned into an empty end_turn", events=_swallow_errors),
         Mutation("corrupted_tool_args", "tool input JSON loses its first character", events=_corrupt_tool_arguments),
-        Mutation(
-            "overflow_as_generic",
-            "context overflow raised as a plain RuntimeError",
-            events=_translate_error(
-                ContextWindowOverflowException, lambda exc: RuntimeError(f"request failed: {exc}")
-            ),
-        ),
-        Mutation(
-            "throttle_as_generic",
-            "throttling raised as a plain RuntimeError (never retried)",
-            events=_translate_error(ModelThrottledException, lambda exc: RuntimeError(f"request failed: {exc}")),
-        ),
+        Mutation("overflow_as_generic", "context overflow raised as a plain RuntimeError",
+                 events=_as_runtime_error(ContextWindowOverflowException)),
+        Mutation("throttle_as_generic", "throttling raised as a plain RuntimeError (never retried)",
+                 events=_as_runtime_error(ModelThrottledException)),
         Mutation("dropped_text", "the last text delta of each block lost", events=_drop_text),
         Mutation("dropped_reasoning", "reasoning deltas dropped", events=_drop_reasoning),
         Mutation("missing_message_stop", "messageStop never emitted", events=_drop_message_stop),

@@ -21,11 +21,11 @@ import pytest
 
 from conformance.cases import SERVER_KINDS, get_case
 from conformance.cassette import Cassette, CassetteError, load_cassette
+from conformance.evidence import CHECK_FAMILIES, RUN_RECORD_KEY, RunRecord
 from conformance.harness import Run
 from conformance.loopback import LoopbackServer
-from conformance.record import CHECK_FAMILIES, RUN_RECORD_KEY, RunRecord
-from conformance.targets import DEFAULT_MATRIX, ProviderEntry, ProviderSelectionError, resolve_provider
-from conformance.wires import WireFamily, get_wire, known_wires
+from conformance.targets import DEFAULT_MATRIX, REFERENCE_PROVIDERS, ProviderEntry, ProviderSelectionError, resolve_provider
+from conformance.wires import ERROR_KINDS, WireFamily, get_wire, known_wires
 
 __all__ = ["Cell", "SuiteSettings", "SETTINGS_KEY"]
 
@@ -80,13 +80,17 @@ SETTINGS_KEY = pytest.StashKey[SuiteSettings]()
 RUN_KEY = pytest.StashKey[Run]()
 
 
+def _reference_names() -> list[str]:
+    """The default matrix first, then the providers named only on request (upstream-*)."""
+    return [*DEFAULT_MATRIX, *(name for name in REFERENCE_PROVIDERS if name not in DEFAULT_MATRIX)]
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "Strands provider conformance suite")
     group.addoption(
         "--provider", action="append", default=None, metavar="NAME|package.module:factory",
-        help="provider to certify (repeatable): a reference name (neuron, vllm, llamacpp, openai, anthropic, bedrock, "
-        "ollama, mistral, writer, llamaapi, litellm, upstream-openai, upstream-llamacpp) or a factory; default: "
-        "every reference provider, each on its own wire, as one matrix",
+        help=f"provider to certify (repeatable): a reference name ({', '.join(_reference_names())}) or a factory; "
+        "default: every reference provider, each on its own wire, as one matrix",
     )
     group.addoption("--wire", default=None,
                     help="wire family whose cassettes replay, for every selected provider (default: each reference "
@@ -101,7 +105,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "cases(*names): the conformance cases a check runs (or 'stop_reasons')")
+    config.addinivalue_line("markers", "cases(*names): the conformance cases a check runs ('stop_reasons': the "
+                            "wire's stop-reason table; 'errors:<kind>': the wire's own error cases of that kind)")
     config.addinivalue_line("markers", f"family(name): the check family, one of {', '.join(CHECK_FAMILIES)}")
     option = config.option
     if not hasattr(option, "wire"):  # plugin loaded without its options (e.g. -p no:...)
@@ -174,15 +179,25 @@ def _cells_for(metafunc: pytest.Metafunc, settings: SuiteSettings) -> list[Any]:
     params = []
     for provider in settings.providers:
         names: list[str | None]
-        if marker.args == ("stop_reasons",):
-            names = list(settings.wire_for(provider.name).stop_reasons)
-        else:
-            names = list(marker.args) or [None]
+        wire = settings.wire_for(provider.name)
+        names = [name for arg in marker.args for name in _case_names(arg, wire)] if marker.args else [None]
         for name in names:
             for cell in _variants(provider, name, settings):
                 marks = [pytest.mark.skip(reason=cell.skip_reason)] if cell.skip_reason else []
                 params.append(pytest.param(cell, id=cell.id, marks=marks))
     return params
+
+
+def _case_names(arg: str, wire: WireFamily) -> list[str]:
+    """A case named by `@pytest.mark.cases`, or the cases a wire's own table names for it."""
+    if arg == "stop_reasons":
+        return list(wire.stop_reasons)
+    if arg.startswith("errors:"):
+        kind = arg.removeprefix("errors:")
+        if kind not in ERROR_KINDS:
+            raise pytest.UsageError(f"@pytest.mark.cases({arg!r}): the error kinds are {', '.join(ERROR_KINDS)}")
+        return [case for case, case_kind in wire.errors.items() if case_kind == kind]
+    return [arg]
 
 
 def _variants(provider: ProviderEntry, name: str | None, settings: SuiteSettings) -> list[Cell]:
@@ -191,8 +206,9 @@ def _variants(provider: ProviderEntry, name: str | None, settings: SuiteSettings
         return [Cell(provider.name, None, "offline")]
     case = get_case(name)
     wire = settings.wire_for(provider.name)
-    if name in wire.unsupported:
-        return [Cell(provider.name, name, "unsupported", f"wire {wire.name} cannot express this: {wire.unsupported[name]}")]
+    reason = wire.cannot_express(name, case.cassette_case)
+    if reason is not None:
+        return [Cell(provider.name, name, "unsupported", f"wire {wire.name} cannot express this: {reason}")]
     if not settings.live:
         variants = wire.variants(case.cassette_case)
         # No cassette is a failing cell (the check says what to record or write), never a missing row.

@@ -7,8 +7,9 @@ body its own way and still replay. A request that fits nothing is answered with 
 `mismatches` with the nearest recorded request and what differs; interactions never played are
 reported by `unplayed()`. A response recorded as `closed` ends by raising the same protocol error a
 dropped connection raises in httpcore. A non-streaming request (`"stream"` absent or false) answered by
-a recorded OpenAI chat stream gets the `chat.completion` object assembled from that stream, so
-providers whose structured output does not stream (the openai SDK's `parse`) can be judged too.
+a recorded OpenAI chat stream gets the `chat.completion` object the openai-chat wire module assembles
+from that stream (the same reading of its deltas the checks compare with), so providers whose
+structured output does not stream (the openai SDK's `parse`) can be judged too.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import httpx
 import respx
 
 from conformance.cassette import Cassette, Interaction, RecordedRequest
+from conformance.wires.openai_chat import chat_completion_from_stream
 
-__all__ = ["Replay", "ReplayMismatch", "SentRequest", "chat_completion_from_stream", "describe_difference", "parse_body"]
+__all__ = ["Replay", "ReplayMismatch", "SentRequest", "describe_difference", "parse_body"]
 
 
 class ReplayMismatch(AssertionError):
@@ -87,58 +89,6 @@ def describe_difference(sent: SentRequest, recorded: RecordedRequest) -> list[st
 def _short(value: Any, limit: int = 100) -> str:
     text = json.dumps(value, ensure_ascii=False, default=repr)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def chat_completion_from_stream(body: bytes) -> dict[str, Any] | None:
-    """The `chat.completion` a server would have answered without streaming, from its recorded SSE chunks.
-
-    None when the body is not an OpenAI chat-completion chunk stream (another wire answers as recorded);
-    a chunk stream that does not parse raises ValueError naming the line.
-    """
-    chunks = []
-    for number, line in enumerate(body.decode("utf-8").splitlines()):
-        if not line.startswith("data:") or line[5:].strip() == "[DONE]":
-            continue
-        try:
-            chunks.append(json.loads(line[5:]))
-        except ValueError as exc:
-            raise ValueError(f"recorded stream line {number} is not JSON: {line[:120]!r}") from exc
-    if not chunks or any(not isinstance(c, dict) or c.get("object") != "chat.completion.chunk" for c in chunks):
-        return None
-    choices: dict[int, dict[str, Any]] = {}
-    usage = None
-    for chunk in chunks:
-        usage = chunk.get("usage") or usage
-        for choice in chunk.get("choices") or ():
-            state = choices.setdefault(choice.get("index", 0), {"message": {"role": "assistant", "content": None},
-                                                                "calls": {}, "finish_reason": None})
-            delta = choice.get("delta") or {}
-            message = state["message"]
-            for key in ("content", "reasoning_content", "reasoning"):
-                if delta.get(key):
-                    message[key] = (message.get(key) or "") + delta[key]
-            for call in delta.get("tool_calls") or ():
-                slot = state["calls"].setdefault(call.get("index", 0), {"id": None, "type": "function",
-                                                                        "function": {"name": "", "arguments": ""}})
-                slot["id"] = call.get("id") or slot["id"]
-                function = call.get("function") or {}
-                slot["function"]["name"] += function.get("name") or ""
-                slot["function"]["arguments"] += function.get("arguments") or ""
-            state["finish_reason"] = choice.get("finish_reason") or state["finish_reason"]
-    first = chunks[0]
-    completion: dict[str, Any] = {
-        "id": first.get("id"), "object": "chat.completion", "created": first.get("created"),
-        "model": first.get("model"),
-        "choices": [
-            {"index": index, "message": {**state["message"], **({"tool_calls": [state["calls"][key] for key in
-                                                                   sorted(state["calls"])]} if state["calls"] else {})},
-             "finish_reason": state["finish_reason"], "logprobs": None}
-            for index, state in sorted(choices.items())
-        ],
-    }
-    if usage is not None:
-        completion["usage"] = usage
-    return completion
 
 
 def _wants_whole_answer(sent: SentRequest, interaction: Interaction) -> bool:

@@ -32,12 +32,16 @@ from typing import Any
 
 from strands.models import Model
 
+from conformance.wires import REFERENCE_PROVIDERS
+from conformance.wires._reference import server_root
+from conformance.wires.anthropic import anthropic_params
+from conformance.wires.ollama import ollama_params
+from conformance.wires.openai_chat import upstream_llamacpp_factory
 
-def _sdk_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """`params` for a provider built on the openai SDK: unknown request fields moved into `extra_body`."""
-    from openai.resources.chat.completions import AsyncCompletions
 
-    named = set(inspect.signature(AsyncCompletions.create).parameters) - {"self"}
+def _unnamed_into_extra_body(params: Mapping[str, Any] | None, method: Any) -> dict[str, Any]:
+    """`params` for an SDK `method`: the request fields it does not take by name moved into `extra_body`."""
+    named = set(inspect.signature(method).parameters) - {"self"}
     shaped = dict(params or {})
     extra = {key: shaped.pop(key) for key in list(shaped) if key not in named}
     if extra:
@@ -45,15 +49,19 @@ def _sdk_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
     return shaped
 
 
-def _wire_config(reference: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The suite's own mapping of case parameters for this wire's reference provider (same SDK names)."""
-    import conformance.wires  # noqa: F401  (registers every wire family and its reference providers)
-    from conformance.targets import REFERENCE_PROVIDERS
+def _sdk_params(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`params` for a provider built on the openai SDK."""
+    from openai.resources.chat.completions import AsyncCompletions
 
+    return _unnamed_into_extra_body(params, AsyncCompletions.create)
+
+
+def wire_config(reference: str, params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The suite's own mapping of case parameters for this wire's reference provider (same SDK names)."""
     return REFERENCE_PROVIDERS[reference].params_to_config(params or {})
 
 
-def _mapping_update_config(model_class: type[Model], reference: str) -> type[Model]:
+def mapping_update_config(model_class: type[Model], reference: str) -> type[Model]:
     """`model_class` whose update_config also takes the suite's `params=...`, mapped to the provider's own keys.
 
     The suite hands a third-party factory's model `update_config(params=...)`; providers with named
@@ -63,7 +71,7 @@ def _mapping_update_config(model_class: type[Model], reference: str) -> type[Mod
 
     def update_config(self: Model, **model_config: Any) -> None:
         if "params" in model_config:
-            model_config.update(_wire_config(reference, model_config.pop("params")))
+            model_config.update(wire_config(reference, model_config.pop("params")))
         model_class.update_config(self, **model_config)
 
     return type(model_class.__name__, (model_class,), {"update_config": update_config})
@@ -84,8 +92,6 @@ def openai(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: An
 
 
 def llamacpp(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
-    from conformance.targets import upstream_llamacpp_factory
-
     _reject_unknown("llamacpp", config)
     # The suite's own factory: llama.cpp takes the server root, sends no key, puts params in the body.
     return upstream_llamacpp_factory(base_url=base_url, model_id=model_id, api_key=api_key, **config)
@@ -124,21 +130,14 @@ def vllm(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any)
 
 def anthropic(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
     """strands-agents' AnthropicModel (anthropic SDK), for `--wire anthropic`."""
+    from anthropic.resources.messages import AsyncMessages
     from strands.models.anthropic import AnthropicModel
 
-    from conformance.other_wires import _anthropic_params, _root
-
-    from anthropic.resources.messages import AsyncMessages
-
     _reject_unknown("anthropic", config)
-    shaped = _anthropic_params(config.get("params") or {})
+    shaped = anthropic_params(config.get("params") or {})
     # As for the openai SDK: request fields the anthropic SDK does not take by name go in extra_body.
-    named = set(inspect.signature(AsyncMessages.stream).parameters) - {"self"}
-    rest = dict(shaped.pop("params", {}))
-    extra = {key: rest.pop(key) for key in list(rest) if key not in named}
-    if extra:
-        rest["extra_body"] = {**rest.get("extra_body", {}), **extra}
-    client_args = {"base_url": _root(base_url, "/v1"), "api_key": api_key, "max_retries": 0}
+    rest = _unnamed_into_extra_body(shaped.pop("params", {}), AsyncMessages.stream)
+    client_args = {"base_url": server_root(base_url, "/v1"), "api_key": api_key, "max_retries": 0}
     return AnthropicModel(client_args=client_args, model_id=model_id, **shaped, **({"params": rest} if rest else {}))
 
 
@@ -146,11 +145,9 @@ def ollama(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: An
     """strands-agents' OllamaModel (ollama SDK, native /api/chat), for `--wire ollama`."""
     from strands.models.ollama import OllamaModel
 
-    from conformance.other_wires import _ollama_params
-
     _reject_unknown("ollama", config)
-    return _mapping_update_config(OllamaModel, "ollama")(base_url, model_id=model_id,
-                                                         **_ollama_params(config.get("params") or {}))
+    return mapping_update_config(OllamaModel, "ollama")(base_url, model_id=model_id,
+                                                         **ollama_params(config.get("params") or {}))
 
 
 def writer(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
@@ -158,12 +155,10 @@ def writer(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: An
     from strands.models.writer import WriterModel
 
     _reject_unknown("writer", config)
-    from conformance.other_wires import _root
-
     # The writer SDK adds /v1 to its base URL itself.
-    client_args = {"api_key": api_key, "base_url": _root(base_url, "/v1"), "max_retries": 0}
-    return _mapping_update_config(WriterModel, "writer")(client_args, model_id=model_id,
-                                                         **_wire_config("writer", config.get("params")))
+    client_args = {"api_key": api_key, "base_url": server_root(base_url, "/v1"), "max_retries": 0}
+    return mapping_update_config(WriterModel, "writer")(client_args, model_id=model_id,
+                                                         **wire_config("writer", config.get("params")))
 
 
 def llamaapi(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
@@ -172,6 +167,6 @@ def llamaapi(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: 
 
     _reject_unknown("llamaapi", config)
     client_args = {"api_key": api_key, "base_url": base_url, "max_retries": 0}
-    return _mapping_update_config(LlamaAPIModel, "llamaapi")(client_args=client_args, model_id=model_id,
-                                                             **_wire_config("llamaapi", config.get("params")))
+    return mapping_update_config(LlamaAPIModel, "llamaapi")(client_args=client_args, model_id=model_id,
+                                                             **wire_config("llamaapi", config.get("params")))
 

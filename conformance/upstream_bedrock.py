@@ -15,19 +15,13 @@ Bedrock one; the case parameters map as for our reference `bedrock` provider.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from strands.models import Model
 
+from conformance.upstream import mapping_update_config, wire_config
+
 __all__ = ["bedrock"]
-
-
-def _config(params: Mapping[str, Any] | None) -> dict[str, Any]:
-    import conformance.wires  # noqa: F401  (registers the reference providers of every wire)
-    from conformance.targets import REFERENCE_PROVIDERS
-
-    return REFERENCE_PROVIDERS["bedrock"].params_to_config(params or {})
 
 
 def bedrock(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
@@ -36,17 +30,15 @@ def bedrock(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: A
     from botocore.config import Config
     from strands.models.bedrock import BedrockModel
 
-    from conformance.upstream import _mapping_update_config
-
     unknown = sorted(set(config) - {"params"})
     if unknown:
         raise TypeError(f"conformance.upstream_bedrock:bedrock takes only params=... besides the connection; got {unknown}")
     session = boto3.Session(aws_access_key_id="conformance", aws_secret_access_key="conformance",
                             region_name="us-east-1")
     client_config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=10, connect_timeout=5)
-    model_class = _mapping_update_config(BedrockModel, "bedrock")
+    model_class = mapping_update_config(BedrockModel, "bedrock")
     return model_class(boto_session=session, endpoint_url=base_url, model_id=model_id,
-                       boto_client_config=client_config, **_config(config.get("params")))
+                       boto_client_config=client_config, **wire_config("bedrock", config.get("params")))
 
 
 bedrock.conformance_transport = "sockets"  # type: ignore[attr-defined]

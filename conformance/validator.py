@@ -5,6 +5,7 @@ becomes `{}`, a tool block without an id is dropped), which is exactly why provi
 module holds the grammar the loop *assumes* and says, for the first event that breaks it, which
 event, at which index, which rule, and expected versus got.
 
+The shapes of single events are `conformance.event_schemas`; this module checks the sequence.
 It is plain Python (no pytest): `validate_events(events)` raises `EventSequenceError` or returns a
 `StreamSummary` of what the loop would assemble, so provider authors can run it in their own tests.
 
@@ -29,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from conformance.event_schemas import EVENT_SCHEMAS, EVENT_VALIDATORS, LOOP_INTERNAL_KEYS, STOP_REASONS
 
 __all__ = [
     "EVENT_SCHEMAS",
@@ -39,154 +40,6 @@ __all__ = [
     "ToolUseSummary",
     "validate_events",
 ]
-
-# strands.types.event_loop.StopReason (1.62): the reasons a provider may report.
-STOP_REASONS = (
-    "cancelled",
-    "checkpoint",
-    "content_filtered",
-    "end_turn",
-    "guardrail_intervened",
-    "interrupt",
-    "limit_output_tokens",
-    "limit_total_tokens",
-    "limit_turns",
-    "max_tokens",
-    "stop_sequence",
-    "tool_use",
-)
-
-_NON_NEGATIVE_INT = {"type": "integer", "minimum": 0}
-_NON_EMPTY_STRING = {"type": "string", "minLength": 1}
-_BLOCK_INDEX = {"type": ["integer", "null"], "minimum": 0}
-
-EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
-    "messageStart": {
-        "type": "object",
-        "required": ["role"],
-        "properties": {"role": {"const": "assistant"}},
-        "additionalProperties": False,
-    },
-    "contentBlockStart": {
-        "type": "object",
-        "required": ["start"],
-        "properties": {
-            "contentBlockIndex": _BLOCK_INDEX,
-            "start": {
-                "type": "object",
-                "properties": {
-                    "toolUse": {
-                        "type": "object",
-                        "required": ["toolUseId", "name"],
-                        "properties": {
-                            "toolUseId": _NON_EMPTY_STRING,
-                            "name": _NON_EMPTY_STRING,
-                            "reasoningSignature": {"type": "string"},
-                        },
-                        "additionalProperties": False,
-                    }
-                },
-                "additionalProperties": False,
-            },
-        },
-        "additionalProperties": False,
-    },
-    "contentBlockDelta": {
-        "type": "object",
-        "required": ["delta"],
-        "properties": {
-            "contentBlockIndex": _BLOCK_INDEX,
-            "delta": {
-                "type": "object",
-                "minProperties": 1,
-                "maxProperties": 1,
-                "properties": {
-                    "text": {"type": "string"},
-                    "toolUse": {
-                        "type": "object",
-                        "required": ["input"],
-                        "properties": {
-                            "input": {"type": "string"},
-                            "toolUseId": _NON_EMPTY_STRING,
-                            "name": _NON_EMPTY_STRING,
-                        },
-                        "additionalProperties": False,
-                    },
-                    "reasoningContent": {
-                        "type": "object",
-                        "minProperties": 1,
-                        "properties": {
-                            "text": {"type": "string"},
-                            "signature": {"type": "string"},
-                            "redactedContent": {},
-                        },
-                        "additionalProperties": False,
-                    },
-                    "citation": {"type": "object"},
-                },
-                "additionalProperties": False,
-            },
-        },
-        "additionalProperties": False,
-    },
-    "contentBlockStop": {
-        "type": "object",
-        "properties": {"contentBlockIndex": _BLOCK_INDEX},
-        "additionalProperties": False,
-    },
-    "messageStop": {
-        "type": "object",
-        "required": ["stopReason"],
-        "properties": {
-            "stopReason": {"enum": list(STOP_REASONS)},
-            "additionalModelResponseFields": {},
-        },
-        "additionalProperties": False,
-    },
-    "metadata": {
-        "type": "object",
-        "required": ["usage", "metrics"],
-        "properties": {
-            "usage": {
-                "type": "object",
-                "required": ["inputTokens", "outputTokens", "totalTokens"],
-                "properties": {
-                    "inputTokens": _NON_NEGATIVE_INT,
-                    "outputTokens": _NON_NEGATIVE_INT,
-                    "totalTokens": _NON_NEGATIVE_INT,
-                    "cacheReadInputTokens": _NON_NEGATIVE_INT,
-                    "cacheWriteInputTokens": _NON_NEGATIVE_INT,
-                },
-                "additionalProperties": False,
-            },
-            "metrics": {
-                "type": "object",
-                "required": ["latencyMs"],
-                "properties": {"latencyMs": _NON_NEGATIVE_INT, "timeToFirstByteMs": _NON_NEGATIVE_INT},
-                "additionalProperties": False,
-            },
-            "trace": {},
-        },
-        "additionalProperties": False,
-    },
-    "redactContent": {
-        "type": "object",
-        "properties": {
-            "redactUserContentMessage": {"type": ["string", "null"]},
-            "redactAssistantContentMessage": {"type": ["string", "null"]},
-        },
-        "additionalProperties": False,
-    },
-}
-
-_VALIDATORS = {key: Draft202012Validator(schema) for key, schema in EVENT_SCHEMAS.items()}
-_LOOP_INTERNAL_KEYS = (
-    "internalServerException",
-    "modelStreamErrorException",
-    "serviceUnavailableException",
-    "throttlingException",
-    "validationException",
-)
 
 
 class EventSequenceError(ValueError):
@@ -359,14 +212,14 @@ def _check_shape(index: int, event: Any) -> tuple[str, dict[str, Any]]:
         got = type(event).__name__ if not isinstance(event, Mapping) else f"keys {sorted(event)}"
         raise EventSequenceError(index, event, "one-key-event", "a dict with exactly one StreamEvent key", got)
     (key, body), = event.items()
-    if key not in _VALIDATORS:
+    if key not in EVENT_VALIDATORS:
         hint = (
             " (a loop-internal exception event: raise the mapped strands exception instead)"
-            if key in _LOOP_INTERNAL_KEYS
+            if key in LOOP_INTERNAL_KEYS
             else ""
         )
-        raise EventSequenceError(index, event, "known-event-key", f"one of {sorted(_VALIDATORS)}", f"{key!r}{hint}")
-    errors = sorted(_VALIDATORS[key].iter_errors(body), key=lambda error: list(error.absolute_path))
+        raise EventSequenceError(index, event, "known-event-key", f"one of {sorted(EVENT_VALIDATORS)}", f"{key!r}{hint}")
+    errors = sorted(EVENT_VALIDATORS[key].iter_errors(body), key=lambda error: list(error.absolute_path))
     if errors:
         first = errors[0]
         path = "/".join(str(part) for part in first.absolute_path) or "(root)"

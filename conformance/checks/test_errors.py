@@ -1,4 +1,8 @@
-"""Errors: throttling and context overflow mapped to the exceptions the loop acts on; broken streams raise."""
+"""Errors: throttling and context overflow mapped to the exceptions the loop acts on; broken streams raise.
+
+Each check also runs the wire's own error answers of its kind (`errors:<kind>`: Anthropic's 529 and its
+overloaded event, Bedrock's exception frames, Mistral's finish_reason error, ...).
+"""
 
 from __future__ import annotations
 
@@ -13,15 +17,18 @@ def _describe(outcome) -> str:
     return f"{type(error).__name__}: {error}" if error else f"no exception after {len(outcome.events)} events"
 
 
-@pytest.mark.cases("error_429", "error_503")
+@pytest.mark.cases("error_429", "error_503", "errors:throttled")
 @pytest.mark.asyncio
 async def test_throttling_maps_to_model_throttled(conformance):
-    """HTTP 429 and 503 raise ModelThrottledException (the loop retries it with backoff)."""
+    """HTTP 429 and 503, and the wire's own overload answers, raise ModelThrottledException (the loop retries
+    it with backoff); for the wire's own answers the original error is kept as __cause__."""
     outcome = await conformance.attempt()
     assert isinstance(outcome.error, ModelThrottledException), f"got {_describe(outcome)}"
+    if conformance.case.name in conformance.wire.errors:
+        assert outcome.error.__cause__ is not None, "the original server error is not kept as __cause__"
 
 
-@pytest.mark.cases("overflow_before_stream", "overflow_openai_code", "overflow_mid_stream")
+@pytest.mark.cases("overflow_before_stream", "overflow_openai_code", "overflow_mid_stream", "errors:context_overflow")
 @pytest.mark.asyncio
 async def test_context_overflow_maps(conformance):
     """Context overflow (before or inside the stream, any server's wording) raises
@@ -32,11 +39,11 @@ async def test_context_overflow_maps(conformance):
     assert not any("messageStop" in event for event in outcome.events), "a messageStop was emitted before the error"
 
 
-@pytest.mark.cases("truncated_stream", "malformed_line", "connection_closed")
+@pytest.mark.cases("truncated_stream", "malformed_line", "connection_closed", "errors:failed")
 @pytest.mark.asyncio
 async def test_broken_stream_raises(conformance):
-    """A stream cut short (no finish and no [DONE]), a line that is not JSON, or a dropped connection raises
-    an error naming the problem; it never ends as a normal message."""
+    """A stream cut short (no finish and no [DONE]), a line that is not JSON, a dropped connection, or the
+    wire's own failed answer raises an error naming the problem; it never ends as a normal message."""
     outcome = await conformance.attempt()
     assert outcome.error is not None, f"no exception: the broken stream ended normally with {outcome.events[-2:]}"
     assert not isinstance(outcome.error, (ModelThrottledException, ContextWindowOverflowException)), (

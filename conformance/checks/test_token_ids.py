@@ -107,7 +107,9 @@ SCENARIOS = {scenario.case: scenario for scenario in (TEXT, TOOL_RUN, UNKNOWN_TO
 
 
 @dataclass
-class Outcome:
+class ScenarioRun:
+    """What one scenario's Agent run left to judge: the recorded token ids, the messages, the traffic."""
+
     recorder: TokenRecorder
     messages: list[dict[str, Any]]
     interactions: list[Interaction]
@@ -142,12 +144,12 @@ def wire_usage(interaction: Interaction) -> dict[str, int]:
     return found[0]
 
 
-def check_counts(outcome: Outcome) -> None:
-    history = outcome.recorder.history
-    assert len(history) == len(outcome.interactions), (
-        f"{len(history)} model calls recorded but {len(outcome.interactions)} requests on the wire"
+def check_counts(scenario_run: ScenarioRun) -> None:
+    history = scenario_run.recorder.history
+    assert len(history) == len(scenario_run.interactions), (
+        f"{len(history)} model calls recorded but {len(scenario_run.interactions)} requests on the wire"
     )
-    for call, interaction in zip(history, outcome.interactions):
+    for call, interaction in zip(history, scenario_run.interactions):
         assert interaction.request.body.get("return_token_ids") is True, "the request did not ask for token ids"
         usage = wire_usage(interaction)
         assert call.prompt_token_ids and call.token_ids, f"model call {call.index} carried no token ids"
@@ -187,15 +189,15 @@ def check_tool_call_decodes(call: ModelCallTokens, tool_use: dict[str, Any]) -> 
     )
 
 
-def check_trajectories(outcome: Outcome, record_property: Callable[[str, Any], None]) -> TokenManager:
-    manager = TokenManager.from_history(outcome.recorder.history)
+def check_trajectories(scenario_run: ScenarioRun, record_property: Callable[[str, Any], None]) -> TokenManager:
+    manager = TokenManager.from_history(scenario_run.recorder.history)
     masks = set()
     for trajectory in manager.trajectories:
         assert len(trajectory.loss_mask) == len(trajectory.token_ids)
         assert sum(len(s) for s in trajectory.segments) == len(trajectory.token_ids)
         masks |= set(trajectory.loss_mask)
     assert masks == {0, 1}, f"loss mask values seen: {sorted(masks)}"
-    responses = sum(len(call.token_ids or ()) for call in outcome.recorder.history)
+    responses = sum(len(call.token_ids or ()) for call in scenario_run.recorder.history)
     assert sum(sum(t.loss_mask) for t in manager.trajectories) == responses
     record_property("trajectory_drifts", [drift.describe() for drift in manager.drifts])
     for drift in manager.drifts:
@@ -203,19 +205,19 @@ def check_trajectories(outcome: Outcome, record_property: Callable[[str, Any], N
     return manager
 
 
-def check_scenario(scenario: Scenario, outcome: Outcome, record_property: Callable[[str, Any], None]) -> None:
-    check_counts(outcome)
-    history = outcome.recorder.history
+def check_scenario(scenario: Scenario, scenario_run: ScenarioRun, record_property: Callable[[str, Any], None]) -> None:
+    check_counts(scenario_run)
+    history = scenario_run.recorder.history
     if scenario is TEXT:
         assert len(history) == 1
         check_text_decodes(history[0])
         return
     assert len(history) == 2, f"expected a tool call then an answer, got {len(history)} model calls"
-    uses, results = tool_uses(outcome.messages), tool_results(outcome.messages)
+    uses, results = tool_uses(scenario_run.messages), tool_results(scenario_run.messages)
     assert len(uses) == 1 and len(results) == 1
     check_tool_call_decodes(history[0], uses[0])
     check_text_decodes(history[1])
-    check_trajectories(outcome, record_property)
+    check_trajectories(scenario_run, record_property)
     result_text = results[0]["content"][0]["text"]
     if scenario is UNKNOWN_TOOL:
         assert results[0]["status"] == "error"
@@ -238,7 +240,7 @@ def test_token_ids_replayed(case: str, record_property: Callable[[str, Any], Non
         recorder, messages = run_scenario(SCENARIOS[case], REPLAY_BASE_URL)
     assert not replay.mismatches, replay.mismatches[0]
     assert not replay.unplayed(), f"{len(replay.unplayed())} recorded interaction(s) never played"
-    check_scenario(SCENARIOS[case], Outcome(recorder, messages, cassette.interactions), record_property)
+    check_scenario(SCENARIOS[case], ScenarioRun(recorder, messages, cassette.interactions), record_property)
 
 
 # -- live (real vLLM) -----------------------------------------------------------------------------
@@ -282,7 +284,7 @@ def test_token_ids_live(
     mark_streams_ended_by_done(capture)
     assert not capture.incomplete_reasons(), capture.incomplete_reasons()
     interactions = capture.interactions()
-    check_scenario(scenario, Outcome(recorder, messages, interactions), record_property)
+    check_scenario(scenario, ScenarioRun(recorder, messages, interactions), record_property)
     if request.config.getoption("--record", default=False):
         version = httpx.get(vllm_root + "/version", timeout=5).json().get("version", "unknown")
         write_cassette_atomically(

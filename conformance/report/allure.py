@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from conformance.record import RunRecord
+from conformance.evidence import RunRecord
 
 ALLURE_LISTENER = "allure_listener"  # the name allure-pytest registers its listener under
 

@@ -8,13 +8,12 @@ previous results, and the matrix is rebuilt from every results file in the direc
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from conformance.record import CHECK_FAMILIES
+from conformance.evidence import CHECK_FAMILIES
+from conformance.json_files import write_json_atomically
 
 RESULTS_FORMAT = 1
 
@@ -89,15 +88,7 @@ def save_results(directory: Path, results: list[CheckResult], generated_at: str)
             "generated_at": generated_at,
             "results": [asdict(r) for r in group],
         }
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(payload, handle, indent=1, ensure_ascii=False)
-                handle.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_json_atomically(path, payload, indent=1)
         written.append(path)
     return written
 

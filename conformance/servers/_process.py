@@ -21,11 +21,11 @@ from pathlib import Path
 
 import httpx
 
-from ._errors import StartError, describe_failure
+from ._errors import StartError
 from ._model import MODEL_ID
 from ._paths import logs_dir
 from ._registry import server_kind
-from ._steps import die_with_parent, log_tail
+from ._steps import die_with_parent, log_tail, spawn_logged
 
 __all__ = ["RunningServer", "start_server", "pick_free_port", "process_group_alive", "stop_process_group"]
 
@@ -51,12 +51,10 @@ def _check_port_free(name: str, port: int) -> None:
             probe.bind((HOST, port))
         except OSError as exc:
             what = "already in use" if exc.errno == errno.EADDRINUSE else f"not usable ({exc})"
-            raise StartError(
-                describe_failure(
-                    step=f"{name}-start",
-                    what=f"port {port} on {HOST} is {what}",
-                    fix="stop whatever listens there (ss -ltnp), or pass port=None to pick a free port",
-                )
+            raise StartError.failure(
+                step=f"{name}-start",
+                what=f"port {port} on {HOST} is {what}",
+                fix="stop whatever listens there (ss -ltnp), or pass port=None to pick a free port",
             ) from exc
 
 
@@ -209,26 +207,14 @@ def start_server(
         sys.executable, str(SUPERVISOR), *(["--watch-parent"] if tie_to_parent else []),
         "--pid-file", str(pid_file), "--grace", str(SUPERVISOR_GRACE_S), "--", *spec.command,
     ]
-    with open(log_path, "wb") as log:
-        log.write(("$ " + " ".join(spec.command) + "\n").encode())
-        log.flush()
-        try:
-            process = subprocess.Popen(
-                supervised,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, **spec.env},
-                start_new_session=True,
-                preexec_fn=die_with_parent if tie_to_parent else None,
-            )
-        except OSError as exc:
-            raise StartError(
-                describe_failure(
-                    step=f"{name}-start", what=f"could not run the server: {exc}", command=spec.command,
-                    log_path=log_path, fix=f"provision again: python -m conformance.servers provision {name}",
-                )
-            ) from exc
+    try:
+        process = spawn_logged(supervised, log_path, env={**os.environ, **spec.env}, shown=spec.command,
+                               preexec_fn=die_with_parent if tie_to_parent else None)
+    except OSError as exc:
+        raise StartError.failure(
+            step=f"{name}-start", what=f"could not run the server: {exc}", command=spec.command,
+            log_path=log_path, fix=f"provision again: python -m conformance.servers provision {name}",
+        ) from exc
     server = RunningServer(name, base_url, port, MODEL_ID, process.pid, process.pid, log_path, _process=process)
     if tie_to_parent:  # a detached server (CLI start) must outlive this interpreter's atexit hook
         _running[process.pid] = server
@@ -237,24 +223,20 @@ def start_server(
         with httpx.Client(timeout=2.0) as client:
             while True:
                 if process.poll() is not None:
-                    raise StartError(
-                        describe_failure(
-                            step=f"{name}-start",
-                            what=f"the server exited with status {process.returncode} during start-up",
-                            command=spec.command, log_path=log_path, log_tail=log_tail(log_path),
-                            fix="read the log; if the binary or venv is broken, delete its cache folder and provision again",
-                        )
+                    raise StartError.failure(
+                        step=f"{name}-start",
+                        what=f"the server exited with status {process.returncode} during start-up",
+                        command=spec.command, log_path=log_path, log_tail=log_tail(log_path),
+                        fix="read the log; if the binary or venv is broken, delete its cache folder and provision again",
                     )
                 if _ready(client, base_url):
                     break
                 if time.monotonic() - started > timeout:
-                    raise StartError(
-                        describe_failure(
-                            step=f"{name}-start",
-                            what=f"the server was not ready at {base_url} after {timeout:.0f} s",
-                            command=spec.command, log_path=log_path, log_tail=log_tail(log_path),
-                            fix="read the log; on a busy machine pass a larger ready_timeout",
-                        )
+                    raise StartError.failure(
+                        step=f"{name}-start",
+                        what=f"the server was not ready at {base_url} after {timeout:.0f} s",
+                        command=spec.command, log_path=log_path, log_tail=log_tail(log_path),
+                        fix="read the log; on a busy machine pass a larger ready_timeout",
                     )
                 time.sleep(POLL_INTERVAL_S)
         server.pid = int(pid_file.read_text())

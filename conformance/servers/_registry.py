@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from ._errors import UnknownServerError, describe_failure
+from ._errors import UnknownServerError
 from ._launch import LaunchSpec
 from ._llamacpp import llamacpp_launch, provision_llamacpp
 from ._steps import Progress
@@ -34,12 +34,10 @@ def server_kind(name: str) -> ServerKind:
     try:
         return _KINDS[name]
     except KeyError:
-        raise UnknownServerError(
-            describe_failure(
-                step="server-name",
-                what=f"unknown server name {name!r}",
-                fix=f"use one of: {', '.join(SERVER_NAMES)}",
-            )
+        raise UnknownServerError.failure(
+            step="server-name",
+            what=f"unknown server name {name!r}",
+            fix=f"use one of: {', '.join(SERVER_NAMES)}",
         ) from None
 
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from ._errors import ProvisionError, describe_failure
+from ._errors import ProvisionError
 from ._paths import file_lock, logs_dir
 
 __all__ = ["Progress", "MARKER_NAME", "build_once", "is_complete", "run_logged", "die_with_parent", "log_tail"]
@@ -85,6 +85,25 @@ def build_once(final: Path, step: str, build: Callable[[Path], None], progress: 
     return final
 
 
+def spawn_logged(
+    argv: Sequence[str],
+    log_path: Path,
+    *,
+    env: Mapping[str, str] | None,
+    preexec_fn: Callable[[], None] | None,
+    cwd: Path | None = None,
+    shown: Sequence[str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """Start `argv` with its output in `log_path`, after a `$ command` line (`shown`, when the command worth
+    reading is wrapped, e.g. by the supervisor). In a session of its own, so an interrupt can stop its whole
+    tree (pip, make, compilers, the server's workers). Raises OSError when it cannot run."""
+    with open(log_path, "wb") as log:
+        log.write(("$ " + " ".join(shown or argv) + "\n").encode())
+        log.flush()
+        return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
+                                env=env, preexec_fn=preexec_fn, start_new_session=True)
+
+
 def run_logged(
     step: str,
     command: Sequence[str | os.PathLike[str]],
@@ -102,47 +121,34 @@ def run_logged(
     argv = [os.fspath(part) for part in command]
     log_path = logs_dir() / f"{log_name or step}.log"
     started = time.monotonic()
-    with open(log_path, "w") as log:
-        log.write("$ " + " ".join(argv) + "\n")
-        log.flush()
-        try:
-            process = subprocess.Popen(
-                argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=cwd,
-                env=dict(env) if env is not None else None,
-                preexec_fn=die_with_parent,
-                start_new_session=True,  # so an interrupt can stop the whole tree (pip, make, compilers)
-            )
-        except OSError as exc:
-            raise ProvisionError(
-                describe_failure(step=step, what=f"could not run the command: {exc}", command=argv, log_path=log_path, fix=fix)
-            ) from exc
-        try:
-            next_report = started + PROGRESS_INTERVAL_S
-            while process.poll() is None:
-                time.sleep(0.5)
-                if time.monotonic() >= next_report:
-                    next_report += PROGRESS_INTERVAL_S
-                    # Skip pip's per-package mirror warnings on this machine kind: they say nothing.
-                    recent = [line for line in log_tail(log_path, 8).splitlines() if "is ignored: it is neither" not in line]
-                    last = recent[-1] if recent else ""
-                    progress(f"[{step}] {time.monotonic() - started:.0f} s: {last[-160:]}")
-        finally:
-            if process.poll() is None:  # interrupted (Ctrl-C): leave nothing running
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    try:
+        process = spawn_logged(argv, log_path, env=dict(env) if env is not None else None, cwd=cwd,
+                               preexec_fn=die_with_parent)
+    except OSError as exc:
+        raise ProvisionError.failure(
+            step=step, what=f"could not run the command: {exc}", command=argv, log_path=log_path, fix=fix
+        ) from exc
+    try:
+        next_report = started + PROGRESS_INTERVAL_S
+        while process.poll() is None:
+            time.sleep(0.5)
+            if time.monotonic() >= next_report:
+                next_report += PROGRESS_INTERVAL_S
+                # Skip pip's per-package mirror warnings on this machine kind: they say nothing.
+                recent = [line for line in log_tail(log_path, 8).splitlines() if "is ignored: it is neither" not in line]
+                last = recent[-1] if recent else ""
+                progress(f"[{step}] {time.monotonic() - started:.0f} s: {last[-160:]}")
+    finally:
+        if process.poll() is None:  # interrupted (Ctrl-C): leave nothing running
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
     if process.returncode != 0:
-        raise ProvisionError(
-            describe_failure(
-                step=step,
-                what=f"the command exited with status {process.returncode} after {time.monotonic() - started:.0f} s",
-                command=argv,
-                log_path=log_path,
-                log_tail=log_tail(log_path),
-                fix=fix,
-            )
+        raise ProvisionError.failure(
+            step=step,
+            what=f"the command exited with status {process.returncode} after {time.monotonic() - started:.0f} s",
+            command=argv,
+            log_path=log_path,
+            log_tail=log_tail(log_path),
+            fix=fix,
         )
     return log_path

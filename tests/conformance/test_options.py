@@ -71,8 +71,7 @@ def test_unreachable_live_server_fails_once_naming_the_url(pytester):
 CONFTEST = """
 from pathlib import Path
 from conformance.wires import WireFamily, register_wire
-from conformance.expectations import decode_openai_chat
-from conformance.request_meaning import read_openai_chat_request
+from conformance.wires.openai_chat import decode_openai_chat, read_openai_chat_request
 
 register_wire(
     WireFamily("unit-wire", "/v1", decode_openai_chat, stop_reasons={}, read_request=read_openai_chat_request,
@@ -130,7 +129,7 @@ def test_missing_cassette_is_a_failing_row_not_a_missing_one(pytester):
 
 RECORD_PROBE = """
 import pytest
-from conformance.record import RUN_RECORD_KEY
+from conformance.evidence import RUN_RECORD_KEY
 
 SEEN = {}
 

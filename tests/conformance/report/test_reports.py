@@ -10,7 +10,7 @@ pytest_plugins = ["pytester"]
 
 FAKE_PROVIDER_RUN = '''
 import os
-from conformance.record import RUN_RECORD_KEY, RunRecord
+from conformance.evidence import RUN_RECORD_KEY, RunRecord
 
 PROVIDER = os.environ["FAKE_PROVIDER"]
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from conformance.expectations import WireDecodeError, decode_openai_chat
-from conformance.other_wires import decode_anthropic
-from conformance.request_meaning import read_openai_chat_request
+from conformance.wires import WireDecodeError
+from conformance.wires.anthropic import decode_anthropic
+from conformance.wires.openai_chat import decode_openai_chat, read_openai_chat_request
 from conformance.written.builders import DONE, call, chunk, sse, tool_delta, usage_chunk
 
 

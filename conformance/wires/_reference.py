@@ -1,0 +1,65 @@
+"""How the suite builds a provider: `ProviderEntry` and the small pieces several wires' factories share.
+
+A factory is `factory(base_url=..., model_id=..., api_key=..., **config) -> strands.models.Model`, where
+`base_url` is the wire's API base. Every SDK names request parameters differently, so an entry also says
+how the cases' parameters (`max_tokens`, extra body fields such as vLLM's `structured_outputs`) become
+that provider's configuration; third-party factories get them as `params={...}` (the common convention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from strands.models import Model
+
+__all__ = ["TRANSPORTS", "Factory", "ProviderEntry", "named_params", "params_as_params", "server_root"]
+
+Factory = Callable[..., Model]
+# "httpx": replayed in-process by respx. "sockets": a client respx cannot see (boto3's urllib3): the
+# cassette is served by a loopback server on 127.0.0.1 whose URL is the provider's base_url.
+TRANSPORTS = ("httpx", "sockets")
+
+
+def params_as_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {"params": dict(params)} if params else {}
+
+
+def named_params(*named: str, max_tokens_key: str = "max_tokens") -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """The mapping of a provider whose sampling settings are named keys; any other parameter is an error."""
+
+    def convert(params: Mapping[str, Any]) -> dict[str, Any]:
+        config = {key: value for key, value in params.items() if key in named}
+        if "max_tokens" in params:
+            config[max_tokens_key] = params["max_tokens"]
+        unknown = sorted(set(params) - set(named) - {"max_tokens"})
+        if unknown:
+            raise ValueError(f"this provider has no configuration for request parameters {unknown}")
+        return config
+
+    return convert
+
+
+def server_root(base_url: str, prefix: str) -> str:
+    """`base_url` without the wire's API prefix, for SDKs that add it themselves."""
+    trimmed = base_url.rstrip("/")
+    return trimmed[: -len(prefix)] if prefix and trimmed.endswith(prefix) else trimmed
+
+
+@dataclass(frozen=True)
+class ProviderEntry:
+    name: str
+    factory: Factory
+    # Live servers this provider is meant for (its matrix cells in `--live` without `--base-url`).
+    server_kinds: tuple[str, ...]
+    params_to_config: Callable[[Mapping[str, Any]], dict[str, Any]] = params_as_params
+    # The wire family this provider speaks: its cassettes replay when no --wire overrides it.
+    wire: str = "openai-chat"
+    transport: str = "httpx"  # one of TRANSPORTS
+    # False for the SDK's own providers kept for comparison: named with --provider, not in the default matrix.
+    in_default_matrix: bool = True
+
+    def build(self, *, base_url: str, model_id: str, api_key: str, params: Mapping[str, Any] | None = None) -> Model:
+        config = self.params_to_config(params or {})
+        return self.factory(base_url=base_url, model_id=model_id, api_key=api_key, **config)
