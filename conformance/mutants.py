@@ -1,7 +1,7 @@
 """Deliberately broken providers, to prove the suite catches the bugs real providers have.
 
 Each mutant wraps a correct provider (the reference `providers.OpenAIModel` by default) and corrupts
-one thing, a failure class from the upstream bug reports (see CONFORMANCE_NOTES): a dropped
+one thing, a failure class seen in bug reports filed against real providers: a dropped
 `contentBlockStop`, a wrong stop reason, lost usage, merged parallel tool calls, an error swallowed
 into an empty `end_turn`, and so on. Each is a suite factory, so the suite runs it like any
 third-party provider:

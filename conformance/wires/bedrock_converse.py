@@ -32,13 +32,17 @@ __all__ = ["decode_bedrock_converse", "read_bedrock_converse_request"]
 
 def decode_bedrock_converse(body: bytes) -> WireExpectation:
     """Bedrock ConverseStream frames (botocore's event-stream parser): text, reasoning, tool use, stopReason, usage."""
-    from botocore.eventstream import EventStreamBuffer
+    from botocore.eventstream import EventStreamBuffer, ParserError
 
     expectation = WireExpectation()
     buffer = EventStreamBuffer()
     buffer.add_data(body)
+    try:
+        messages = list(buffer)
+    except ParserError as exc:  # a bad prelude or checksum is a broken cassette, like any unreadable byte
+        raise WireDecodeError(f"the AWS event-stream framing does not parse: {type(exc).__name__}: {exc}") from exc
     calls: dict[int, ExpectedToolCall] = {}
-    for message in buffer:
+    for message in messages:
         headers = message.headers
         if headers.get(":message-type") != "event":
             raise WireDecodeError(f"the stream carries {headers.get(':exception-type') or headers}")
@@ -128,6 +132,11 @@ WIRE = WireFamily(
         "finish_guardrail_intervened": "guardrail_intervened", "guardrail_masked": "guardrail_intervened",
     },
     unsupported={**OPENAI_ONLY, "finish_null": "messageStop always carries a stopReason on this wire"},
+    # Bedrock's stopReason words that are not the case names (`finish_<word>`): Strands took its names from them.
+    finish_words={"end_turn": "end_turn", "tool_use": "tool_use", "max_tokens": "max_tokens",
+                  "stop_sequence": "stop_sequence", "content_filtered": "content_filtered",
+                  "guardrail_intervened": "guardrail_intervened",
+                  "model_context_window_exceeded": "max_tokens"},
     errors={"finish_malformed_model_output": "failed", "finish_malformed_tool_use": "failed",
             "model_stream_error": "failed", "throttling_mid_stream": "throttled",
             "overflow_prompt_too_long": "context_overflow"},

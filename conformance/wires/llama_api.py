@@ -12,7 +12,7 @@ from strands.models import Model
 
 from conformance.wires._lines import DONE, sse_payloads
 from conformance.wires._reference import ProviderEntry, named_params
-from conformance.wires._types import ExpectedToolCall, WireExpectation, WireFamily
+from conformance.wires._types import ExpectedToolCall, WireDecodeError, WireExpectation, WireFamily
 from conformance.wires.mistral import NO_REASONING, read_always_usage_chat_request
 from conformance.wires.openai_chat import FINISH_STOP_REASONS, OPENAI_ONLY
 
@@ -24,9 +24,12 @@ def decode_llama_api(body: bytes) -> WireExpectation:
     expectation = WireExpectation()
     metrics: dict[str, int] = {}
     current: ExpectedToolCall | None = None
-    for _number, payload in sse_payloads(body):
+    for number, payload in sse_payloads(body):
         if payload is DONE:
             continue
+        if not isinstance(payload, dict) or "event" not in payload:
+            # the error objects the API sends inside a stream ({"error": ...}) are not events to reproduce
+            raise WireDecodeError(f"SSE line {number} is not a Llama API event: {str(payload)[:200]}")
         event = payload["event"]
         delta = event.get("delta") or {}
         if delta.get("type") == "text":
