@@ -19,15 +19,8 @@ from typing import TypeVar
 from conformance.cases import CORE_CASES, Case
 from conformance.wires._reference import ProviderEntry
 from conformance.wires._types import (
-    ERROR_KINDS,
-    RECORDINGS_DIR,
-    ExpectedToolCall,
-    RequestMeaning,
-    SentToolCall,
-    SentToolResult,
-    WireDecodeError,
-    WireExpectation,
-    WireFamily,
+    ERROR_KINDS, RECORDINGS_DIR, ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError,
+    WireExpectation, WireFamily,
 )
 
 __all__ = [

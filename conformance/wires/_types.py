@@ -32,6 +32,10 @@ RECORDINGS_DIR = Path(__file__).resolve().parent.parent.parent / "recordings"
 # How a wire-only error case must end: ModelThrottledException, ContextWindowOverflowException, or any
 # other exception that names the problem (never a normal messageStop).
 ERROR_KINDS = ("throttled", "context_overflow", "failed")
+# Finish words that are Strands stop reasons already (Strands took its names from Bedrock's stopReason,
+# and Anthropic's stop_reason shares four of them): each means itself on the wires that send them.
+STRANDS_NAMED_FINISH_WORDS: dict[str, str] = {word: word for word in (
+    "end_turn", "tool_use", "max_tokens", "stop_sequence", "content_filtered", "guardrail_intervened")}
 
 
 class WireDecodeError(ValueError):

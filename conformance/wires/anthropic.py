@@ -17,15 +17,8 @@ from conformance.cases import text_request_case
 from conformance.wires._lines import sse_payloads
 from conformance.wires._reference import ProviderEntry, server_root
 from conformance.wires._types import (
-    ExpectedToolCall,
-    RequestMeaning,
-    SentToolCall,
-    SentToolResult,
-    WireDecodeError,
-    WireExpectation,
-    WireFamily,
-    blocks_text,
-    json_object,
+    STRANDS_NAMED_FINISH_WORDS, ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError,
+    WireExpectation, WireFamily, blocks_text, json_object,
 )
 from conformance.wires.openai_chat import FINISH_STOP_REASONS, OPENAI_ONLY
 
@@ -139,17 +132,16 @@ EXTRA_CASES = (
     text_request_case("overflow_anthropic_wording", "context overflow in Anthropic's wording"),
 )
 
+# The finish reasons the Messages-style wires (Anthropic, Bedrock Converse) add to OpenAI chat's.
+MESSAGES_STOP_REASONS = {**FINISH_STOP_REASONS, "finish_model_context_window_exceeded": "max_tokens",
+                         "finish_stop_sequence": "stop_sequence"}
+
 WIRE = WireFamily(
     name="anthropic", api_prefix="/v1", decode=decode_anthropic, read_request=read_anthropic_request,
     description="Anthropic Messages, streamed as SSE (POST /v1/messages; llama.cpp and vLLM answer it too)",
-    stop_reasons={
-        **FINISH_STOP_REASONS,
-        "finish_pause_turn": "end_turn", "finish_model_context_window_exceeded": "max_tokens",
-        "finish_stop_sequence": "stop_sequence", "reasoning_redacted": "end_turn",
-    },
+    stop_reasons={**MESSAGES_STOP_REASONS, "finish_pause_turn": "end_turn", "reasoning_redacted": "end_turn"},
     unsupported={**OPENAI_ONLY, "error_503": "Anthropic signals overload with 529, covered by error_529_overloaded"},
-    finish_words={"end_turn": "end_turn", "max_tokens": "max_tokens", "tool_use": "tool_use",
-                  "stop_sequence": "stop_sequence", "pause_turn": "end_turn", "refusal": "content_filtered",
+    finish_words={**STRANDS_NAMED_FINISH_WORDS, "pause_turn": "end_turn", "refusal": "content_filtered",
                   "model_context_window_exceeded": "max_tokens"},
     errors={"error_529_overloaded": "throttled", "overloaded_mid_stream": "throttled",
             "overflow_anthropic_wording": "context_overflow"},

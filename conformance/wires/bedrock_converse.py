@@ -14,18 +14,11 @@ from strands.models import Model
 from conformance.cases import text_request_case, tool_request_case
 from conformance.wires._reference import ProviderEntry, named_params
 from conformance.wires._types import (
-    ExpectedToolCall,
-    RequestMeaning,
-    SentToolCall,
-    SentToolResult,
-    WireDecodeError,
-    WireExpectation,
-    WireFamily,
-    blocks_text,
-    json_object,
+    STRANDS_NAMED_FINISH_WORDS, ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError,
+    WireExpectation, WireFamily, blocks_text, json_object,
 )
-from conformance.wires.anthropic import turn_role
-from conformance.wires.openai_chat import FINISH_STOP_REASONS, OPENAI_ONLY
+from conformance.wires.anthropic import MESSAGES_STOP_REASONS, turn_role
+from conformance.wires.openai_chat import OPENAI_ONLY
 
 __all__ = ["decode_bedrock_converse", "read_bedrock_converse_request"]
 
@@ -122,21 +115,14 @@ EXTRA_CASES = (
     text_request_case("overflow_prompt_too_long", "context overflow in the 'prompt is too long' wording"),
 )
 
-_STOPS = {key: value for key, value in FINISH_STOP_REASONS.items() if key != "finish_null"}
+_STOPS = {key: value for key, value in MESSAGES_STOP_REASONS.items() if key != "finish_null"}
 WIRE = WireFamily(
     name="bedrock-converse", api_prefix="", decode=decode_bedrock_converse, read_request=read_bedrock_converse_request,
     description="Amazon Bedrock ConverseStream (AWS event-stream framing)",
-    stop_reasons={
-        **_STOPS,
-        "finish_model_context_window_exceeded": "max_tokens", "finish_stop_sequence": "stop_sequence",
-        "finish_guardrail_intervened": "guardrail_intervened", "guardrail_masked": "guardrail_intervened",
-    },
+    stop_reasons={**_STOPS, "finish_guardrail_intervened": "guardrail_intervened",
+                  "guardrail_masked": "guardrail_intervened"},
     unsupported={**OPENAI_ONLY, "finish_null": "messageStop always carries a stopReason on this wire"},
-    # Bedrock's stopReason words that are not the case names (`finish_<word>`): Strands took its names from them.
-    finish_words={"end_turn": "end_turn", "tool_use": "tool_use", "max_tokens": "max_tokens",
-                  "stop_sequence": "stop_sequence", "content_filtered": "content_filtered",
-                  "guardrail_intervened": "guardrail_intervened",
-                  "model_context_window_exceeded": "max_tokens"},
+    finish_words={**STRANDS_NAMED_FINISH_WORDS, "model_context_window_exceeded": "max_tokens"},
     errors={"finish_malformed_model_output": "failed", "finish_malformed_tool_use": "failed",
             "model_stream_error": "failed", "throttling_mid_stream": "throttled",
             "overflow_prompt_too_long": "context_overflow"},

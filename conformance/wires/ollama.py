@@ -16,13 +16,7 @@ from conformance.cases import text_request_case, tool_request_case
 from conformance.wires._lines import ndjson_objects
 from conformance.wires._reference import ProviderEntry
 from conformance.wires._types import (
-    ExpectedToolCall,
-    RequestMeaning,
-    SentToolCall,
-    SentToolResult,
-    WireDecodeError,
-    WireExpectation,
-    WireFamily,
+    ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError, WireExpectation, WireFamily,
     json_object,
 )
 from conformance.wires.openai_chat import FINISH_STOP_REASONS, OPENAI_ONLY, read_tools_and_system

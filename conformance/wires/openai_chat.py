@@ -21,25 +21,13 @@ from strands.models import Model
 from conformance.wires._lines import DONE, sse_payloads
 from conformance.wires._reference import ProviderEntry, server_root
 from conformance.wires._types import (
-    ExpectedToolCall,
-    RequestMeaning,
-    SentToolCall,
-    SentToolResult,
-    WireDecodeError,
-    WireExpectation,
-    WireFamily,
-    blocks_text,
-    json_object,
+    ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError, WireExpectation, WireFamily,
+    blocks_text, json_object,
 )
 
 __all__ = [
-    "OPENAI_ONLY",
-    "ChatStream",
-    "chat_completion_from_stream",
-    "decode_openai_chat",
-    "read_chat_stream",
-    "read_openai_chat_request",
-    "read_tools_and_system",
+    "OPENAI_ONLY", "ChatStream", "chat_completion_from_stream", "decode_openai_chat", "read_chat_stream",
+    "read_openai_chat_request", "read_tools_and_system"
 ]
 
 

@@ -25,7 +25,6 @@ import pytest
 import respx
 from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 
-import conformance.wires  # noqa: F401 - registers every wire family and its reference provider
 from conformance.cassette import Cassette, load_cassette
 from conformance.targets import DEFAULT_MATRIX, REFERENCE_PROVIDERS
 from conformance.wires import WireDecodeError, get_wire, known_wires
