@@ -10,8 +10,12 @@ from __future__ import annotations
 from providers.errors import is_context_overflow
 
 ERROR_KINDS = ("connect_refused", "connect_timeout", "connect_error", "rate_limited", "unavailable",
-               "context_overflow", "http_4xx", "http_5xx", "not_sse", "stall", "dropped", "protocol",
-               "stream_error", "invalid_output")
+               "context_overflow", "http_4xx", "http_5xx", "not_sse", "stall", "deadline", "dropped", "protocol",
+               "decode", "malformed_json", "oversize", "stream_error", "invalid_output", "client_error", "unfinished")
+
+# Kinds that say the target itself is wrong (nothing listens, wrong host, not an OpenAI streaming server):
+# only these may end a run early, and only when every one of its first requests failed with one of them.
+TARGET_WRONG_KINDS = frozenset({"connect_refused", "connect_timeout", "connect_error", "not_sse"})
 
 
 class RequestFailure(Exception):
@@ -21,6 +25,22 @@ class RequestFailure(Exception):
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.status = status
+
+
+def as_failure(exc: BaseException) -> RequestFailure:
+    """Any exception raised while a request was sent or read, as the failure it stands for.
+
+    The client raises `RequestFailure` for everything it recognises; anything else reaching the
+    request path is still one failed request, never a dropped one, so it gets a kind here.
+    """
+    if isinstance(exc, RequestFailure):
+        return exc
+    if isinstance(exc, UnicodeDecodeError):
+        return RequestFailure("decode", f"the stream is not valid UTF-8: {exc}")
+    if isinstance(exc, OSError):
+        return RequestFailure("dropped", f"connection lost mid-response: {exc!r}")
+    return RequestFailure("client_error", f"the load-test client failed on this response: {exc!r}; "
+                                          "the answer is probably malformed, see records.jsonl")
 
 
 def classify_http_error(status: int, body: bytes) -> RequestFailure:

@@ -61,6 +61,10 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
             st.mode, st.stages = stages_of(o, spec)
         except ValueError as exc:
             raise SystemExit(f"load test options: {exc}") from None
+        if not environment.stop_timeout:
+            # requests in flight when the run ends may finish (or stall) before they are cut off as
+            # `unfinished`: so the run ends within -t plus the stall timeout plus a second
+            environment.stop_timeout = o.stall_timeout_s + 1.0
         if len(st.stages) < 2 or isinstance(environment.runner, WorkerRunner):
             environment.shape_class = None  # no sweep: -u, -r and -t drive the run as in any Locust run
         if isinstance(environment.runner, WorkerRunner):
@@ -90,6 +94,7 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
     @events.test_start.add_listener
     def on_test_start(environment: Any, **_kw: Any) -> None:
         quiet_garbage_collector()
+        st.stopping = False
         if not st.is_worker:
             st.setup_report()
         if not st.is_master:
@@ -98,6 +103,10 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
     @events.spawning_complete.add_listener
     def on_spawning_complete(**_kw: Any) -> None:
         gc.freeze()  # the users just made live as long as the run
+
+    @events.test_stopping.add_listener
+    def on_test_stopping(**_kw: Any) -> None:
+        st.stopping = True
 
     @events.test_stop.add_listener
     def on_test_stop(environment: Any, **_kw: Any) -> None:

@@ -17,9 +17,9 @@ import gevent
 from gevent.event import Event
 from locust import events
 
-from loadtests.client.chat_stream import ChatStreamAccumulator, StreamResult, latencies_of
+from loadtests.client.chat_stream import ChatStreamAccumulator, Latencies, StreamResult, latencies_of
 from loadtests.client.connection import Connection
-from loadtests.client.failures import RequestFailure, classify_http_error
+from loadtests.client.failures import RequestFailure, as_failure, classify_http_error
 from loadtests.client.sse import SSEParser
 from loadtests.report.records import RequestRecord
 from loadtests.runner.workloads import WorkloadRequest, validate_output
@@ -82,13 +82,23 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
         if not res.done:
             raise RequestFailure("protocol", "the stream ended without `data: [DONE]`")
         out.res = res
-    except RequestFailure as err:
-        out.exc = err
-        out.t_failed = time.time()
-        conn.close()
+    except gevent.GreenletExit:
+        # the run ended while this request was in flight (after the stop grace): a failure of its own kind
+        _failed(out, conn, RequestFailure("unfinished", "still in flight when the run ended; a stalled or very slow "
+                                                        "stream, or raise --stop-timeout"))
+        st.accountant.submit(out)
+        raise
+    except Exception as err:  # whatever broke, this request gets exactly one outcome
+        _failed(out, conn, as_failure(err))
     finally:
         st.inflight -= 1
     return out
+
+
+def _failed(out: RequestOutcome, conn: Connection, exc: RequestFailure) -> None:
+    out.exc = exc
+    out.t_failed = time.time()
+    conn.close()  # whatever is left of the response must never be read as the next one
 
 
 def run_request(st: RunState, conn: Connection, req: WorkloadRequest, **kw: Any) -> dict[str, Any]:
@@ -104,53 +114,23 @@ def account(st: RunState, out: RequestOutcome) -> dict[str, Any]:
         assert res is not None
         try:
             lat = latencies_of(res)
-        except RequestFailure as err:
-            exc = err
-    t_send = out.t_send
+        except Exception as err:
+            exc = as_failure(err)
     if lat is not None:
         t_end = max(res.t_end, res.chunk_ts[-1])  # type: ignore[union-attr]
     else:  # failed while reading, or a complete stream without output
         t_end = out.t_failed or (res.t_end if res is not None and res.t_end else time.time())
-    rec = RequestRecord(workload=req.workload, ok=exc is None, worker=st.worker_index, t_intended=out.t_intended,
-                        t_send=t_send, t_end=t_end, stage=out.stage, users=out.users, warmup=out.warmup, status=out.status,
-                        **out.fields)
-    if out.t_intended is not None:
-        rec.send_lag_ms = round((t_send - out.t_intended) * 1e3, 3)
-    if exc is not None:
-        rec.error_kind, rec.error = exc.kind, str(exc)
-        rec.e2e_ms = round((t_end - t_send) * 1e3, 3)
-        itl_token: list[tuple[float, int]] = []
-        itl_chunk: list[float] = []
-    else:
+    rec = _record(st, out, t_end, exc)
+    itl_token: list[tuple[float, int]] = []
+    itl_chunk: list[float] = []
+    if exc is None:
         assert lat is not None and res is not None
-        rec.ttft_ms, rec.e2e_ms = round(lat.ttft_ms, 3), round(lat.e2e_ms, 3)
-        rec.tpot_ms = None if lat.tpot_ms is None else round(lat.tpot_ms, 3)
-        rec.output_tokens, rec.prompt_tokens = lat.output_tokens, res.prompt_tokens
-        rec.chunks, rec.events, rec.token_source, rec.finish_reason = len(res.chunk_ts), res.events, res.token_source, res.finish_reason
-        if lat.itl_chunk_ms:
-            ordered = sorted(lat.itl_chunk_ms)
-            rec.itl_chunk_p50_ms = round(ordered[len(ordered) // 2], 3)
-            rec.itl_chunk_max_ms = round(ordered[-1], 3)
-        if out.t_intended is not None:
-            rec.intended_e2e_ms = round((t_end - out.t_intended) * 1e3, 3)
-        rec.valid, rec.invalid_reason = validate_output(req, res)
-        slo = st.slo
-        rec.slo_ok = all(v is not None and v <= slo[k] for k, v in (("ttft", lat.ttft_ms), ("tpot", lat.tpot_ms or 0.0),
-                                                                    ("e2e", lat.e2e_ms)) if k in slo)
-        if st.spec.neuron and res.prompt_tokens:
-            rec.bucket = bucket_for(res.prompt_tokens, tuple(st.opts.prefill_buckets)) or rec.bucket  # the server's count
-        if res.truth and res.truth.get("ttft_ms") is not None:
-            # the simulator's wall-clock time of its first write, seen from our send time: the error left is ours
-            first_write = res.truth["recv_wall"] + res.truth["ttft_ms"] / 1e3
-            rec.truth_ttft_ms = round((first_write - t_send) * 1e3, 3)
-            rec.ttft_err_ms = round(lat.ttft_ms - rec.truth_ttft_ms, 3)
-            emit = res.truth.get("emit_ms", [])
-            if len(emit) == len(res.chunk_ts):
-                errs = [lat.itl_chunk_ms[i - 1] - (emit[i] - emit[i - 1]) for i in range(1, len(emit))]
-                rec.extra["itl_errs"] = errs
-                if errs:
-                    rec.itl_err_p99_ms = round(sorted(abs(e) for e in errs)[int(0.99 * (len(errs) - 1))], 3)
-        itl_token, itl_chunk = lat.itl_token_ms, lat.itl_chunk_ms
+        try:
+            _measure(st, out, rec, lat, res, t_end)
+            itl_token, itl_chunk = lat.itl_token_ms, lat.itl_chunk_ms
+        except Exception as err:  # an answer odd enough to break the analysis is one failure, not a lost request
+            exc = as_failure(err)
+            rec = _record(st, out, t_end, exc)
     record = rec.to_dict()
     record["ok"] = rec.ok
     events.request.fire(request_type="SSE" if not out.warmup else "WARMUP", name=req.workload,
@@ -164,6 +144,50 @@ def account(st: RunState, out: RequestOutcome) -> dict[str, Any]:
         if st.fatal_streak[exc.kind] >= 3:
             st.abort(f"the first requests all failed: {exc}")
     return record
+
+
+def _record(st: RunState, out: RequestOutcome, t_end: float, exc: RequestFailure | None) -> RequestRecord:
+    rec = RequestRecord(workload=out.req.workload, ok=exc is None, worker=st.worker_index, t_intended=out.t_intended,
+                        t_send=out.t_send, t_end=t_end, stage=out.stage, users=out.users, warmup=out.warmup,
+                        status=out.status, **out.fields)
+    if out.t_intended is not None:
+        rec.send_lag_ms = round((out.t_send - out.t_intended) * 1e3, 3)
+    if exc is not None:
+        rec.error_kind, rec.error = exc.kind, str(exc)
+        rec.e2e_ms = round((t_end - out.t_send) * 1e3, 3)
+    return rec
+
+
+def _measure(st: RunState, out: RequestOutcome, rec: RequestRecord, lat: Latencies, res: StreamResult, t_end: float) -> None:
+    """The figures of a successful request: latencies, validity, SLOs, the error against the simulator's truth."""
+    t_send = out.t_send
+    rec.ttft_ms, rec.e2e_ms = round(lat.ttft_ms, 3), round(lat.e2e_ms, 3)
+    rec.tpot_ms = None if lat.tpot_ms is None else round(lat.tpot_ms, 3)
+    rec.output_tokens, rec.prompt_tokens = lat.output_tokens, res.prompt_tokens
+    rec.chunks, rec.events, rec.token_source, rec.finish_reason = len(res.chunk_ts), res.events, res.token_source, res.finish_reason
+    if lat.itl_chunk_ms:
+        ordered = sorted(lat.itl_chunk_ms)
+        rec.itl_chunk_p50_ms = round(ordered[len(ordered) // 2], 3)
+        rec.itl_chunk_max_ms = round(ordered[-1], 3)
+    if out.t_intended is not None:
+        rec.intended_e2e_ms = round((t_end - out.t_intended) * 1e3, 3)
+    rec.valid, rec.invalid_reason = validate_output(out.req, res)
+    slo = st.slo
+    rec.slo_ok = all(v is not None and v <= slo[k] for k, v in (("ttft", lat.ttft_ms), ("tpot", lat.tpot_ms or 0.0),
+                                                                ("e2e", lat.e2e_ms)) if k in slo)
+    if st.spec.neuron and res.prompt_tokens:
+        rec.bucket = bucket_for(res.prompt_tokens, tuple(st.opts.prefill_buckets)) or rec.bucket  # the server's count
+    if res.truth and res.truth.get("ttft_ms") is not None:
+        # the simulator's wall-clock time of its first write, seen from our send time: the error left is ours
+        first_write = res.truth["recv_wall"] + res.truth["ttft_ms"] / 1e3
+        rec.truth_ttft_ms = round((first_write - t_send) * 1e3, 3)
+        rec.ttft_err_ms = round(lat.ttft_ms - rec.truth_ttft_ms, 3)
+        emit = res.truth.get("emit_ms", [])
+        if len(emit) == len(res.chunk_ts):
+            errs = [lat.itl_chunk_ms[i - 1] - (emit[i] - emit[i - 1]) for i in range(1, len(emit))]
+            rec.extra["itl_errs"] = errs
+            if errs:
+                rec.itl_err_p99_ms = round(sorted(abs(e) for e in errs)[int(0.99 * (len(errs) - 1))], 3)
 
 
 class Accountant:

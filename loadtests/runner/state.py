@@ -57,6 +57,7 @@ class RunState:
         self.idle = False  # a worker that joined an open-loop run after its start has no share of the schedule
         self.finished = True  # the current run's report is written
         self.inflight = 0
+        self.stopping = False  # Locust began to stop the users: no new request goes out
         self.ok_count = 0
         self.fatal_streak: Counter = Counter()
         self.aborted = False

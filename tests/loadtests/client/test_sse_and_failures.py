@@ -1,8 +1,11 @@
-"""SSE framing and the classification of HTTP errors into failure kinds."""
+"""SSE framing, and the classification of HTTP errors, exceptions and malformed chunks into failure kinds."""
 
 from __future__ import annotations
 
-from loadtests.client.failures import classify_http_error
+import pytest
+
+from loadtests.client.chat_stream import ChatStreamAccumulator
+from loadtests.client.failures import RequestFailure, as_failure, classify_http_error
 from loadtests.client.sse import SSEParser
 
 
@@ -19,3 +22,20 @@ def test_http_errors_are_classified():
     assert classify_http_error(503, b"").kind == "unavailable"
     assert classify_http_error(400, b"This model's maximum context length is 2048 tokens").kind == "context_overflow"
     assert classify_http_error(404, b"no model").kind == "http_4xx"
+
+
+def test_any_exception_on_the_request_path_becomes_a_named_failure():
+    assert as_failure(UnicodeDecodeError("utf-8", b"\xc3(", 0, 1, "invalid continuation byte")).kind == "decode"
+    assert as_failure(ConnectionResetError("reset")).kind == "dropped"
+    assert as_failure(RuntimeError("odd")).kind == "client_error"
+    same = RequestFailure("stall", "x")
+    assert as_failure(same) is same
+
+
+@pytest.mark.parametrize("chunk", ['{"choices": [1]}', '{"choices": [], "usage": "abc"}', '{"choices": "x"}',
+                                   '{"usage": {"completion_tokens": "many"}}', "[1, 2]", "{not json"])
+def test_chunks_of_the_wrong_shape_are_malformed_json(chunk):
+    acc = ChatStreamAccumulator(0.0)
+    with pytest.raises(RequestFailure) as info:
+        acc.on_data(1.0, chunk)
+    assert info.value.kind == "malformed_json"

@@ -1,0 +1,49 @@
+"""Verdicts that cannot lie: every request against a hostile server ends in exactly one outcome of the right kind."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from ..conftest import run_locust
+from ..hostile import HostileServer
+
+
+@pytest.fixture
+def hostile() -> Iterator:
+    servers: list[HostileServer] = []
+
+    def start(*plan: str) -> HostileServer:
+        servers.append(HostileServer(list(plan)))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+def test_every_broken_stream_is_counted_by_kind_and_never_misfiles_the_next(tmp_path, hostile):
+    server = hostile("ok", "decode", "ok", "choices_not_objects", "ok", "usage_not_object", "ok", "garbage_json")
+    run = run_locust("vllm", tmp_path, "-u", "2", "-r", "2", "-t", "3s", "--host", server.url, "--model", "m",
+                     "--workload-mix", "chat=1", "--max-error-rate", "0.6", timeout=30)
+    s, served = run.summary, server.served
+    assert run.returncode == 0, run.output[-2000:]
+    assert s["requests"] == sum(served.values()) > 40
+    assert s["ok"] == served["ok"]
+    assert s["errors_by_kind"] == {"decode": served["decode"], "malformed_json": served["choices_not_objects"]
+                                   + served["usage_not_object"] + served["garbage_json"]}
+
+
+def test_requests_in_flight_at_the_end_are_unfinished_failures_listed_apart(tmp_path, hostile):
+    server = hostile("trickle")  # a token every 0.3 s, forever: never a stall
+    start = time.monotonic()
+    run = run_locust("vllm", tmp_path, "-u", "2", "-r", "2", "-t", "2s", "--host", server.url, "--model", "m",
+                     "--workload-mix", "chat=1", "--stall-timeout-s", "1", timeout=30)
+    elapsed = time.monotonic() - start
+    s = run.summary
+    assert run.returncode == 1 and not s["passed"]
+    assert s["errors_by_kind"] == {"unfinished": 2} and s["unfinished"] == 2 and s["requests"] == 2
+    assert "unfinished: 2 request(s) still in flight" in run.output
+    assert elapsed < 2 + 1 + 1 + 6  # -t, the stall timeout, the stop grace's extra second, Locust's start and stop
