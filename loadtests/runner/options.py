@@ -120,7 +120,11 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
     g.add_argument("--stage-s", env_var="LOADTEST_STAGE_S", type=_positive("--stage-s"), default=10.0)
     g.add_argument("--lag-budget-ms", env_var="LOADTEST_LAG_BUDGET_MS", type=_positive_ms("--lag-budget-ms"), default=25.0,
                    help="open loop: p99 send lag above this fails the run (the workers could not keep the schedule)")
-    g.add_argument("--stall-timeout-s", env_var="LOADTEST_STALL_TIMEOUT_S", type=_positive("--stall-timeout-s"), default=30.0)
+    g.add_argument("--stall-timeout-s", env_var="LOADTEST_STALL_TIMEOUT_S", type=_positive("--stall-timeout-s"), default=30.0,
+                   help="a response with no content progress (token, tool-call or reasoning delta) for this long fails as stall")
+    g.add_argument("--request-timeout-s", env_var="LOADTEST_REQUEST_TIMEOUT_S", type=_positive("--request-timeout-s"),
+                   default=None, help="deadline of one whole response (default: --stall-timeout-s + 0.25 s per requested "
+                                      "output token)")
     g.add_argument("--connect-timeout-s", env_var="LOADTEST_CONNECT_TIMEOUT_S", type=_positive("--connect-timeout-s"), default=5.0)
     g.add_argument("--token-ids", env_var="LOADTEST_TOKEN_IDS", choices=("on", "off"), default="on" if spec.token_ids else "off",
                    help="ask for vLLM's per-chunk token_ids (exact per-token ITL)")

@@ -60,7 +60,7 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
     st.inflight += 1
     out = RequestOutcome(req, time.time(), 0.0, st.inflight * st.worker_count, t_intended, stage, warmup, fields, len(body))
     try:
-        out.t_send, resp = conn.request("POST", "/v1/chat/completions", body)
+        out.t_send, resp = conn.request("POST", "/v1/chat/completions", body, timeout_s=request_timeout_s(st.opts, req))
         out.status = resp.status
         if resp.status != 200:
             raise classify_http_error(resp.status, resp.read_all())
@@ -72,12 +72,17 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
         acc = ChatStreamAccumulator(out.t_send)
         parser = SSEParser()
         on_data, on_comment, feed = acc.on_data, acc.on_comment, parser.feed
+        outputs = acc.result.chunk_ts
+        seen = 0
         for ts, piece in resp.iter_body():
             for kind, text in feed(piece):
                 if kind == "data":
                     on_data(ts, text)
                 else:
                     on_comment(ts, text)
+            if len(outputs) != seen:  # content moved on: only this holds off the stall watchdog
+                seen = len(outputs)
+                conn.last_progress = time.monotonic()
         res = acc.finish()
         if not res.done:
             raise RequestFailure("protocol", "the stream ended without `data: [DONE]`")
@@ -99,6 +104,13 @@ def _failed(out: RequestOutcome, conn: Connection, exc: RequestFailure) -> None:
     out.exc = exc
     out.t_failed = time.time()
     conn.close()  # whatever is left of the response must never be read as the next one
+
+
+def request_timeout_s(opts: Any, req: WorkloadRequest) -> float:
+    """`--request-timeout-s`, or by default the stall timeout (queueing and prefill) plus 0.25 s per requested output token."""
+    if opts.request_timeout_s:
+        return opts.request_timeout_s
+    return opts.stall_timeout_s + 0.25 * int(req.body.get("max_tokens") or 0)
 
 
 def run_request(st: RunState, conn: Connection, req: WorkloadRequest, **kw: Any) -> dict[str, Any]:

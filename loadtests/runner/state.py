@@ -58,6 +58,8 @@ class RunState:
         self.finished = True  # the current run's report is written
         self.inflight = 0
         self.stopping = False  # Locust began to stop the users: no new request goes out
+        self.drain_asked = False  # master: the workers were asked for their last records
+        self.drained_workers = 0
         self.ok_count = 0
         self.fatal_streak: Counter = Counter()
         self.aborted = False
@@ -114,6 +116,22 @@ class RunState:
             self.add_record(rec)
         else:
             self.pending.append(rec)
+
+    def take_report(self) -> dict[str, Any]:
+        """A worker's histograms and records since its last report, for the master."""
+        self.accountant.drain()
+        payload = {"hists": self.hists.encode(), "records": self.pending}
+        self.hists = HistogramSet()
+        self.pending = []
+        return payload
+
+    def merge_report(self, payload: dict[str, Any] | None) -> None:
+        """The master's side of `take_report`."""
+        if not payload or self.run is None:
+            return
+        self.run.hists.add_encoded(payload["hists"])
+        for rec in payload["records"]:
+            self.add_record(rec)
 
     def add_record(self, rec: dict[str, Any]) -> None:
         run = self.run
@@ -176,6 +194,7 @@ class RunState:
         if not self.finished and self.run is not None:
             self.finish()  # a new run from the web UI: report the previous one first
         self.finished = False
+        self.drain_asked = False
         self.hists = HistogramSet()
         self.pending = []
         run_name = o.run_name or f"{self.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -47,3 +47,17 @@ def test_requests_in_flight_at_the_end_are_unfinished_failures_listed_apart(tmp_
     assert s["errors_by_kind"] == {"unfinished": 2} and s["unfinished"] == 2 and s["requests"] == 2
     assert "unfinished: 2 request(s) still in flight" in run.output
     assert elapsed < 2 + 1 + 1 + 6  # -t, the stall timeout, the stop grace's extra second, Locust's start and stop
+
+
+def test_only_content_holds_off_the_stall_watchdog_and_every_answer_has_a_deadline(tmp_path, hostile):
+    server = hostile("ok", "pings", "ok", "empty_choices", "ok", "trickle")
+    start = time.monotonic()
+    run = run_locust("vllm", tmp_path, "-u", "3", "-r", "3", "-t", "4s", "--host", server.url, "--model", "m",
+                     "--workload-mix", "chat=1", "--stall-timeout-s", "1", "--request-timeout-s", "1.6", timeout=30)
+    elapsed = time.monotonic() - start
+    s, served = run.summary, server.served
+    assert run.returncode == 1
+    assert s["requests"] == sum(served.values()) and s["ok"] == served["ok"] > 3
+    assert s["errors_by_kind"] == {"stall": served["pings"] + served["empty_choices"], "deadline": served["trickle"]}
+    assert elapsed < 4 + 1 + 1 + 6  # -t, the stall timeout, the stop grace's extra second, Locust's start and stop
+
