@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from loadtests.client.sse import DEFAULT_MAX_EVENT_BYTES
 from loadtests.runner.schedule import Stage
 from loadtests.runner.workloads import parse_mix
 from loadtests.sim.profiles import parse_fault_rates
@@ -125,6 +126,8 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
     g.add_argument("--request-timeout-s", env_var="LOADTEST_REQUEST_TIMEOUT_S", type=_positive("--request-timeout-s"),
                    default=None, help="deadline of one whole response (default: --stall-timeout-s + 0.25 s per requested "
                                       "output token)")
+    g.add_argument("--max-event-bytes", env_var="LOADTEST_MAX_EVENT_BYTES", type=_positive("--max-event-bytes", True),
+                   default=DEFAULT_MAX_EVENT_BYTES, help="an SSE event longer than this fails its request as oversize")
     g.add_argument("--connect-timeout-s", env_var="LOADTEST_CONNECT_TIMEOUT_S", type=_positive("--connect-timeout-s"), default=5.0)
     g.add_argument("--token-ids", env_var="LOADTEST_TOKEN_IDS", choices=("on", "off"), default="on" if spec.token_ids else "off",
                    help="ask for vLLM's per-chunk token_ids (exact per-token ITL)")

@@ -70,7 +70,7 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
             raise RequestFailure("not_sse", f"expected a text/event-stream body, got {resp.content_type or 'no content type'!r}: "
                                          f"{raw[:120]!r}; is {conn.target} an OpenAI-compatible server with streaming?", 200)
         acc = ChatStreamAccumulator(out.t_send)
-        parser = SSEParser()
+        parser = SSEParser(st.opts.max_event_bytes)
         on_data, on_comment, feed = acc.on_data, acc.on_comment, parser.feed
         outputs = acc.result.chunk_ts
         seen = 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from loadtests.client.chat_stream import ChatStreamAccumulator
@@ -39,3 +41,21 @@ def test_chunks_of_the_wrong_shape_are_malformed_json(chunk):
     with pytest.raises(RequestFailure) as info:
         acc.on_data(1.0, chunk)
     assert info.value.kind == "malformed_json"
+
+
+def test_sse_parser_is_linear_and_refuses_an_oversize_event_early():
+    line = b"data: " + b"x" * (50 << 20)
+    pieces = [line[i:i + (1 << 18)] for i in range(0, len(line), 1 << 18)]
+    roomy = SSEParser(max_event_bytes=64 << 20)
+    start = time.perf_counter()
+    for piece in pieces:
+        assert roomy.feed(piece) == []
+    assert roomy.feed(b"\n\n") == [("data", "x" * (50 << 20))]
+    assert time.perf_counter() - start < 2.0  # quadratic buffering took about 25 s
+    strict = SSEParser(max_event_bytes=4 << 20)
+    with pytest.raises(RequestFailure) as info:
+        for fed, piece in enumerate(pieces):
+            strict.feed(piece)
+    assert info.value.kind == "oversize" and fed == 16  # refused once 4 MiB were waiting, not at the end
+    with pytest.raises(RequestFailure, match="oversize"):
+        SSEParser(max_event_bytes=100).feed(b"data: " + b"y" * 200 + b"\n\ndata: z\n\n")

@@ -61,3 +61,18 @@ def test_only_content_holds_off_the_stall_watchdog_and_every_answer_has_a_deadli
     assert s["errors_by_kind"] == {"stall": served["pings"] + served["empty_choices"], "deadline": served["trickle"]}
     assert elapsed < 4 + 1 + 1 + 6  # -t, the stall timeout, the stop grace's extra second, Locust's start and stop
 
+
+
+def test_a_50_mb_line_fails_its_request_at_once_and_leaves_the_other_streams_alone(tmp_path, hostile):
+    server = hostile("oversize", "ok", "ok", "ok", "ok", "ok")
+    start = time.monotonic()
+    run = run_locust("vllm", tmp_path, "-u", "2", "-r", "2", "-t", "3s", "--host", server.url, "--model", "m",
+                     "--workload-mix", "chat=1", "--max-error-rate", "0.5", timeout=30)
+    elapsed = time.monotonic() - start
+    s, served = run.summary, server.served
+    assert s["requests"] == sum(served.values()) and s["ok"] == served["ok"] > 10
+    assert s["errors_by_kind"] == {"oversize": served["oversize"]}
+    refused = [r for r in run.records if not r["ok"]]
+    assert max(r["e2e_ms"] for r in refused) < 1000
+    assert max(r["itl_chunk_max_ms"] for r in run.records if r["ok"]) < 200  # no stream held up behind the big line
+    assert run.returncode == 0 and elapsed < 3 + 6
