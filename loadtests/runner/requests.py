@@ -19,7 +19,7 @@ from locust import events
 
 from loadtests.client.chat_stream import ChatStreamAccumulator, Latencies, StreamResult, latencies_of
 from loadtests.client.connection import Connection
-from loadtests.client.failures import RequestFailure, as_failure, classify_http_error
+from loadtests.client.failures import TARGET_WRONG_KINDS, RequestFailure, as_failure, classify_http_error
 from loadtests.client.sse import SSEParser
 from loadtests.report.records import RequestRecord
 from loadtests.runner.workloads import WorkloadRequest, validate_output
@@ -28,7 +28,7 @@ from loadtests.sim.profiles import bucket_for
 if TYPE_CHECKING:
     from loadtests.runner.state import RunState
 
-_FATAL_AT_START = {"connect_refused", "connect_error", "connect_timeout", "not_sse", "protocol", "http_4xx"}
+OPENING_REQUESTS = 10  # the first outcomes of a process that may show the target itself is wrong
 
 
 @dataclass
@@ -97,7 +97,25 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
         _failed(out, conn, as_failure(err))
     finally:
         st.inflight -= 1
+    if len(st.opening) < OPENING_REQUESTS:
+        _judge_opening(st, out.exc)
     return out
+
+
+def _judge_opening(st: RunState, exc: RequestFailure | None) -> None:
+    """End the run early only when its first requests all failed in one way that means the target is wrong.
+
+    Nothing listening, a host that is not an OpenAI streaming server, a model it does not serve: then
+    every request fails alike and waiting for -t only delays the message. A success or any other kind
+    of failure among them settles it: intermittent faults are the server's to be measured, not ours to
+    stop at (with 5% HTML answers, three of them used to arrive before the first success).
+    """
+    if exc is None or not (exc.kind in TARGET_WRONG_KINDS or exc.status == 404):
+        st.opening = [None] * OPENING_REQUESTS  # settled: the target answers as one should
+        return
+    st.opening.append(exc.kind if exc.status != 404 else "http_404")
+    if len(st.opening) == OPENING_REQUESTS and len(set(st.opening)) == 1:
+        st.abort(f"the first {OPENING_REQUESTS} requests all failed the same way, so the target looks wrong: {exc}")
 
 
 def _failed(out: RequestOutcome, conn: Connection, exc: RequestFailure) -> None:
@@ -148,13 +166,6 @@ def account(st: RunState, out: RequestOutcome) -> dict[str, Any]:
     events.request.fire(request_type="SSE" if not out.warmup else "WARMUP", name=req.workload,
                         response_time=rec.e2e_ms or 0.0, response_length=out.body_len,
                         exception=exc, context={"llm_record": record, "itl_token": itl_token, "itl_chunk": itl_chunk})
-    if exc is None:
-        st.ok_count += 1
-        st.fatal_streak.clear()
-    elif st.ok_count == 0 and exc.kind in _FATAL_AT_START:
-        st.fatal_streak[exc.kind] += 1
-        if st.fatal_streak[exc.kind] >= 3:
-            st.abort(f"the first requests all failed: {exc}")
     return record
 
 

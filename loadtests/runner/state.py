@@ -12,7 +12,6 @@ import logging
 import math
 import subprocess
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +59,7 @@ class RunState:
         self.stopping = False  # Locust began to stop the users: no new request goes out
         self.drain_asked = False  # master: the workers were asked for their last records
         self.drained_workers = 0
-        self.ok_count = 0
-        self.fatal_streak: Counter = Counter()
+        self.opening: list[str | None] = []  # how this process's first requests failed (see requests._judge_opening)
         self.aborted = False
         self.last_lag_warning = 0.0
         self.ready = Event()
@@ -177,6 +175,7 @@ class RunState:
                                   output_tokens=o.output_tokens,
                                   wire=WireOptions(continuous_usage=self.spec.continuous_usage, token_ids=o.token_ids == "on"))
         self.schedule = None
+        self.opening = []
         self.idle = self.mode != "closed" and self.worker_index >= self.worker_count
         if self.mode != "closed" and not self.idle:
             self.schedule = ArrivalSchedule(self.mode, self.stages, self.epoch, self.worker_index, self.worker_count, seed=o.seed)

@@ -12,7 +12,7 @@ from locust import User, constant, task
 
 from loadtests.client.connection import Connection
 from loadtests.client.failures import RequestFailure
-from loadtests.runner.requests import account, stream_once
+from loadtests.runner.requests import stream_once
 from loadtests.runner.schedule import stage_of
 from loadtests.runner.state import RunState
 from loadtests.runner.workloads import build_request
@@ -105,12 +105,9 @@ class LLMUser(User):
         self.in_request = True
         try:
             out = stream_once(st, self.conn, req, t_intended=slot.t_intended if slot else None, stage=stage, body=body)
-            if out.exc is None:
-                st.accountant.submit(out)
-            else:
-                account(st, out)  # at once: the first failures decide whether the run ends early
         finally:
             self.in_request = False
+        st.accountant.submit(out)
         if out.exc is not None:
             gevent.sleep(0)  # a refused connection fails without blocking; let the rest of the worker run
         lag = None if slot is None else (out.t_send - slot.t_intended) * 1e3

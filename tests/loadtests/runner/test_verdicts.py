@@ -76,3 +76,20 @@ def test_a_50_mb_line_fails_its_request_at_once_and_leaves_the_other_streams_alo
     assert max(r["e2e_ms"] for r in refused) < 1000
     assert max(r["itl_chunk_max_ms"] for r in run.records if r["ok"]) < 200  # no stream held up behind the big line
     assert run.returncode == 0 and elapsed < 3 + 6
+
+
+def test_intermittent_faults_never_end_the_run_early(tmp_path):
+    start = time.monotonic()
+    run = run_locust("vllm", tmp_path, "-u", "16", "-r", "16", "-t", "4s", "--sim-fault-rate", "html=0.05",
+                     "--workload-mix", "chat=1", "--max-error-rate", "0.2", timeout=40)
+    s = run.summary
+    assert run.returncode == 0, run.output[-2000:]
+    assert time.monotonic() - start > 4 and s["duration_s"] > 3 and "aborted" not in str(s["failures"])
+    assert set(s["errors_by_kind"]) <= {"not_sse"} and s["ok"] > 50
+
+
+def test_a_model_the_server_does_not_serve_ends_the_run_early(tmp_path):
+    start = time.monotonic()
+    run = run_locust("vllm", tmp_path, "-u", "2", "-r", "2", "-t", "60s", "--model", "no-such-model", timeout=40)
+    assert run.returncode == 1 and time.monotonic() - start < 20
+    assert "the first 10 requests all failed the same way" in run.output and "does not exist" in run.output
