@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import gevent
 from locust import events
@@ -22,7 +23,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from loadtests.client.connection import Target
 from loadtests.client.failures import RequestFailure
 from loadtests.runner.gc_tuning import quiet_garbage_collector
-from loadtests.runner.options import ScenarioSpec, add_arguments, stages_of
+from loadtests.runner.options import ScenarioSpec, add_arguments, check_locust_options, stages_of
 from loadtests.runner.shapes import StageShape
 from loadtests.runner.state import RunState
 from loadtests.runner.target import discover_model, start_simulator, stop_simulator
@@ -59,9 +60,11 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
         if o is None:
             return
         try:
+            if not isinstance(environment.runner, WorkerRunner):
+                check_locust_options(o)
             st.mode, st.stages = stages_of(o, spec)
         except ValueError as exc:
-            raise SystemExit(f"load test options: {exc}") from None
+            _refuse(f"load test options: {exc}")
         if not environment.stop_timeout:
             # requests in flight when the run ends may finish (or stall) before they are cut off as
             # `unfinished`: so the run ends within -t plus the stall timeout plus a second
@@ -79,7 +82,7 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
             try:
                 Target.parse(environment.host)
             except ValueError as exc:
-                raise SystemExit(str(exc)) from None
+                _refuse(str(exc))
         if isinstance(environment.runner, MasterRunner):
             environment.runner.register_message("llm_abort", lambda environment, msg, **kw: st.abort(msg.data["reason"]))
             environment.runner.register_message("llm_drained", on_drained)
@@ -153,6 +156,12 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
             stop_simulator(st)
 
     return Scenario(user, shape)
+
+
+def _refuse(message: str) -> NoReturn:
+    """A bad option: the message and exit code 2, as argparse does for the options it checks itself."""
+    print(message, file=sys.stderr, flush=True)
+    raise SystemExit(2)
 
 
 def _quit_after_workers_drain(st: RunState, runner: MasterRunner) -> Callable[[], None]:

@@ -54,6 +54,31 @@ def _positive(flag: str, integer: bool = False):
     return parse
 
 
+def _bounded(flag: str, low: float, high: float, what: str, example: str, low_open: bool = False):
+    """A number within [low, high] (or (low, high] with low_open); nan and infinities never pass."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} takes {what}, got {text!r}; e.g. {flag} {example}") from None
+        if not math.isfinite(value) or not (low < value if low_open else low <= value) or value > high:
+            raise argparse.ArgumentTypeError(f"{flag} must be {what}, got {text!r}; e.g. {flag} {example}")
+        return value
+    return parse
+
+
+def _bounded_int(flag: str, low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} takes an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{flag} must be >= {low}, got {text!r}")
+        return value
+    return parse
+
+
 def _int_list(flag: str):
     def parse(text: str) -> list[int]:
         if text.strip() in ("", "auto"):
@@ -106,9 +131,10 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
     g.add_argument("--slo-ttft-ms", env_var="LOADTEST_SLO_TTFT_MS", type=_positive_ms("--slo-ttft-ms"), default=None)
     g.add_argument("--slo-tpot-ms", env_var="LOADTEST_SLO_TPOT_MS", type=_positive_ms("--slo-tpot-ms"), default=None)
     g.add_argument("--slo-e2e-ms", env_var="LOADTEST_SLO_E2E_MS", type=_positive_ms("--slo-e2e-ms"), default=None)
-    g.add_argument("--slo-percentile", env_var="LOADTEST_SLO_PERCENTILE", type=_positive("--slo-percentile"), default=99.0,
+    g.add_argument("--slo-percentile", env_var="LOADTEST_SLO_PERCENTILE", type=_bounded("--slo-percentile", 0, 100, "a percentile above 0 and at most 100", "99", low_open=True),
+                   default=99.0,
                    help="the percentile that must meet each SLO for the run to pass")
-    g.add_argument("--max-error-rate", env_var="LOADTEST_MAX_ERROR_RATE", type=float, default=0.0,
+    g.add_argument("--max-error-rate", env_var="LOADTEST_MAX_ERROR_RATE", type=_bounded("--max-error-rate", 0, 1, "a fraction from 0 to 1", "0.01"), default=0.0,
                    help="fraction of failed requests tolerated before the run fails (default 0: any error fails)")
     g.add_argument("--arrival", env_var="LOADTEST_ARRIVAL", choices=("closed", "poisson", "constant"), default="closed",
                    help="closed loop (each user sends when the last answer ends) or an open-loop global schedule")
@@ -141,7 +167,8 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
     g.add_argument("--sim-fault-rate", env_var="LOADTEST_SIM_FAULT_RATE", default="",
                    type=_checked(lambda t: (parse_fault_rates(t), t)[1], "--sim-fault-rate"),
                    help="faults the simulator injects at random, e.g. 429=0.05,stall=0.01,drop=0.01")
-    g.add_argument("--sim-cpu", env_var="LOADTEST_SIM_CPU", type=int, default=None, help="pin the simulator to this core")
+    g.add_argument("--sim-cpu", env_var="LOADTEST_SIM_CPU", type=_bounded_int("--sim-cpu", 0), default=None,
+                   help="pin the simulator to this core")
     if spec.neuron:
         n = parser.add_argument_group("Neuron")
         n.add_argument("--seq-len", env_var="LOADTEST_SEQ_LEN", type=_positive("--seq-len", True), default=2048,
@@ -152,6 +179,13 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
         n.add_argument("--max-num-seqs", env_var="LOADTEST_MAX_NUM_SEQS", type=_positive("--max-num-seqs", True), default=8)
         n.add_argument("--warmup", env_var="LOADTEST_WARMUP", choices=("on", "off"), default="on",
                        help="hit every prefill bucket and batch size once before measuring")
+
+
+def check_locust_options(opts: Any) -> None:
+    """Locust's user count, which it does not check itself (`-u -5` ran and ended in a traceback)."""
+    users = getattr(opts, "num_users", None)
+    if users is not None and users < 0:
+        raise ValueError(f"-u/--users must be 0 or more, got {users}; e.g. -u 16 -r 16")
 
 
 def stages_of(opts: Any, spec: ScenarioSpec) -> tuple[str, list[Stage]]:

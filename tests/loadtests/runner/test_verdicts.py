@@ -93,3 +93,18 @@ def test_a_model_the_server_does_not_serve_ends_the_run_early(tmp_path):
     run = run_locust("vllm", tmp_path, "-u", "2", "-r", "2", "-t", "60s", "--model", "no-such-model", timeout=40)
     assert run.returncode == 1 and time.monotonic() - start < 20
     assert "the first 10 requests all failed the same way" in run.output and "does not exist" in run.output
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--max-error-rate", "nan", "--max-error-rate must be a fraction from 0 to 1, got 'nan'"),
+    ("--max-error-rate", "2", "--max-error-rate must be a fraction from 0 to 1, got '2'"),
+    ("--max-error-rate", "-1", "--max-error-rate must be a fraction from 0 to 1, got '-1'"),
+    ("--slo-percentile", "150", "--slo-percentile must be a percentile above 0 and at most 100, got '150'"),
+    ("--max-event-bytes", "0", "--max-event-bytes must be > 0, got '0'"),
+    ("--request-timeout-s", "inf", "--request-timeout-s must be > 0, got 'inf'"),
+    ("-u", "-5", "-u/--users must be 0 or more, got -5; e.g. -u 16 -r 16"),
+])
+def test_bad_options_exit_2_before_the_run_with_the_fix(tmp_path, flag, value, message):
+    run = run_locust("vllm", tmp_path, "-t", "3s", f"{flag}={value}", timeout=30)
+    assert run.returncode == 2 and message in run.output, run.output[-1000:]
+    assert run.summary is None
