@@ -6,6 +6,10 @@ so the report counts failures by kind and never mixes them into the latency stat
 
 from __future__ import annotations
 
+import math
+from email.utils import parsedate_to_datetime
+from time import time
+
 # The one place that knows how servers word a context overflow (a light import: no strands, no httpx).
 from providers.errors import is_context_overflow
 
@@ -18,13 +22,35 @@ ERROR_KINDS = ("connect_refused", "connect_timeout", "connect_error", "rate_limi
 TARGET_WRONG_KINDS = frozenset({"connect_refused", "connect_timeout", "connect_error", "not_sse"})
 
 
-class RequestFailure(Exception):
-    """A failed request: `kind` (one of ERROR_KINDS) for the tallies, the message for people."""
+MAX_BACKOFF_S = 10.0  # a Retry-After longer than this would idle a user for most of a short run
+DEFAULT_BACKOFF_S = 1.0  # a 429 or 503 without Retry-After: a pause still, or the user hammers an overloaded server
 
-    def __init__(self, kind: str, message: str, status: int | None = None) -> None:
+
+class RequestFailure(Exception):
+    """A failed request: `kind` (one of ERROR_KINDS) for the tallies, the message for people.
+
+    `backoff_s`: how long the user must wait before its next request (429 and 503, from Retry-After).
+    """
+
+    def __init__(self, kind: str, message: str, status: int | None = None, backoff_s: float = 0.0) -> None:
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.status = status
+        self.backoff_s = backoff_s
+
+
+def backoff_s(retry_after: str | None) -> float:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), within [0, MAX_BACKOFF_S]."""
+    if not retry_after:
+        return DEFAULT_BACKOFF_S
+    try:
+        wait = float(retry_after)
+    except ValueError:
+        try:
+            wait = parsedate_to_datetime(retry_after).timestamp() - time()
+        except (TypeError, ValueError):
+            return DEFAULT_BACKOFF_S
+    return min(max(wait, 0.0), MAX_BACKOFF_S) if math.isfinite(wait) else DEFAULT_BACKOFF_S
 
 
 def as_failure(exc: BaseException) -> RequestFailure:
@@ -43,12 +69,12 @@ def as_failure(exc: BaseException) -> RequestFailure:
                                           "the answer is probably malformed, see records.jsonl")
 
 
-def classify_http_error(status: int, body: bytes) -> RequestFailure:
+def classify_http_error(status: int, body: bytes, retry_after: str | None = None) -> RequestFailure:
     text = body[:300].decode("utf-8", "replace").strip()
     if status == 429:
-        return RequestFailure("rate_limited", f"HTTP 429 from the server: {text}", status)
+        return RequestFailure("rate_limited", f"HTTP 429 from the server: {text}", status, backoff_s(retry_after))
     if status == 503:
-        return RequestFailure("unavailable", f"HTTP 503 from the server: {text}", status)
+        return RequestFailure("unavailable", f"HTTP 503 from the server: {text}", status, backoff_s(retry_after))
     if status == 400:
         if is_context_overflow(text):
             return RequestFailure("context_overflow", f"prompt plus max_tokens exceed the model context: {text}", status)

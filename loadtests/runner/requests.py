@@ -63,7 +63,7 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
         out.t_send, resp = conn.request("POST", "/v1/chat/completions", body, timeout_s=request_timeout_s(st.opts, req))
         out.status = resp.status
         if resp.status != 200:
-            raise classify_http_error(resp.status, resp.read_all())
+            raise classify_http_error(resp.status, resp.read_all(), resp.headers.get("retry-after"))
         if "text/event-stream" not in resp.content_type:
             raw = resp.read_all(4096)
             conn.close()
@@ -177,6 +177,8 @@ def _record(st: RunState, out: RequestOutcome, t_end: float, exc: RequestFailure
         rec.send_lag_ms = round((out.t_send - out.t_intended) * 1e3, 3)
     if exc is not None:
         rec.error_kind, rec.error = exc.kind, str(exc)
+        if exc.backoff_s:
+            rec.backoff_s = exc.backoff_s
         rec.e2e_ms = round((t_end - out.t_send) * 1e3, 3)
     return rec
 

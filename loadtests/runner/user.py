@@ -109,7 +109,9 @@ class LLMUser(User):
             self.in_request = False
         st.accountant.submit(out)
         if out.exc is not None:
-            gevent.sleep(0)  # a refused connection fails without blocking; let the rest of the worker run
+            # the server asked this user to wait (429/503); otherwise a refused connection fails without
+            # blocking, so let the rest of the worker run
+            gevent.sleep(out.exc.backoff_s)
         lag = None if slot is None else (out.t_send - slot.t_intended) * 1e3
         if lag is not None and lag > st.opts.lag_budget_ms and time.time() - st.last_lag_warning > 5:
             st.last_lag_warning = time.time()

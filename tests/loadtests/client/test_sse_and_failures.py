@@ -59,3 +59,11 @@ def test_sse_parser_is_linear_and_refuses_an_oversize_event_early():
     assert info.value.kind == "oversize" and fed == 16  # refused once 4 MiB were waiting, not at the end
     with pytest.raises(RequestFailure, match="oversize"):
         SSEParser(max_event_bytes=100).feed(b"data: " + b"y" * 200 + b"\n\ndata: z\n\n")
+
+
+def test_retry_after_sets_a_bounded_backoff():
+    assert classify_http_error(429, b"", "2").backoff_s == 2.0
+    assert classify_http_error(503, b"", "Wed, 21 Oct 2015 07:28:00 GMT").backoff_s == 0.0  # a date in the past
+    assert classify_http_error(429, b"", "3600").backoff_s == 10.0
+    assert classify_http_error(429, b"", None).backoff_s == classify_http_error(503, b"", "soon").backoff_s == 1.0
+    assert classify_http_error(500, b"", "5").backoff_s == 0.0

@@ -108,3 +108,12 @@ def test_bad_options_exit_2_before_the_run_with_the_fix(tmp_path, flag, value, m
     run = run_locust("vllm", tmp_path, "-t", "3s", f"{flag}={value}", timeout=30)
     assert run.returncode == 2 and message in run.output, run.output[-1000:]
     assert run.summary is None
+
+
+def test_rate_limited_users_honour_retry_after_and_the_report_shows_the_time(tmp_path):
+    run = run_locust("vllm", tmp_path, "-u", "4", "-r", "4", "-t", "3s", "--sim-fault-rate", "429=1", timeout=30)
+    s = run.summary
+    assert run.returncode == 1 and s["errors_by_kind"] == {"rate_limited": s["requests"]}
+    assert 4 <= s["requests"] <= 20  # one per user per second (the simulator's Retry-After: 1), not thousands
+    assert s["backoff"]["times"] == s["requests"] and s["backoff"]["total_s"] == s["requests"] * 1.0
+    assert "backed off after 429/503" in run.output
