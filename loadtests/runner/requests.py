@@ -60,7 +60,7 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
     st.inflight += 1
     out = RequestOutcome(req, time.time(), 0.0, st.inflight * st.worker_count, t_intended, stage, warmup, fields, len(body))
     try:
-        out.t_send, resp = conn.request("POST", "/v1/chat/completions", body, timeout_s=request_timeout_s(st.opts, req))
+        out.t_send, resp = conn.request("POST", "/v1/chat/completions", body, timeout_s=request_timeout_s(st.opts, req, conn.read_timeout))
         out.status = resp.status
         if resp.status != 200:
             raise classify_http_error(resp.status, resp.read_all(), resp.headers.get("retry-after"))
@@ -124,11 +124,12 @@ def _failed(out: RequestOutcome, conn: Connection, exc: RequestFailure) -> None:
     conn.close()  # whatever is left of the response must never be read as the next one
 
 
-def request_timeout_s(opts: Any, req: WorkloadRequest) -> float:
-    """`--request-timeout-s`, or by default the stall timeout (queueing and prefill) plus 0.25 s per requested output token."""
+def request_timeout_s(opts: Any, req: WorkloadRequest, stall_timeout_s: float) -> float:
+    """`--request-timeout-s`, or by default the stall timeout (queueing and prefill; the Neuron warmup's
+    allows for compiling) plus 0.25 s per requested output token (a floor of 4 tokens a second)."""
     if opts.request_timeout_s:
         return opts.request_timeout_s
-    return opts.stall_timeout_s + 0.25 * int(req.body.get("max_tokens") or 0)
+    return stall_timeout_s + 0.25 * int(req.body.get("max_tokens") or 0)
 
 
 def run_request(st: RunState, conn: Connection, req: WorkloadRequest, **kw: Any) -> dict[str, Any]:
