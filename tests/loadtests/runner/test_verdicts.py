@@ -80,7 +80,7 @@ def test_a_50_mb_line_fails_its_request_at_once_and_leaves_the_other_streams_alo
 
 def test_intermittent_faults_never_end_the_run_early(tmp_path):
     start = time.monotonic()
-    run = run_locust("vllm", tmp_path, "-u", "16", "-r", "16", "-t", "4s", "--sim-fault-rate", "html=0.05",
+    run = run_locust("vllm", tmp_path, "-u", "64", "-r", "64", "-t", "4s", "--sim-fault-rate", "html=0.05",
                      "--workload-mix", "chat=1", "--max-error-rate", "0.2", timeout=40)
     s = run.summary
     assert run.returncode == 0, run.output[-2000:]
