@@ -78,63 +78,67 @@ class ChatStreamAccumulator:
         try:
             chunk = orjson.loads(text)  # a quarter of json.loads' cost; this runs once per event
         except ValueError:
-            raise RequestFailure("protocol", f"SSE data is not JSON: {text[:120]!r}") from None
+            raise RequestFailure("malformed_json", f"SSE data is not JSON: {text[:120]!r}") from None
         if not isinstance(chunk, dict):
-            raise RequestFailure("protocol", f"SSE data is not a JSON object: {text[:120]!r}")
+            raise RequestFailure("malformed_json", f"SSE data is not a JSON object: {text[:120]!r}")
         if "error" in chunk:
             raise RequestFailure("stream_error", f"the server reported an error mid-stream: {json.dumps(chunk['error'])[:300]}")
-        res.t_end = ts
-        usage = chunk.get("usage")
-        usage_tokens = None
-        if isinstance(usage, dict):
-            if usage.get("prompt_tokens") is not None:
-                res.prompt_tokens = usage["prompt_tokens"]
-            if usage.get("completion_tokens") is not None:
-                usage_tokens = int(usage["completion_tokens"])
-                res.completion_tokens = usage_tokens
-        choices = chunk.get("choices") or []
-        if not choices:
-            return
-        choice = choices[0]
-        delta = choice.get("delta") or {}
-        if choice.get("finish_reason"):
-            res.finish_reason = choice["finish_reason"]
-        content = delta.get("content") or delta.get("reasoning_content") or delta.get("reasoning")
-        tool_deltas = delta.get("tool_calls")
-        token_ids = choice.get("token_ids")
-        if not content and not tool_deltas and not token_ids:
+        try:  # free unless raised (Python 3.11): a chunk of the wrong shape fails the request by name
+            res.t_end = ts
+            usage = chunk.get("usage")
+            usage_tokens = None
+            if usage is not None:
+                if usage.get("prompt_tokens") is not None:
+                    res.prompt_tokens = int(usage["prompt_tokens"])
+                if usage.get("completion_tokens") is not None:
+                    usage_tokens = int(usage["completion_tokens"])
+                    res.completion_tokens = usage_tokens
+            choices = chunk.get("choices") or []
+            if not choices:
+                return
+            choice = choices[0]
+            delta = choice.get("delta") or {}
+            if choice.get("finish_reason"):
+                res.finish_reason = choice["finish_reason"]
+            content = delta.get("content") or delta.get("reasoning_content") or delta.get("reasoning")
+            tool_deltas = delta.get("tool_calls")
+            token_ids = choice.get("token_ids")
+            if not content and not tool_deltas and not token_ids:
+                if usage_tokens is not None:
+                    self._last_usage_tokens = usage_tokens
+                return  # role-only, finish-only or usage-only chunk: no output token
+            if content:
+                self._text.append(content)
+            if tool_deltas:
+                for td in tool_deltas:
+                    idx = td.get("index", 0)
+                    part = self._tools.get(idx)
+                    new_id = td.get("id")
+                    if part is None or (new_id and part.id and new_id != part.id):  # a new id at a known index: a new call
+                        part = self._tools[idx] = ToolCallParts()
+                        self._calls.append(part)
+                    if new_id:
+                        part.id = new_id
+                    fn = td.get("function") or {}
+                    if fn.get("name"):
+                        part.name = fn["name"]
+                    if fn.get("arguments"):
+                        part.arguments += fn["arguments"]
+            n: int | None = None
+            if token_ids:
+                n = len(token_ids)
+                res.token_source = "token_ids"
+            elif usage_tokens is not None:
+                n = usage_tokens - self._last_usage_tokens
+                if res.token_source != "token_ids":
+                    res.token_source = "continuous_usage"
             if usage_tokens is not None:
                 self._last_usage_tokens = usage_tokens
-            return  # role-only, finish-only or usage-only chunk: no output token
-        if content:
-            self._text.append(content)
-        if tool_deltas:
-            for td in tool_deltas:
-                idx = td.get("index", 0)
-                part = self._tools.get(idx)
-                new_id = td.get("id")
-                if part is None or (new_id and part.id and new_id != part.id):  # a new id at a known index: a new call
-                    part = self._tools[idx] = ToolCallParts()
-                    self._calls.append(part)
-                if new_id:
-                    part.id = new_id
-                fn = td.get("function") or {}
-                if fn.get("name"):
-                    part.name = fn["name"]
-                if fn.get("arguments"):
-                    part.arguments += fn["arguments"]
-        n: int | None = None
-        if token_ids:
-            n = len(token_ids)
-            res.token_source = "token_ids"
-        elif usage_tokens is not None:
-            n = usage_tokens - self._last_usage_tokens
-            if res.token_source != "token_ids":
-                res.token_source = "continuous_usage"
-        if usage_tokens is not None:
-            self._last_usage_tokens = usage_tokens
-        res.chunk_ts.append(ts)
-        res.chunk_tokens.append(n)
+            res.chunk_ts.append(ts)
+            res.chunk_tokens.append(n)
+        except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+            raise RequestFailure("malformed_json", f"a chunk does not have the shape of a chat completion chunk ({exc!r}): "
+                                                   f"{text[:120]!r}") from None
 
     def finish(self) -> StreamResult:
         res = self.result

@@ -15,6 +15,7 @@ was seen and what to do.
 
 from __future__ import annotations
 
+import math
 import socket
 import ssl
 import struct
@@ -75,6 +76,7 @@ class Response:
         else:
             yield from self._until_close()
         self.complete = True
+        self.conn.busy = False
         if self.headers.get("connection", "").lower() == "close":
             self.conn.close()
 
@@ -82,6 +84,7 @@ class Response:
         out = bytearray()
         for _, piece in self.iter_body():
             out += piece
+            self.conn.last_progress = time.monotonic()  # a plain body progresses with every byte
             if len(out) > limit:
                 self.conn.close()
                 break
@@ -160,10 +163,12 @@ class Response:
 
 
 class _StallWatchdog:
-    """One thread (a greenlet under Locust) that ends reads idle for longer than their connection's timeout.
+    """One thread (a greenlet under Locust) that ends responses past their deadline or without progress for too long.
 
-    A socket timeout would arm a timer on every read; at tens of thousands of events per second that
-    is a fifth of the client's CPU (measured), so idle time is checked here four times a second.
+    Progress is content, not bytes: the reader marks `last_progress` when the answer moves on (a
+    token, a tool-call or reasoning delta), so keep-alive comments and empty chunks never keep a dead
+    stream alive. A socket timeout would arm a timer on every read; at tens of thousands of events per
+    second that is a fifth of the client's CPU (measured), so time is checked here ten times a second.
     """
 
     def __init__(self) -> None:
@@ -184,12 +189,18 @@ class _StallWatchdog:
             now = time.monotonic()
             for conn in list(self.conns):
                 sock = conn.sock
-                if sock is not None and conn.reading and now - conn.last_activity > conn.read_timeout:
-                    conn.stalled = True
-                    try:
-                        sock.shutdown(socket.SHUT_RDWR)  # the blocked read returns at once
-                    except OSError:
-                        pass
+                if sock is None or not conn.busy or conn.expired:
+                    continue
+                if now > conn.deadline:
+                    conn.expired = "deadline"
+                elif now - conn.last_progress > conn.read_timeout:
+                    conn.expired = "stall"
+                else:
+                    continue
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)  # a blocked read returns at once
+                except OSError:
+                    pass
 
 
 _WATCHDOG = _StallWatchdog()
@@ -251,14 +262,17 @@ class Connection:
         self.read_timeout = read_timeout
         self.sock: socket.socket | None = None
         self.kernel_ts = False
-        self.reading = False
-        self.stalled = False
-        self.last_activity = time.monotonic()
+        self.busy = False  # a request is under way: the watchdog keeps time on it
+        self.expired: str | None = None  # "stall" or "deadline", set by the watchdog
+        self.last_progress = time.monotonic()
+        self.timeout_s = math.inf
+        self.deadline = math.inf  # monotonic time by which the whole response must have been read
         self._readiness: _ReadReadiness | None = None
         self._buffer_filled = False  # the last read filled the buffer: more may be waiting
         _WATCHDOG.watch(self)
 
     def close(self) -> None:
+        self.busy = False
         if self._readiness is not None:
             self._readiness.close()
             self._readiness = None
@@ -315,7 +329,6 @@ class Connection:
         sock = self.sock
         if sock is None:
             raise RequestFailure("dropped", "the connection was closed before the response ended")
-        self.reading = True
         try:
             if self._readiness is not None and not self._buffer_filled:
                 self._readiness.wait()
@@ -334,24 +347,30 @@ class Connection:
             error: OSError | None = exc
         else:
             error = None
-        finally:
-            self.reading = False
-        if data:
-            self.last_activity = time.monotonic()
+        if data and not self.expired:  # data queued before the watchdog's shutdown may still be read
             self._buffer_filled = len(data) == size
             return ts, data
         self.close()
-        if self.stalled:
-            self.stalled = False
-            raise RequestFailure("stall", f"no data from the server for {self.read_timeout:g} s (stalled stream); "
-                                       "raise --stall-timeout-s if the server is just slow")
+        if self.expired:
+            raise self._expiry()
         if error is not None:
             raise RequestFailure("dropped", f"connection lost mid-response: {error}")
         raise RequestFailure("dropped", "the server closed the connection before the response ended")
 
+    def _expiry(self) -> RequestFailure:
+        kind, self.expired = self.expired, None
+        if kind == "deadline":
+            return RequestFailure("deadline", f"the response took longer than its deadline of {self.timeout_s:g} s; "
+                                              "raise --request-timeout-s if the server is just slow")
+        return RequestFailure("stall", f"no progress from the server for {self.read_timeout:g} s (no token, only "
+                                       "keep-alives or nothing); raise --stall-timeout-s if the server is just slow")
+
     def request(self, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None) -> tuple[float, Response]:
-        """Send one request; return (send time, response with headers read). Retries once on a stale keep-alive."""
+                headers: dict[str, str] | None = None, timeout_s: float = math.inf) -> tuple[float, Response]:
+        """Send one request; return (send time, response with headers read). Retries once on a stale keep-alive.
+
+        `timeout_s`: the whole response, headers to last byte, must arrive within it (the watchdog ends it).
+        """
         t = self.target
         lines = [f"{method} {t.base_path}{path} HTTP/1.1", f"Host: {t.host}:{t.port}", "Accept: text/event-stream, application/json",
                  "User-Agent: provider-conformance-loadtest"]
@@ -359,13 +378,17 @@ class Connection:
             lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         raw = ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+        if self.expired:  # the watchdog shut this socket down just as the last response ended
+            self.close()
+            self.expired = None
         for attempt in (0, 1):
             reused = self.sock is not None
             if not reused:
                 self._connect()
             assert self.sock is not None
             t_send = time.time()
-            self.last_activity = time.monotonic()
+            self.last_progress = now = time.monotonic()
+            self.timeout_s, self.deadline, self.busy = timeout_s, now + timeout_s, True
             try:
                 self.sock.sendall(raw)
                 return t_send, self._read_head()

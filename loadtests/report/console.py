@@ -25,6 +25,12 @@ def summary_lines(summary: dict[str, Any], client_cpu_warning: bool, outdir: Pat
     lines += [_latency_line(lat, m) for m in _CONSOLE_METRICS]
     if summary["errors_by_kind"]:
         lines.append(f"errors by kind: {summary['errors_by_kind']}")
+    if summary.get("backoff", {}).get("times"):
+        b = summary["backoff"]
+        lines.append(f"backed off after 429/503: {b['times']} time(s), {b['total_s']} s in all "
+                     f"(Retry-After, at most {b['max_each_s']:g} s each)")
+    if summary.get("unfinished"):
+        lines.append(f"unfinished: {summary['unfinished']} request(s) still in flight when the run ended (counted as failed)")
     for wl, v in summary["validity"].items():
         lines.append(f"valid {wl}: {v['valid']}/{v['checked']} ({v['valid_rate']:.1%})")
     if "sweep" in summary:

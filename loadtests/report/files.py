@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from loadtests.client.failures import MAX_BACKOFF_S
 from loadtests.report.metrics import HistogramSet, exact_percentile
 from loadtests.runner.schedule import Stage
 
@@ -88,6 +89,10 @@ def build_summary(run: RunData) -> dict[str, Any]:
         "requests": len(run.records), "ok": len(ok), "failed": failed,
         "error_rate": round(failed / len(run.records), 4) if run.records else None,
         "errors_by_kind": dict(run.errors), "error_samples": run.error_samples,
+        # cut off at the end of the run: counted as failed, and shown apart since their cause is unknown
+        "unfinished": run.errors.get("unfinished", 0),
+        "backoff": {"times": sum(1 for r in run.records if r.get("backoff_s")), "max_each_s": MAX_BACKOFF_S,
+                    "total_s": round(sum(r.get("backoff_s") or 0.0 for r in run.records), 3)},
         "duration_s": round(duration, 3),
         "request_rps": round(len(ok) / duration, 3) if duration else None,
         "output_tokens_per_s": round(out_tokens / duration, 1) if duration else None,
@@ -287,6 +292,8 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3
 {% for m, st in metrics.items() %}<tr><th>{{ m }}</th>{% for c in cols %}<td>{{ st.get(c, '') }}</td>{% endfor %}</tr>{% endfor %}</table>{% endfor %}
 {% if s.validity %}<h2>Validity</h2><table><tr><th>workload</th><th>checked</th><th>valid</th><th>rate</th><th>top reasons</th></tr>
 {% for wl, v in s.validity.items() %}<tr><th>{{ wl }}</th><td>{{ v.checked }}</td><td>{{ v.valid }}</td><td>{{ v.valid_rate }}</td><td>{{ v.top_invalid_reasons }}</td></tr>{% endfor %}</table>{% endif %}
+{% if s.unfinished %}<p class="fail">{{ s.unfinished }} request(s) still in flight when the run ended, counted as failed (kind unfinished).</p>{% endif %}
+{% if s.backoff.times %}<p>Users backed off {{ s.backoff.times }} time(s) after a 429 or 503, {{ s.backoff.total_s }} s in all (Retry-After, at most {{ s.backoff.max_each_s }} s each).</p>{% endif %}
 {% if s.errors_by_kind %}<h2>Errors</h2><table><tr><th>kind</th><th>count</th><th>example</th></tr>
 {% for k, n in s.errors_by_kind.items() %}<tr><th>{{ k }}</th><td>{{ n }}</td><td style="text-align:left">{{ s.error_samples.get(k, '') }}</td></tr>{% endfor %}</table>{% endif %}
 {% if s.stages %}<h2>Sweep (max {{ s.sweep.by }} meeting SLOs: {{ s.sweep.max_meeting_slo }})</h2><table><tr>{% for k in s.stages[0] %}<th>{{ k }}</th>{% endfor %}</tr>

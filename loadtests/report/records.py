@@ -21,6 +21,7 @@ class RequestRecord:
     error_kind: str | None = None
     error: str | None = None
     status: int | None = None
+    backoff_s: float | None = None  # the user waited this long after this answer (429/503, Retry-After)
     ttft_ms: float | None = None
     e2e_ms: float | None = None
     tpot_ms: float | None = None

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
+import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
+import gevent
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.client.connection import Target
 from loadtests.client.failures import RequestFailure
-from loadtests.report.metrics import HistogramSet
 from loadtests.runner.gc_tuning import quiet_garbage_collector
-from loadtests.runner.options import ScenarioSpec, add_arguments, stages_of
+from loadtests.runner.options import ScenarioSpec, add_arguments, check_locust_options, stages_of
 from loadtests.runner.shapes import StageShape
 from loadtests.runner.state import RunState
 from loadtests.runner.target import discover_model, start_simulator, stop_simulator
@@ -58,12 +60,19 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
         if o is None:
             return
         try:
+            if not isinstance(environment.runner, WorkerRunner):
+                check_locust_options(o)
             st.mode, st.stages = stages_of(o, spec)
         except ValueError as exc:
-            raise SystemExit(f"load test options: {exc}") from None
+            _refuse(f"load test options: {exc}")
+        if not environment.stop_timeout:
+            # requests in flight when the run ends may finish (or stall) before they are cut off as
+            # `unfinished`: so the run ends within -t plus the stall timeout plus a second
+            environment.stop_timeout = o.stall_timeout_s + 1.0
         if len(st.stages) < 2 or isinstance(environment.runner, WorkerRunner):
             environment.shape_class = None  # no sweep: -u, -r and -t drive the run as in any Locust run
         if isinstance(environment.runner, WorkerRunner):
+            environment.runner.register_message("llm_drain", lambda environment, msg, **kw: gevent.spawn(drain_worker))
             return
         if not environment.host:
             environment.host = start_simulator(st)
@@ -73,9 +82,11 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
             try:
                 Target.parse(environment.host)
             except ValueError as exc:
-                raise SystemExit(str(exc)) from None
+                _refuse(str(exc))
         if isinstance(environment.runner, MasterRunner):
             environment.runner.register_message("llm_abort", lambda environment, msg, **kw: st.abort(msg.data["reason"]))
+            environment.runner.register_message("llm_drained", on_drained)
+            environment.runner.quit = _quit_after_workers_drain(st, environment.runner)
         if not o.model:
             try:
                 o.model = discover_model(st)
@@ -90,6 +101,7 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
     @events.test_start.add_listener
     def on_test_start(environment: Any, **_kw: Any) -> None:
         quiet_garbage_collector()
+        st.stopping = False
         if not st.is_worker:
             st.setup_report()
         if not st.is_master:
@@ -98,6 +110,10 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
     @events.spawning_complete.add_listener
     def on_spawning_complete(**_kw: Any) -> None:
         gc.freeze()  # the users just made live as long as the run
+
+    @events.test_stopping.add_listener
+    def on_test_stopping(**_kw: Any) -> None:
+        st.stopping = True
 
     @events.test_stop.add_listener
     def on_test_stop(environment: Any, **_kw: Any) -> None:
@@ -113,19 +129,21 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
 
     @events.report_to_master.add_listener
     def on_report(client_id: str, data: dict[str, Any]) -> None:
-        st.accountant.drain()
-        data[_REPORT_KEY] = {"hists": st.hists.encode(), "records": st.pending}
-        st.hists = HistogramSet()
-        st.pending = []
+        data[_REPORT_KEY] = st.take_report()
 
     @events.worker_report.add_listener
     def on_worker_report(client_id: str, data: dict[str, Any]) -> None:
-        payload = data.get(_REPORT_KEY)
-        if not payload or st.run is None:
-            return
-        st.run.hists.add_encoded(payload["hists"])
-        for rec in payload["records"]:
-            st.add_record(rec)
+        st.merge_report(data.get(_REPORT_KEY))
+
+    def drain_worker() -> None:
+        # the master is quitting: stop the users here first (those in a request get the stop timeout),
+        # then ship every record before the quit message, after which the master waits only 0.5 s
+        st.env.runner.stop()
+        st.env.runner.send_message("llm_drained", st.take_report())
+
+    def on_drained(environment: Any, msg: Any, **_kw: Any) -> None:
+        st.merge_report(msg.data)
+        st.drained_workers += 1
 
     @events.quitting.add_listener
     def on_quitting(environment: Any, **_kw: Any) -> None:
@@ -138,3 +156,30 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
             stop_simulator(st)
 
     return Scenario(user, shape)
+
+
+def _refuse(message: str) -> NoReturn:
+    """A bad option: the message and exit code 2, as argparse does for the options it checks itself."""
+    print(message, file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def _quit_after_workers_drain(st: RunState, runner: MasterRunner) -> Callable[[], None]:
+    """The master's `quit`, made to wait until every worker has stopped its users and sent its last records.
+
+    Locust's own quit gives workers 0.5 s for their final report, less than a request in flight at the
+    end takes to finish; its records would be lost and the run would look cleaner than it was.
+    """
+    quit_now = runner.quit
+
+    def quit_when_drained() -> None:
+        if runner.worker_count and not st.drain_asked:
+            st.drain_asked = True
+            st.drained_workers = 0
+            runner.send_message("llm_drain")
+            give_up = time.monotonic() + runner.environment.stop_timeout + 5.0
+            while st.drained_workers < runner.worker_count and time.monotonic() < give_up:
+                gevent.sleep(0.05)
+        quit_now()
+
+    return quit_when_drained

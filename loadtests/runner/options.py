@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from loadtests.client.sse import DEFAULT_MAX_EVENT_BYTES
 from loadtests.runner.schedule import Stage
 from loadtests.runner.workloads import parse_mix
 from loadtests.sim.profiles import parse_fault_rates
@@ -49,6 +50,31 @@ def _positive(flag: str, integer: bool = False):
             raise argparse.ArgumentTypeError(f"{flag} takes {kind}, got {text!r}") from None
         if not value > 0 or (not integer and not math.isfinite(value)):
             raise argparse.ArgumentTypeError(f"{flag} must be > 0, got {text!r}")
+        return value
+    return parse
+
+
+def _bounded(flag: str, low: float, high: float, what: str, example: str, low_open: bool = False):
+    """A number within [low, high] (or (low, high] with low_open); nan and infinities never pass."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} takes {what}, got {text!r}; e.g. {flag} {example}") from None
+        if not math.isfinite(value) or not (low < value if low_open else low <= value) or value > high:
+            raise argparse.ArgumentTypeError(f"{flag} must be {what}, got {text!r}; e.g. {flag} {example}")
+        return value
+    return parse
+
+
+def _bounded_int(flag: str, low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} takes an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{flag} must be >= {low}, got {text!r}")
         return value
     return parse
 
@@ -105,9 +131,10 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
     g.add_argument("--slo-ttft-ms", env_var="LOADTEST_SLO_TTFT_MS", type=_positive_ms("--slo-ttft-ms"), default=None)
     g.add_argument("--slo-tpot-ms", env_var="LOADTEST_SLO_TPOT_MS", type=_positive_ms("--slo-tpot-ms"), default=None)
     g.add_argument("--slo-e2e-ms", env_var="LOADTEST_SLO_E2E_MS", type=_positive_ms("--slo-e2e-ms"), default=None)
-    g.add_argument("--slo-percentile", env_var="LOADTEST_SLO_PERCENTILE", type=_positive("--slo-percentile"), default=99.0,
+    g.add_argument("--slo-percentile", env_var="LOADTEST_SLO_PERCENTILE", type=_bounded("--slo-percentile", 0, 100, "a percentile above 0 and at most 100", "99", low_open=True),
+                   default=99.0,
                    help="the percentile that must meet each SLO for the run to pass")
-    g.add_argument("--max-error-rate", env_var="LOADTEST_MAX_ERROR_RATE", type=float, default=0.0,
+    g.add_argument("--max-error-rate", env_var="LOADTEST_MAX_ERROR_RATE", type=_bounded("--max-error-rate", 0, 1, "a fraction from 0 to 1", "0.01"), default=0.0,
                    help="fraction of failed requests tolerated before the run fails (default 0: any error fails)")
     g.add_argument("--arrival", env_var="LOADTEST_ARRIVAL", choices=("closed", "poisson", "constant"), default="closed",
                    help="closed loop (each user sends when the last answer ends) or an open-loop global schedule")
@@ -120,7 +147,13 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
     g.add_argument("--stage-s", env_var="LOADTEST_STAGE_S", type=_positive("--stage-s"), default=10.0)
     g.add_argument("--lag-budget-ms", env_var="LOADTEST_LAG_BUDGET_MS", type=_positive_ms("--lag-budget-ms"), default=25.0,
                    help="open loop: p99 send lag above this fails the run (the workers could not keep the schedule)")
-    g.add_argument("--stall-timeout-s", env_var="LOADTEST_STALL_TIMEOUT_S", type=_positive("--stall-timeout-s"), default=30.0)
+    g.add_argument("--stall-timeout-s", env_var="LOADTEST_STALL_TIMEOUT_S", type=_positive("--stall-timeout-s"), default=30.0,
+                   help="a response with no content progress (token, tool-call or reasoning delta) for this long fails as stall")
+    g.add_argument("--request-timeout-s", env_var="LOADTEST_REQUEST_TIMEOUT_S", type=_positive("--request-timeout-s"),
+                   default=None, help="deadline of one whole response (default: --stall-timeout-s + 0.25 s per requested "
+                                      "output token)")
+    g.add_argument("--max-event-bytes", env_var="LOADTEST_MAX_EVENT_BYTES", type=_positive("--max-event-bytes", True),
+                   default=DEFAULT_MAX_EVENT_BYTES, help="an SSE event longer than this fails its request as oversize")
     g.add_argument("--connect-timeout-s", env_var="LOADTEST_CONNECT_TIMEOUT_S", type=_positive("--connect-timeout-s"), default=5.0)
     g.add_argument("--token-ids", env_var="LOADTEST_TOKEN_IDS", choices=("on", "off"), default="on" if spec.token_ids else "off",
                    help="ask for vLLM's per-chunk token_ids (exact per-token ITL)")
@@ -134,7 +167,8 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
     g.add_argument("--sim-fault-rate", env_var="LOADTEST_SIM_FAULT_RATE", default="",
                    type=_checked(lambda t: (parse_fault_rates(t), t)[1], "--sim-fault-rate"),
                    help="faults the simulator injects at random, e.g. 429=0.05,stall=0.01,drop=0.01")
-    g.add_argument("--sim-cpu", env_var="LOADTEST_SIM_CPU", type=int, default=None, help="pin the simulator to this core")
+    g.add_argument("--sim-cpu", env_var="LOADTEST_SIM_CPU", type=_bounded_int("--sim-cpu", 0), default=None,
+                   help="pin the simulator to this core")
     if spec.neuron:
         n = parser.add_argument_group("Neuron")
         n.add_argument("--seq-len", env_var="LOADTEST_SEQ_LEN", type=_positive("--seq-len", True), default=2048,
@@ -145,6 +179,13 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
         n.add_argument("--max-num-seqs", env_var="LOADTEST_MAX_NUM_SEQS", type=_positive("--max-num-seqs", True), default=8)
         n.add_argument("--warmup", env_var="LOADTEST_WARMUP", choices=("on", "off"), default="on",
                        help="hit every prefill bucket and batch size once before measuring")
+
+
+def check_locust_options(opts: Any) -> None:
+    """Locust's user count, which it does not check itself (`-u -5` ran and ended in a traceback)."""
+    users = getattr(opts, "num_users", None)
+    if users is not None and users < 0:
+        raise ValueError(f"-u/--users must be 0 or more, got {users}; e.g. -u 16 -r 16")
 
 
 def stages_of(opts: Any, spec: ScenarioSpec) -> tuple[str, list[Stage]]:

@@ -17,9 +17,9 @@ import gevent
 from gevent.event import Event
 from locust import events
 
-from loadtests.client.chat_stream import ChatStreamAccumulator, StreamResult, latencies_of
+from loadtests.client.chat_stream import ChatStreamAccumulator, Latencies, StreamResult, latencies_of
 from loadtests.client.connection import Connection
-from loadtests.client.failures import RequestFailure, classify_http_error
+from loadtests.client.failures import TARGET_WRONG_KINDS, RequestFailure, as_failure, classify_http_error
 from loadtests.client.sse import SSEParser
 from loadtests.report.records import RequestRecord
 from loadtests.runner.workloads import WorkloadRequest, validate_output
@@ -28,7 +28,7 @@ from loadtests.sim.profiles import bucket_for
 if TYPE_CHECKING:
     from loadtests.runner.state import RunState
 
-_FATAL_AT_START = {"connect_refused", "connect_error", "connect_timeout", "not_sse", "protocol", "http_4xx"}
+OPENING_REQUESTS = 10  # the first outcomes of a process that may show the target itself is wrong
 
 
 @dataclass
@@ -60,35 +60,76 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
     st.inflight += 1
     out = RequestOutcome(req, time.time(), 0.0, st.inflight * st.worker_count, t_intended, stage, warmup, fields, len(body))
     try:
-        out.t_send, resp = conn.request("POST", "/v1/chat/completions", body)
+        out.t_send, resp = conn.request("POST", "/v1/chat/completions", body, timeout_s=request_timeout_s(st.opts, req, conn.read_timeout))
         out.status = resp.status
         if resp.status != 200:
-            raise classify_http_error(resp.status, resp.read_all())
+            raise classify_http_error(resp.status, resp.read_all(), resp.headers.get("retry-after"))
         if "text/event-stream" not in resp.content_type:
             raw = resp.read_all(4096)
             conn.close()
             raise RequestFailure("not_sse", f"expected a text/event-stream body, got {resp.content_type or 'no content type'!r}: "
                                          f"{raw[:120]!r}; is {conn.target} an OpenAI-compatible server with streaming?", 200)
         acc = ChatStreamAccumulator(out.t_send)
-        parser = SSEParser()
+        parser = SSEParser(st.opts.max_event_bytes)
         on_data, on_comment, feed = acc.on_data, acc.on_comment, parser.feed
+        outputs = acc.result.chunk_ts
+        seen = 0
         for ts, piece in resp.iter_body():
             for kind, text in feed(piece):
                 if kind == "data":
                     on_data(ts, text)
                 else:
                     on_comment(ts, text)
+            if len(outputs) != seen:  # content moved on: only this holds off the stall watchdog
+                seen = len(outputs)
+                conn.last_progress = time.monotonic()
         res = acc.finish()
         if not res.done:
             raise RequestFailure("protocol", "the stream ended without `data: [DONE]`")
         out.res = res
-    except RequestFailure as err:
-        out.exc = err
-        out.t_failed = time.time()
-        conn.close()
+    except gevent.GreenletExit:
+        # the run ended while this request was in flight (after the stop grace): a failure of its own kind
+        _failed(out, conn, RequestFailure("unfinished", "still in flight when the run ended; a stalled or very slow "
+                                                        "stream, or raise --stop-timeout"))
+        st.accountant.submit(out)
+        raise
+    except Exception as err:  # whatever broke, this request gets exactly one outcome
+        _failed(out, conn, as_failure(err))
     finally:
         st.inflight -= 1
+    if len(st.opening) < OPENING_REQUESTS:
+        _judge_opening(st, out.exc)
     return out
+
+
+def _judge_opening(st: RunState, exc: RequestFailure | None) -> None:
+    """End the run early only when its first requests all failed in one way that means the target is wrong.
+
+    Nothing listening, a host that is not an OpenAI streaming server, a model it does not serve: then
+    every request fails alike and waiting for -t only delays the message. A success or any other kind
+    of failure among them settles it: intermittent faults are the server's to be measured, not ours to
+    stop at (with 5% HTML answers, three of them used to arrive before the first success).
+    """
+    if exc is None or not (exc.kind in TARGET_WRONG_KINDS or exc.status == 404):
+        st.opening = [None] * OPENING_REQUESTS  # settled: the target answers as one should
+        return
+    st.opening.append(exc.kind if exc.status != 404 else "http_404")
+    if len(st.opening) == OPENING_REQUESTS and len(set(st.opening)) == 1:
+        st.abort(f"the first {OPENING_REQUESTS} requests all failed the same way, so the target looks wrong: {exc}")
+
+
+def _failed(out: RequestOutcome, conn: Connection, exc: RequestFailure) -> None:
+    out.exc = exc
+    out.t_failed = time.time()
+    conn.close()  # whatever is left of the response must never be read as the next one
+
+
+def request_timeout_s(opts: Any, req: WorkloadRequest, stall_timeout_s: float) -> float:
+    """`--request-timeout-s`, or by default the stall timeout (queueing and prefill; the Neuron warmup's
+    allows for compiling) plus 0.25 s per requested output token (a floor of 4 tokens a second)."""
+    if opts.request_timeout_s:
+        return opts.request_timeout_s
+    return stall_timeout_s + 0.25 * int(req.body.get("max_tokens") or 0)
 
 
 def run_request(st: RunState, conn: Connection, req: WorkloadRequest, **kw: Any) -> dict[str, Any]:
@@ -104,66 +145,75 @@ def account(st: RunState, out: RequestOutcome) -> dict[str, Any]:
         assert res is not None
         try:
             lat = latencies_of(res)
-        except RequestFailure as err:
-            exc = err
-    t_send = out.t_send
+        except Exception as err:
+            exc = as_failure(err)
     if lat is not None:
         t_end = max(res.t_end, res.chunk_ts[-1])  # type: ignore[union-attr]
     else:  # failed while reading, or a complete stream without output
         t_end = out.t_failed or (res.t_end if res is not None and res.t_end else time.time())
-    rec = RequestRecord(workload=req.workload, ok=exc is None, worker=st.worker_index, t_intended=out.t_intended,
-                        t_send=t_send, t_end=t_end, stage=out.stage, users=out.users, warmup=out.warmup, status=out.status,
-                        **out.fields)
-    if out.t_intended is not None:
-        rec.send_lag_ms = round((t_send - out.t_intended) * 1e3, 3)
-    if exc is not None:
-        rec.error_kind, rec.error = exc.kind, str(exc)
-        rec.e2e_ms = round((t_end - t_send) * 1e3, 3)
-        itl_token: list[tuple[float, int]] = []
-        itl_chunk: list[float] = []
-    else:
+    rec = _record(st, out, t_end, exc)
+    itl_token: list[tuple[float, int]] = []
+    itl_chunk: list[float] = []
+    if exc is None:
         assert lat is not None and res is not None
-        rec.ttft_ms, rec.e2e_ms = round(lat.ttft_ms, 3), round(lat.e2e_ms, 3)
-        rec.tpot_ms = None if lat.tpot_ms is None else round(lat.tpot_ms, 3)
-        rec.output_tokens, rec.prompt_tokens = lat.output_tokens, res.prompt_tokens
-        rec.chunks, rec.events, rec.token_source, rec.finish_reason = len(res.chunk_ts), res.events, res.token_source, res.finish_reason
-        if lat.itl_chunk_ms:
-            ordered = sorted(lat.itl_chunk_ms)
-            rec.itl_chunk_p50_ms = round(ordered[len(ordered) // 2], 3)
-            rec.itl_chunk_max_ms = round(ordered[-1], 3)
-        if out.t_intended is not None:
-            rec.intended_e2e_ms = round((t_end - out.t_intended) * 1e3, 3)
-        rec.valid, rec.invalid_reason = validate_output(req, res)
-        slo = st.slo
-        rec.slo_ok = all(v is not None and v <= slo[k] for k, v in (("ttft", lat.ttft_ms), ("tpot", lat.tpot_ms or 0.0),
-                                                                    ("e2e", lat.e2e_ms)) if k in slo)
-        if st.spec.neuron and res.prompt_tokens:
-            rec.bucket = bucket_for(res.prompt_tokens, tuple(st.opts.prefill_buckets)) or rec.bucket  # the server's count
-        if res.truth and res.truth.get("ttft_ms") is not None:
-            # the simulator's wall-clock time of its first write, seen from our send time: the error left is ours
-            first_write = res.truth["recv_wall"] + res.truth["ttft_ms"] / 1e3
-            rec.truth_ttft_ms = round((first_write - t_send) * 1e3, 3)
-            rec.ttft_err_ms = round(lat.ttft_ms - rec.truth_ttft_ms, 3)
-            emit = res.truth.get("emit_ms", [])
-            if len(emit) == len(res.chunk_ts):
-                errs = [lat.itl_chunk_ms[i - 1] - (emit[i] - emit[i - 1]) for i in range(1, len(emit))]
-                rec.extra["itl_errs"] = errs
-                if errs:
-                    rec.itl_err_p99_ms = round(sorted(abs(e) for e in errs)[int(0.99 * (len(errs) - 1))], 3)
-        itl_token, itl_chunk = lat.itl_token_ms, lat.itl_chunk_ms
+        try:
+            _measure(st, out, rec, lat, res, t_end)
+            itl_token, itl_chunk = lat.itl_token_ms, lat.itl_chunk_ms
+        except Exception as err:  # an answer odd enough to break the analysis is one failure, not a lost request
+            exc = as_failure(err)
+            rec = _record(st, out, t_end, exc)
     record = rec.to_dict()
     record["ok"] = rec.ok
     events.request.fire(request_type="SSE" if not out.warmup else "WARMUP", name=req.workload,
                         response_time=rec.e2e_ms or 0.0, response_length=out.body_len,
                         exception=exc, context={"llm_record": record, "itl_token": itl_token, "itl_chunk": itl_chunk})
-    if exc is None:
-        st.ok_count += 1
-        st.fatal_streak.clear()
-    elif st.ok_count == 0 and exc.kind in _FATAL_AT_START:
-        st.fatal_streak[exc.kind] += 1
-        if st.fatal_streak[exc.kind] >= 3:
-            st.abort(f"the first requests all failed: {exc}")
     return record
+
+
+def _record(st: RunState, out: RequestOutcome, t_end: float, exc: RequestFailure | None) -> RequestRecord:
+    rec = RequestRecord(workload=out.req.workload, ok=exc is None, worker=st.worker_index, t_intended=out.t_intended,
+                        t_send=out.t_send, t_end=t_end, stage=out.stage, users=out.users, warmup=out.warmup,
+                        status=out.status, **out.fields)
+    if out.t_intended is not None:
+        rec.send_lag_ms = round((out.t_send - out.t_intended) * 1e3, 3)
+    if exc is not None:
+        rec.error_kind, rec.error = exc.kind, str(exc)
+        if exc.backoff_s:
+            rec.backoff_s = exc.backoff_s
+        rec.e2e_ms = round((t_end - out.t_send) * 1e3, 3)
+    return rec
+
+
+def _measure(st: RunState, out: RequestOutcome, rec: RequestRecord, lat: Latencies, res: StreamResult, t_end: float) -> None:
+    """The figures of a successful request: latencies, validity, SLOs, the error against the simulator's truth."""
+    t_send = out.t_send
+    rec.ttft_ms, rec.e2e_ms = round(lat.ttft_ms, 3), round(lat.e2e_ms, 3)
+    rec.tpot_ms = None if lat.tpot_ms is None else round(lat.tpot_ms, 3)
+    rec.output_tokens, rec.prompt_tokens = lat.output_tokens, res.prompt_tokens
+    rec.chunks, rec.events, rec.token_source, rec.finish_reason = len(res.chunk_ts), res.events, res.token_source, res.finish_reason
+    if lat.itl_chunk_ms:
+        ordered = sorted(lat.itl_chunk_ms)
+        rec.itl_chunk_p50_ms = round(ordered[len(ordered) // 2], 3)
+        rec.itl_chunk_max_ms = round(ordered[-1], 3)
+    if out.t_intended is not None:
+        rec.intended_e2e_ms = round((t_end - out.t_intended) * 1e3, 3)
+    rec.valid, rec.invalid_reason = validate_output(out.req, res)
+    slo = st.slo
+    rec.slo_ok = all(v is not None and v <= slo[k] for k, v in (("ttft", lat.ttft_ms), ("tpot", lat.tpot_ms or 0.0),
+                                                                ("e2e", lat.e2e_ms)) if k in slo)
+    if st.spec.neuron and res.prompt_tokens:
+        rec.bucket = bucket_for(res.prompt_tokens, tuple(st.opts.prefill_buckets)) or rec.bucket  # the server's count
+    if res.truth and res.truth.get("ttft_ms") is not None:
+        # the simulator's wall-clock time of its first write, seen from our send time: the error left is ours
+        first_write = res.truth["recv_wall"] + res.truth["ttft_ms"] / 1e3
+        rec.truth_ttft_ms = round((first_write - t_send) * 1e3, 3)
+        rec.ttft_err_ms = round(lat.ttft_ms - rec.truth_ttft_ms, 3)
+        emit = res.truth.get("emit_ms", [])
+        if len(emit) == len(res.chunk_ts):
+            errs = [lat.itl_chunk_ms[i - 1] - (emit[i] - emit[i - 1]) for i in range(1, len(emit))]
+            rec.extra["itl_errs"] = errs
+            if errs:
+                rec.itl_err_p99_ms = round(sorted(abs(e) for e in errs)[int(0.99 * (len(errs) - 1))], 3)
 
 
 class Accountant:

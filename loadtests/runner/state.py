@@ -12,7 +12,6 @@ import logging
 import math
 import subprocess
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +56,10 @@ class RunState:
         self.idle = False  # a worker that joined an open-loop run after its start has no share of the schedule
         self.finished = True  # the current run's report is written
         self.inflight = 0
-        self.ok_count = 0
-        self.fatal_streak: Counter = Counter()
+        self.stopping = False  # Locust began to stop the users: no new request goes out
+        self.drain_asked = False  # master: the workers were asked for their last records
+        self.drained_workers = 0
+        self.opening: list[str | None] = []  # how this process's first requests failed (see requests._judge_opening)
         self.aborted = False
         self.last_lag_warning = 0.0
         self.ready = Event()
@@ -114,6 +115,22 @@ class RunState:
         else:
             self.pending.append(rec)
 
+    def take_report(self) -> dict[str, Any]:
+        """A worker's histograms and records since its last report, for the master."""
+        self.accountant.drain()
+        payload = {"hists": self.hists.encode(), "records": self.pending}
+        self.hists = HistogramSet()
+        self.pending = []
+        return payload
+
+    def merge_report(self, payload: dict[str, Any] | None) -> None:
+        """The master's side of `take_report`."""
+        if not payload or self.run is None:
+            return
+        self.run.hists.add_encoded(payload["hists"])
+        for rec in payload["records"]:
+            self.add_record(rec)
+
     def add_record(self, rec: dict[str, Any]) -> None:
         run = self.run
         assert run is not None
@@ -158,6 +175,7 @@ class RunState:
                                   output_tokens=o.output_tokens,
                                   wire=WireOptions(continuous_usage=self.spec.continuous_usage, token_ids=o.token_ids == "on"))
         self.schedule = None
+        self.opening = []
         self.idle = self.mode != "closed" and self.worker_index >= self.worker_count
         if self.mode != "closed" and not self.idle:
             self.schedule = ArrivalSchedule(self.mode, self.stages, self.epoch, self.worker_index, self.worker_count, seed=o.seed)
@@ -175,6 +193,7 @@ class RunState:
         if not self.finished and self.run is not None:
             self.finish()  # a new run from the web UI: report the previous one first
         self.finished = False
+        self.drain_asked = False
         self.hists = HistogramSet()
         self.pending = []
         run_name = o.run_name or f"{self.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -12,7 +12,7 @@ from locust import User, constant, task
 
 from loadtests.client.connection import Connection
 from loadtests.client.failures import RequestFailure
-from loadtests.runner.requests import account, stream_once
+from loadtests.runner.requests import stream_once
 from loadtests.runner.schedule import stage_of
 from loadtests.runner.state import RunState
 from loadtests.runner.workloads import build_request
@@ -44,6 +44,13 @@ class LLMUser(User):
     abstract = True
     wait_time = constant(0)
     run_state: RunState  # set by `listeners.install` on the scenario's own subclass
+    in_request = False
+
+    def stop(self, force: bool = False) -> bool:
+        # At the end of a run only a request in flight is waited for (Locust's stop timeout, which
+        # `listeners.install` sets from the stall timeout); a user between requests, waiting for its
+        # open-loop slot or idle, ends at once instead of sending after the end.
+        return super().stop(force=force or not self.in_request)
 
     def on_start(self) -> None:
         st = self.run_state
@@ -92,13 +99,19 @@ class LLMUser(User):
         body = json.dumps(req.body).encode()  # before the wait: at the intended time only the send is left
         if slot is not None:
             _wake_at(slot.t_intended)
+        if st.stopping:  # the run began to stop while this user waited: a request now would only measure the stop
+            return
         stage = slot.stage if slot else (stage_of(time.time(), st.epoch, st.stages) if len(st.stages) > 1 else None)
-        out = stream_once(st, self.conn, req, t_intended=slot.t_intended if slot else None, stage=stage, body=body)
-        if out.exc is None:
-            st.accountant.submit(out)
-        else:
-            account(st, out)  # at once: the first failures decide whether the run ends early
-            gevent.sleep(0)  # a refused connection fails without blocking; let the rest of the worker run
+        self.in_request = True
+        try:
+            out = stream_once(st, self.conn, req, t_intended=slot.t_intended if slot else None, stage=stage, body=body)
+        finally:
+            self.in_request = False
+        st.accountant.submit(out)
+        if out.exc is not None:
+            # the server asked this user to wait (429/503); otherwise a refused connection fails without
+            # blocking, so let the rest of the worker run
+            gevent.sleep(out.exc.backoff_s)
         lag = None if slot is None else (out.t_send - slot.t_intended) * 1e3
         if lag is not None and lag > st.opts.lag_budget_ms and time.time() - st.last_lag_warning > 5:
             st.last_lag_warning = time.time()

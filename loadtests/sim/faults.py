@@ -1,11 +1,17 @@
 """Faults the simulator injects: on demand (header `x-sim-fault: KIND` or body `"sim_fault": "KIND"`) or at random.
 
-The HTTP faults (429, 503, an HTML page, context overflow) answer instead of the stream; `stall`
-and `drop` break a stream after its second chunk (`responses.ResponseWriter.emit`).
+Each is a way real servers have broken a load test's verdict. The HTTP faults (429, 503, an HTML
+page, context overflow) and `slow_headers` (no answer at all) replace the stream; the stream faults
+break it after its second chunk (`responses.ResponseWriter.emit` calls `break_stream`): `stall`
+(silence), `drop` (reset), `pings` and `empty_choices` (keep-alives without content), `bad_utf8`,
+`garbage_json` and `oversize` (one bad event). Whatever a fault does, the connection is cut after
+the profile's `stall_s` at the latest.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import random
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +37,40 @@ def choose_fault(fault_rates: dict[str, float], rng: random.Random, body: dict[s
     return fault
 
 
+STREAM_FAULTS = frozenset({"stall", "drop", "pings", "empty_choices", "bad_utf8", "garbage_json", "oversize"})
+_KEEP_ALIVES = {"pings": b": ping\n\n", "empty_choices": b'data: {"choices":[]}\n\n'}
+_KEEP_ALIVE_EVERY_S = 0.1
+
+
+@functools.cache
+def _bad_event(kind: str) -> bytes:
+    if kind == "bad_utf8":
+        return b'data: {"choices":[{"index":0,"delta":{"content":"\xc3\x28"}}]}\n\n'
+    if kind == "garbage_json":
+        return b"data: {not json\n\n"
+    return b'data: {"choices":[{"index":0,"delta":{"content":"' + b"x" * (8 << 20) + b'"}}]}\n\n'  # oversize
+
+
+def break_stream(st: SimStream, loop: asyncio.AbstractEventLoop, stall_s: float) -> None:
+    """Break st's stream, after its second chunk, the way its fault says."""
+    transport = st.conn.transport
+    if st.fault == "drop":
+        transport.abort()
+        return
+    if st.fault in ("bad_utf8", "garbage_json", "oversize"):
+        st.conn.write_sse(_bad_event(st.fault))
+    elif st.fault in _KEEP_ALIVES:
+        _keep_alive(st.conn, _KEEP_ALIVES[st.fault], loop, loop.time() + stall_s)
+    st.handle = loop.call_later(stall_s, transport.abort)
+
+
+def _keep_alive(conn: SimProtocol, frame: bytes, loop: asyncio.AbstractEventLoop, until: float) -> None:
+    if conn.transport.is_closing() or loop.time() >= until:
+        return
+    conn.write_sse(frame)
+    loop.call_later(_KEEP_ALIVE_EVERY_S, _keep_alive, conn, frame, loop, until)
+
+
 def answer_instead(proto: SimProtocol, st: SimStream, max_tokens: int, limit: int) -> bool:
     """Answer with an error (or an HTML page) when the request overflows the context or asked for an HTTP fault."""
     if st.fault == "context_overflow" or st.prompt_tokens + max_tokens > limit:
@@ -47,6 +87,10 @@ def answer_instead(proto: SimProtocol, st: SimStream, max_tokens: int, limit: in
     if st.fault == "503":
         proto.send_json(503, {"error": {"message": "Service unavailable: the engine is overloaded",
                                         "type": "ServiceUnavailableError", "code": 503}})
+        return True
+    if st.fault == "slow_headers":  # not even a status line until the connection is cut
+        proto.current = None
+        asyncio.get_running_loop().call_later(proto.server.profile.stall_s, proto.transport.abort)
         return True
     if st.fault == "html":
         proto.current = None

@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-FAULT_KINDS = ("429", "503", "context_overflow", "stall", "drop", "html")
+FAULT_KINDS = ("429", "503", "context_overflow", "html", "slow_headers", "stall", "drop", "pings", "empty_choices",
+               "bad_utf8", "garbage_json", "oversize")
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from loadtests.sim.faults import STREAM_FAULTS, break_stream
+
 if TYPE_CHECKING:
     import asyncio
 
@@ -205,7 +207,7 @@ class ResponseWriter:
             return
         now = self.loop.time()  # type: ignore[union-attr]
         frames: list[bytes] = []
-        faulty = st.fault in ("stall", "drop")
+        faulty = st.fault in STREAM_FAULTS
         while True:
             i = st.emitted
             if st.text_tokens:  # the common case, inlined: this runs once per event
@@ -243,10 +245,7 @@ class ResponseWriter:
         self.counters["sse_events"] += len(frames)
         self.counters["sse_events_merged"] += len(frames) - 1
         if faulty and st.emitted >= 2:
-            if st.fault == "drop":
-                st.conn.transport.abort()
-                return
-            st.handle = self.loop.call_later(self.profile.stall_s, st.conn.transport.abort)  # type: ignore[union-attr]
+            break_stream(st, self.loop, self.profile.stall_s)  # type: ignore[arg-type]
             return
         if st.emitted < st.n_chunks:
             self.schedule(st)
