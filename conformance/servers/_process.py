@@ -24,6 +24,7 @@ import httpx
 from ._errors import StartError
 from ._model import MODEL_ID
 from ._paths import logs_dir
+from ._supervisor import process_stats
 from ._registry import server_kind
 from ._steps import die_with_parent, log_tail, spawn_logged
 
@@ -70,14 +71,7 @@ def process_group_alive(pgid: int) -> bool:
 
 def _group_members_all_zombies(pgid: int) -> bool:
     """True when every process left in the group is a zombie (dead, waiting to be reaped)."""
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return False
-    return True
+    return all(fields[0] == "Z" for _pid, fields in process_stats() if int(fields[2]) == pgid)
 
 
 def stop_process_group(pgid: int, process: subprocess.Popen[bytes] | None, grace_s: float = STOP_GRACE_S) -> None:

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
@@ -34,17 +35,22 @@ def _prctl(option: int, value: int) -> None:
         raise OSError(ctypes.get_errno(), f"prctl({option}) failed")
 
 
-def _children() -> list[int]:
-    me = os.getpid()
-    found = []
+def process_stats() -> Iterator[tuple[int, list[str]]]:
+    """(pid, fields after the command name) of every process: fields[0] state, [1] ppid, [2] pgid.
+
+    Also read by the starter (`_process.py`) to see a whole process group go.
+    """
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
+        except (OSError, IndexError):  # the process ended while we looked
             continue
-        if int(fields[1]) == me and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
+        yield int(stat.parent.name), fields
+
+
+def _children() -> list[int]:
+    me = os.getpid()
+    return [pid for pid, fields in process_stats() if int(fields[1]) == me and fields[0] != "Z"]
 
 
 def _reap() -> None:

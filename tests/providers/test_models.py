@@ -10,16 +10,7 @@ from strands import Agent, tool
 
 from .chat_server import CHAT_PROVIDERS, serve
 from .wire import (
-    BASE,
-    USER,
-    chunk,
-    collect,
-    make_models,
-    request_json,
-    sse,
-    stream_response,
-    text_answer,
-    tool_delta,
+    BASE, USER, chunk, collect, make_models, request_json, sse, stream_response, text_answer, tool_delta,
     usage_chunk,
 )
 from providers import LlamaCppModel, NeuronModel, OpenAIModel, VLLMModel

@@ -13,16 +13,7 @@ from strands.types.exceptions import ContextWindowOverflowException, ModelThrott
 
 from .chat_server import CHAT_PROVIDERS, serve
 from .wire import (
-    Replay,
-    chunk,
-    collect,
-    event_bytes,
-    make_models,
-    request_json,
-    sse,
-    stream_response,
-    text_answer,
-    tool_delta,
+    Replay, chunk, collect, event_bytes, make_models, request_json, sse, stream_response, text_answer, tool_delta,
     usage_chunk,
 )
 from providers.errors import (
