@@ -80,7 +80,6 @@ class AnthropicStreamDecoder:
         self._stop_reason: str | None = None
         self._saw_message_stop = False
         self._count = 0
-        self._invalid_tool_input: tuple[Any, str, ValueError] | None = None
         # Usage: this request's latest counts (message_delta repeats them cumulatively), and the sum of
         # earlier requests of the same turn (pause_turn continuations).
         self._request_usage: dict[str, int] = {}
@@ -190,14 +189,6 @@ class AnthropicStreamDecoder:
     def _on_content_block_stop(self, data: dict[str, Any]) -> Sequence[StreamEvent]:
         block = self._open_block(data, "content_block_stop")
         self._open = None
-        if block.wire.get("type") == "tool_use" and any(block.partial_json):
-            arguments = "".join(block.partial_json)
-            try:
-                json.loads(arguments)
-            except ValueError as exc:
-                # Judged at the end: cut-off JSON is expected with max_tokens, anything else is an error
-                # (Strands would silently run the tool with {}).
-                self._invalid_tool_input = self._invalid_tool_input or (block.wire.get("name"), arguments, exc)
         if block.wire.get("type") == "tool_use" and not any(block.partial_json):
             # A zero-argument call streams no input at all; Strands needs a JSON object.
             return [*self.asm.tool_call(block.key, arguments="{}"), *self.asm.end_block()]
@@ -239,12 +230,6 @@ class AnthropicStreamDecoder:
                 f"(stop_reason so far {self._stop_reason!r}): the server stopped mid-answer"
             )
         reason = self._stop_reason
-        if self._invalid_tool_input is not None and FINISH_WORDS.get(reason or "", reason) != "max_tokens":
-            name, arguments, exc = self._invalid_tool_input
-            raise MalformedStreamError(
-                f"anthropic tool_use {name!r} from {self.url}: the input is not valid JSON ({exc}) and the stop "
-                f"reason {reason!r} says the call is complete: {arguments[:200]!r}"
-            ) from exc
         self.asm.set_finish_reason(reason)  # mapped by the assembler; unknown and null follow its rules
         usage = self._usage_total()
         cache_read, cache_write = usage.get("cache_read_input_tokens", 0), usage.get("cache_creation_input_tokens", 0)

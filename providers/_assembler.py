@@ -54,6 +54,7 @@ Rules it enforces (each closes one of the upstream failures named above, or a se
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -62,7 +63,7 @@ from typing import Any, Final
 
 from strands.types.streaming import StreamEvent
 
-from .errors import StreamServerError, ToolCallAssemblyError
+from .errors import MalformedStreamError, StreamServerError, ToolCallAssemblyError
 
 __all__ = ["STRANDS_STOP_REASONS", "StreamAssembler"]
 
@@ -98,7 +99,7 @@ _CLOSED: Final = 3
 class _ToolCall:
     """One tool call being assembled; ``buffered`` holds arguments that arrived before it opened."""
 
-    __slots__ = ("key", "id", "name", "state", "buffered", "closed_by")
+    __slots__ = ("key", "id", "name", "state", "buffered", "seen", "closed_by")
 
     def __init__(self, key: Hashable, call_id: str | None, name: str | None) -> None:
         self.key = key
@@ -106,6 +107,7 @@ class _ToolCall:
         self.name = name
         self.state = _PENDING
         self.buffered: list[str] = []
+        self.seen: list[str] = []  # every argument piece, checked once the finish reason is known
         self.closed_by = ""
 
 
@@ -212,6 +214,7 @@ class StreamAssembler:
                     f"tool call at index {key!r} (id {call.id!r}) changed its name from {call.name!r} to {name!r}"
                 )
             if arguments:
+                call.seen.append(arguments)
                 return ({"contentBlockDelta": {"delta": {"toolUse": {"input": arguments}}}},)
             return _EMPTY
 
@@ -243,6 +246,8 @@ class StreamAssembler:
                     )
                 call.name = name
 
+        if arguments:
+            call.seen.append(arguments)
         state = call.state
         if state == _PENDING:
             if arguments:
@@ -331,6 +336,8 @@ class StreamAssembler:
             events.extend(self._open_call_block(call))
             events.extend(self._close_open("the message ended"))
 
+        if not truncated:
+            self._check_arguments(raw)
         has_calls = any(call.state == _CLOSED for call in self._call_order)
         if has_calls and stop_reason == "end_turn":
             stop_reason = "tool_use"
@@ -402,6 +409,27 @@ class StreamAssembler:
             if self._queue:
                 events.extend(self._open_call_block(self._queue.pop(0)))
         return events
+
+    def _check_arguments(self, raw: str | None) -> None:
+        """Raise when a call's arguments are not JSON: Strands would run the tool with ``{}``.
+
+        Only a finish that is not a token cut-off gets here: a cut-off call is the model's
+        ``max_tokens``, which the agent reports, not a broken stream.
+        """
+        for call in self._call_order:
+            if call.state != _CLOSED or not call.seen:
+                continue
+            arguments = "".join(call.seen)
+            if not arguments.strip():
+                continue  # no arguments at all: a call of a tool without parameters
+            try:
+                json.loads(arguments)
+            except ValueError as exc:
+                seen = arguments.encode()
+                raise MalformedStreamError(
+                    f"tool call {call.name!r} (id {call.id!r}) ended with arguments that are not JSON ({exc}) "
+                    f"under finish reason {raw!r}; {len(seen)} bytes seen: {seen[:300]!r}"
+                ) from exc
 
     @staticmethod
     def _complain_unnamed(call: _ToolCall, when: str) -> None:
