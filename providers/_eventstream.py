@@ -26,11 +26,13 @@ except ImportError as exc:  # botocore comes with strands-agents; say which extr
         "pip install 'provider-conformance[bedrock]'"
     ) from exc
 
-from .errors import MalformedStreamError
+from ._sse import decode_utf8
+from .errors import DEFAULT_MAX_EVENT_BYTES, MalformedStreamError, OversizeEventError
 
 __all__ = ["EventStreamDecoder", "Frame", "encode_event", "encode_exception", "encode_frame"]
 
 _STRING_HEADER = 7
+_PRELUDE_BYTES = 12  # total length, headers length, prelude CRC
 
 
 @dataclass(frozen=True)
@@ -66,27 +68,34 @@ def encode_exception(exception_type: str, message: str) -> bytes:
 
 
 class EventStreamDecoder:
-    """Feed raw bytes in any split; get whole frames back."""
+    """Feed raw bytes in any split; get whole frames back. A frame over ``limit`` bytes raises at once."""
 
-    def __init__(self, source: str) -> None:
+    def __init__(self, source: str, limit: int = DEFAULT_MAX_EVENT_BYTES) -> None:
         self._buffer = EventStreamBuffer()
         self._source = source
+        self._limit = limit
+        self._frame_at = 0  # body offset of the next frame
         self.pending = 0  # bytes fed but not yet part of a whole frame
 
     def feed(self, data: bytes) -> Iterator[Frame]:
-        self._buffer.add_data(data)
         self.pending += len(data)
+        self._buffer.add_data(data)
         try:
             for message in self._buffer:
-                self.pending -= message.prelude.total_length
-                yield self._frame(message.headers, message.payload)
+                length = message.prelude.total_length
+                payload_at = self._frame_at + _PRELUDE_BYTES + message.prelude.headers_length
+                self.pending -= length
+                self._frame_at += length
+                yield self._frame(message.headers, message.payload, payload_at)
         except ParserError as exc:
             raise MalformedStreamError(
                 f"the event stream from {self._source} is not valid AWS event-stream framing: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+        if self.pending > self._limit:  # what is left is the start of one frame, already too long
+            raise OversizeEventError(self._source, self._limit, "an event-stream frame")
 
-    def _frame(self, headers: Mapping[str, Any], payload: bytes) -> Frame:
+    def _frame(self, headers: Mapping[str, Any], payload: bytes, payload_at: int) -> Frame:
         kind = headers.get(":message-type")
         name = headers.get(":event-type") or headers.get(":exception-type") or headers.get(":error-code")
         if kind not in ("event", "exception", "error") or not name:
@@ -95,7 +104,7 @@ class EventStreamDecoder:
             )
         if kind == "error":
             return Frame(kind, str(name), {"message": headers.get(":error-message", "")})
-        text = payload.decode("utf-8", "replace")
+        text = decode_utf8(payload, self._source, payload_at)
         try:
             parsed: Any = json.loads(text) if text else {}
         except ValueError as exc:

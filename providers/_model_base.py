@@ -7,7 +7,9 @@ point and the JSON-schema structured output. ``ProviderModel`` holds them once; 
 ``_format_turn`` (a ``Turn`` in, its wire request out) and ``_stream_request``, the one generator
 that sends a turn's request and yields Strands events.
 
-- ``update_config`` / ``get_config``: unknown keys are rejected with the valid ones listed.
+- ``update_config`` / ``get_config``: unknown keys are rejected with the valid ones listed. Besides
+  its own keys, every provider takes ``STREAM_GUARD_KEYS``, the bounds that keep a hostile server
+  from hanging it or filling its memory (``max_event_bytes``: see ``providers.errors``).
 - ``stream`` returns ``_stream_request`` itself (no re-yielding layer: the OpenAI chat core's hot
   path is that generator); the request is built by ``format_request`` on the first iteration.
 - ``structured_output``: the schema goes into the request through ``_structured_output_params``,
@@ -26,9 +28,12 @@ from strands.types.content import Messages, SystemContentBlock
 from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolChoice, ToolSpec
 
-from .errors import StructuredOutputError
+from .errors import DEFAULT_MAX_EVENT_BYTES, StructuredOutputError
 
-__all__ = ["ConfigT", "ProviderModel", "Turn", "checked_client_args"]
+__all__ = ["STREAM_GUARD_KEYS", "ConfigT", "ProviderModel", "Turn", "checked_client_args"]
+
+#: Configuration keys every provider takes, whatever its upstream configuration.
+STREAM_GUARD_KEYS: frozenset[str] = frozenset({"max_event_bytes"})
 
 T = TypeVar("T", bound=pydantic.BaseModel)
 ConfigT = TypeVar("ConfigT", bound=Mapping[str, Any])
@@ -77,11 +82,12 @@ class ProviderModel(Model, Generic[ConfigT]):
     # -- configuration API ---------------------------------------------------------------------
 
     def _check_keys(self, config: Mapping[str, Any]) -> None:
-        unknown = sorted(set(config) - self.CONFIG_KEYS)
+        valid = self.CONFIG_KEYS | STREAM_GUARD_KEYS
+        unknown = sorted(set(config) - valid)
         if unknown:
             raise ValueError(
                 f"{type(self).__name__} has no configuration key(s) {unknown}; "
-                f"valid keys: {', '.join(sorted(self.CONFIG_KEYS))}"
+                f"valid keys: {', '.join(sorted(valid))}"
             )
 
     def update_config(self, **model_config: Any) -> None:  # type: ignore[override]
@@ -94,6 +100,10 @@ class ProviderModel(Model, Generic[ConfigT]):
 
     def _config_changed(self) -> None:
         """Hook: the configuration changed (a transport built from it is stale)."""
+
+    def _max_event_bytes(self) -> int:
+        """The bound on one line or event of the streamed answer (``max_event_bytes``)."""
+        return int(self.config.get("max_event_bytes") or DEFAULT_MAX_EVENT_BYTES)
 
     def _config_values(self, keys: tuple[str, ...]) -> dict[str, Any]:
         """The configuration values of ``keys`` that are set (None means unset), for request fields."""

@@ -35,7 +35,7 @@ from ._chat_format import chat_request, format_tool_choice
 from ._error_boundary import reported_error
 from ._model_base import ConfigT, Turn
 from ._wire_model import WireModel
-from .errors import MalformedStreamError, TruncatedStreamError
+from .errors import InvalidUTF8Error, MalformedStreamError, OversizeEventError, TruncatedStreamError
 
 __all__ = ["CHAT_FINISH_WORDS", "OpenAIChatModel"]
 
@@ -113,6 +113,10 @@ class OpenAIChatModel(WireModel[ConfigT]):
         done = False
         data: bytes | None = None
         rest = b""
+        limit = self._max_event_bytes()
+        pieces: list[bytes] = []  # the unended line, as it arrived: joined once, when it ends
+        pending = 0  # its length
+        received = 0  # body bytes so far, for the offset of invalid UTF-8
         with self._boundary(url) as boundary:
             response = await boundary.open(self._open_stream(request))
             try:
@@ -122,15 +126,35 @@ class OpenAIChatModel(WireModel[ConfigT]):
                 # hot path. aiter_raw skips two layers of httpx iteration when there is no content-encoding.
                 blocks = response.aiter_bytes() if "content-encoding" in response.headers else response.aiter_raw()
                 async for block in blocks:
-                    lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+                    # Linear in the body: a block without a line end is set aside, not joined and split
+                    # again with each new block (a 50 MB line took 77 s that way).
+                    if b"\n" not in block:
+                        received += len(block)
+                        pending += len(block)
+                        if pending > limit:
+                            raise OversizeEventError(url, limit, "a line")
+                        pieces.append(block)
+                        continue
+                    start = received - pending  # body offset of the joined block
+                    received += len(block)
+                    if pieces:
+                        pieces.append(block)
+                        block = b"".join(pieces)
+                    lines = block.split(b"\n")
                     rest = lines.pop()
+                    pieces = [rest] if rest else []
+                    pending = len(rest)
+                    if len(block) > limit and max(pending, *map(len, lines)) > limit:
+                        raise OversizeEventError(url, limit, "a line")
                     for line in lines:
                         if line[:5] == b"data:":
                             payload = line[6:] if line[5:6] == b" " else line[5:]
                             if data is None:
                                 data = payload
-                            else:  # a multi-line event: rare, so the CR handling lives here
+                            else:  # a multi-line event: rare, so the CR handling and its bound live here
                                 data = (data[:-1] if data[-1:] == b"\r" else data) + b"\n" + payload
+                                if len(data) > limit:
+                                    raise OversizeEventError(url, limit, "an event")
                             continue
                         if line and line != b"\r":
                             if line[:1] == b":" or line.startswith((b"event:", b"id:", b"retry:")):
@@ -148,7 +172,11 @@ class OpenAIChatModel(WireModel[ConfigT]):
                             done = True
                             break
                         try:
-                            decoded = payload.decode()
+                            try:
+                                decoded = payload.decode()
+                            except UnicodeDecodeError as exc:
+                                bad = payload[exc.start:exc.end]
+                                raise InvalidUTF8Error(url, start + max(block.find(bad), 0), bad) from exc
                             try:
                                 chunk, end = scan(decoded, 0)
                             except StopIteration:
@@ -224,6 +252,7 @@ class OpenAIChatModel(WireModel[ConfigT]):
                     if done:
                         break
                 if not done:
+                    rest = b"".join(pieces)
                     if rest.strip() and not rest.startswith((b"data:", b":", b"event:", b"id:", b"retry:")):
                         raise MalformedStreamError(
                             f"line in the stream from {url} is not server-sent events: {rest[:300]!r}"

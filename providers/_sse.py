@@ -16,27 +16,81 @@ from typing import Any
 
 import httpx
 
-from .errors import MalformedStreamError, TruncatedStreamError
+from .errors import InvalidUTF8Error, MalformedStreamError, OversizeEventError, TruncatedStreamError
 
-__all__ = ["iter_ndjson", "iter_sse_events"]
+__all__ = ["decode_utf8", "iter_lines", "iter_ndjson", "iter_sse_events"]
+
+
+def decode_utf8(data: bytes, url: str, offset: int) -> str:
+    """``data`` as text; bytes that are not UTF-8 raise, naming their offset (``data`` starts at ``offset``)."""
+    try:
+        return data.decode()
+    except UnicodeDecodeError as exc:
+        raise InvalidUTF8Error(url, offset + exc.start, data[exc.start:exc.end]) from exc
+
+
+async def iter_lines(response: httpx.Response, url: str, limit: int) -> AsyncIterator[tuple[int, bytes]]:
+    """``(offset in the body, line)`` per line, without its ``\n`` or ``\r\n``; a last unended line too.
+
+    Linear: an unended line is kept as a list of pieces, joined once when it ends, and a line
+    over ``limit`` bytes raises at once, so memory stays within about ``limit``.
+    """
+    pieces: list[bytes] = []
+    pending = 0  # bytes of the unended line
+    offset = 0  # body offset of the unended line's start
+    async for block in response.aiter_bytes():
+        if b"\n" not in block:
+            pending += len(block)
+            if pending > limit:
+                raise OversizeEventError(url, limit, "a line")
+            pieces.append(block)
+            continue
+        if pieces:
+            pieces.append(block)
+            block = b"".join(pieces)
+            pieces = []
+        lines = block.split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            if len(line) > limit:
+                raise OversizeEventError(url, limit, "a line")
+            yield offset, line[:-1] if line[-1:] == b"\r" else line
+            offset += len(line) + 1
+        pending = len(rest)
+        if pending > limit:
+            raise OversizeEventError(url, limit, "a line")
+        if rest:
+            pieces.append(rest)
+    if pieces:
+        line = b"".join(pieces)
+        yield offset, line[:-1] if line[-1:] == b"\r" else line
+
 
 # Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
-async def iter_sse_events(response: httpx.Response, url: str) -> AsyncIterator[tuple[str | None, Any]]:
-    """`(event name or None, parsed JSON data)` per event; a `[DONE]` payload is returned as the string."""
+async def iter_sse_events(response: httpx.Response, url: str, limit: int) -> AsyncIterator[tuple[str | None, Any]]:
+    """`(event name or None, parsed JSON data)` per event; a `[DONE]` payload is returned as the string.
+
+    An event's data over ``limit`` bytes raises ``OversizeEventError``.
+    """
     event_name: str | None = None
     data_lines: list[str] = []
-    async for line in response.aiter_lines():
-        if not line:
+    size = 0
+    async for offset, raw in iter_lines(response, url, limit):
+        if not raw:
             if data_lines:
                 yield event_name, _parse(url, event_name, "\n".join(data_lines))
-            event_name, data_lines = None, []
+            event_name, data_lines, size = None, [], 0
             continue
+        line = decode_utf8(raw, url, offset)
         if line[0] == ":":
             continue  # comment / keep-alive
         field, _, value = line.partition(":")
         if value[:1] == " ":
             value = value[1:]
         if field == "data":
+            size += len(raw)
+            if size > limit:
+                raise OversizeEventError(url, limit, "an event")
             data_lines.append(value)
         elif field == "event":
             event_name = value
@@ -61,11 +115,12 @@ def _parse(url: str, event_name: str | None, data: str) -> Any:
 
 
 # Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
-async def iter_ndjson(response: httpx.Response, url: str) -> AsyncIterator[dict[str, Any]]:
-    """One JSON object per non-empty line."""
-    async for line in response.aiter_lines():
-        if not line.strip():
+async def iter_ndjson(response: httpx.Response, url: str, limit: int) -> AsyncIterator[dict[str, Any]]:
+    """One JSON object per non-empty line; a line over ``limit`` bytes raises ``OversizeEventError``."""
+    async for offset, raw in iter_lines(response, url, limit):
+        if not raw.strip():
             continue
+        line = decode_utf8(raw, url, offset)
         try:
             value = json.loads(line)
         except ValueError as exc:

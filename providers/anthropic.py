@@ -136,7 +136,7 @@ class AnthropicModel(StructuredOutputByTool, WireModel[AnthropicConfig]):
         for _attempt in range(MAX_PAUSE_TURN_CONTINUATIONS + 1):
             response = await boundary.open(self._open_stream(request))
             try:
-                async for event_name, data in iter_sse_events(response, url):
+                async for event_name, data in iter_sse_events(response, url, self._max_event_bytes()):
                     for event in decoder.feed(event_name, data):
                         yield event
             finally:

@@ -218,7 +218,7 @@ class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
 
     # Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
     async def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
-        decoder = EventStreamDecoder(url)
+        decoder = EventStreamDecoder(url, self._max_event_bytes())
         state = _ConverseState()
         async for data in response.aiter_bytes():
             for frame in decoder.feed(data):

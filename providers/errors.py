@@ -14,9 +14,23 @@ of ours. The tree::
     ├── StructuredOutputError                the answer does not validate into the output model
     └── StreamError                          the response stream broke its contract
         ├── MalformedStreamError             a line or chunk that cannot be decoded
+        │   ├── InvalidUTF8Error             bytes that are not UTF-8: .offset in the body
+        │   └── OversizeEventError           a line or event over max_event_bytes: .limit
         ├── TruncatedStreamError             ended (or the connection dropped) before a finish
         ├── StreamServerError                an error object inside the stream (not throttle/overflow)
         └── ToolCallAssemblyError            tool-call deltas that do not fit together
+
+Every wire decides the same way on hostile bytes:
+
+- Invalid UTF-8 anywhere in a streamed body raises ``InvalidUTF8Error`` naming the byte offset in
+  the body; it is never replaced with U+FFFD (text the server did not send) nor skipped.
+- A line (SSE, NDJSON) or event (a multi-line SSE event, an event-stream frame) longer than the
+  ``max_event_bytes`` configuration key (every provider takes it; default
+  ``DEFAULT_MAX_EVENT_BYTES``, 8 MiB) raises ``OversizeEventError`` as soon as the bound is
+  passed, so a line that never ends costs at most that much memory.
+- Tool-call arguments that are not JSON when the call ends raise ``MalformedStreamError`` naming
+  the tool and the bytes seen, unless the finish says the tokens ran out (then the stop reason is
+  ``max_tokens``): Strands would otherwise run the tool with ``{}``.
 
 Context overflow has one home: ``CONTEXT_OVERFLOW_MARKERS`` (wordings every OpenAI-compatible
 server may use) and ``VENDOR_OVERFLOW_MARKERS`` (each vendor's own, by provider name). A provider
@@ -29,7 +43,10 @@ from __future__ import annotations
 
 __all__ = [
     "CONTEXT_OVERFLOW_MARKERS",
+    "DEFAULT_MAX_EVENT_BYTES",
+    "InvalidUTF8Error",
     "MalformedStreamError",
+    "OversizeEventError",
     "ProviderConnectionError",
     "ProviderError",
     "ProviderHTTPError",
@@ -43,6 +60,9 @@ __all__ = [
     "is_context_overflow",
     "overflow_markers",
 ]
+
+#: The default bound on one line or event of a streamed answer (configuration key ``max_event_bytes``).
+DEFAULT_MAX_EVENT_BYTES = 8 * 1024 * 1024
 
 # Lower-case substrings. vLLM: "This model's maximum context length is 2048 tokens..." and
 # "max_model_len"; OpenAI: code context_length_exceeded; llama.cpp: type exceed_context_size_error,
@@ -153,6 +173,24 @@ class StreamError(ProviderError):
 
 class MalformedStreamError(StreamError):
     """A line or chunk of the stream could not be decoded; it is never skipped."""
+
+
+class InvalidUTF8Error(MalformedStreamError):
+    """Bytes of the stream that are not UTF-8; ``offset`` is the first bad byte's offset in the body."""
+
+    def __init__(self, url: str, offset: int, bad: bytes) -> None:
+        self.offset = offset
+        super().__init__(f"the stream from {url} is not UTF-8 at byte offset {offset} (bytes {bad!r})")
+
+
+class OversizeEventError(MalformedStreamError):
+    """A line or event longer than the configured bound (``max_event_bytes``), stopped at once."""
+
+    def __init__(self, url: str, limit: int, what: str = "a line or event") -> None:
+        self.limit = limit
+        super().__init__(
+            f"{what} in the stream from {url} is over {limit} bytes (max_event_bytes); the stream was stopped"
+        )
 
 
 class TruncatedStreamError(StreamError):

@@ -89,7 +89,7 @@ class LlamaAPIModel(StructuredOutputByTool, WireModel[LlamaConfig]):
         complete = False
         for event in asm.start():
             yield event
-        async for _name, data in iter_sse_events(response, url):
+        async for _name, data in iter_sse_events(response, url, self._max_event_bytes()):
             if data == "[DONE]":
                 break
             if not isinstance(data, dict):

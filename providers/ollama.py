@@ -137,7 +137,7 @@ class OllamaModel(WireModel[OllamaConfig]):
         calls = 0
         for event in asm.start():
             yield event
-        async for line in iter_ndjson(response, url):
+        async for line in iter_ndjson(response, url, self._max_event_bytes()):
             if final is not None:
                 raise MalformedStreamError(f"a line arrived from {url} after the final done line: {str(line)[:300]}")
             if "error" in line:
