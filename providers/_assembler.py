@@ -25,6 +25,7 @@ API (every feeding method returns a sequence of events to yield; often empty)::
                   cache_read_tokens=None, cache_write_tokens=None)
     asm.finish(additional_fields=None)          # close blocks, [.. messageStop, metadata]
     asm.finish_reason                           # raw reason seen so far (None if none yet)
+    asm.progress_at                             # progress_clock() when content last arrived
 
 Rules it enforces (each closes one of the upstream failures named above, or a server quirk it names):
 
@@ -65,7 +66,7 @@ from strands.types.streaming import StreamEvent
 
 from .errors import MalformedStreamError, StreamServerError, ToolCallAssemblyError
 
-__all__ = ["STRANDS_STOP_REASONS", "StreamAssembler"]
+__all__ = ["STRANDS_STOP_REASONS", "StreamAssembler", "progress_clock"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,9 @@ STRANDS_STOP_REASONS: Final[frozenset[str]] = frozenset(
 _FAILED_FINISH_REASONS: Final[frozenset[str]] = frozenset({"error", "abort"})
 
 _EMPTY: Final[tuple[()]] = ()
+
+#: The clock of ``StreamAssembler.progress_at`` (apart from the injectable clock of the metrics).
+progress_clock: Final = time.monotonic
 
 # Kinds of the open block.
 _NONE: Final = 0
@@ -116,6 +120,7 @@ class StreamAssembler:
 
     __slots__ = (
         "_clock",
+        "progress_at",
         "_finish_words",
         "_started_at",
         "_first_block_at",
@@ -140,6 +145,9 @@ class StreamAssembler:
         self._clock = clock
         self._finish_words: Mapping[str, str] = finish_words or {}
         self._started_at = clock() if started_at is None else started_at
+        # When content last arrived (text, reasoning, tool-call data), on ``progress_clock``: the
+        # progress deadline runs from here.
+        self.progress_at = progress_clock()
         self._first_block_at: float | None = None
         self._open_kind = _NONE
         self._open_call: _ToolCall | None = None
@@ -161,6 +169,7 @@ class StreamAssembler:
     def text(self, text: str) -> Sequence[StreamEvent]:
         if not text:
             return _EMPTY
+        self.progress_at = progress_clock()
         if self._open_kind == _TEXT:
             return ({"contentBlockDelta": {"delta": {"text": text}}},)
         events = self._open_block(_TEXT, None)
@@ -170,6 +179,7 @@ class StreamAssembler:
     def reasoning_text(self, text: str) -> Sequence[StreamEvent]:
         if not text:
             return _EMPTY
+        self.progress_at = progress_clock()
         if self._open_kind == _REASONING:
             return ({"contentBlockDelta": {"delta": {"reasoningContent": {"text": text}}}},)
         events = self._open_block(_REASONING, None)
@@ -179,6 +189,7 @@ class StreamAssembler:
     def reasoning_signature(self, signature: str) -> Sequence[StreamEvent]:
         if not signature:
             return _EMPTY
+        self.progress_at = progress_clock()
         events = [] if self._open_kind == _REASONING else self._open_block(_REASONING, None)
         events.append({"contentBlockDelta": {"delta": {"reasoningContent": {"signature": signature}}}})
         return events
@@ -186,6 +197,7 @@ class StreamAssembler:
     def reasoning_redacted(self, data: bytes) -> Sequence[StreamEvent]:
         if not data:
             return _EMPTY
+        self.progress_at = progress_clock()
         events = [] if self._open_kind == _REDACTED else self._open_block(_REDACTED, None)
         events.append({"contentBlockDelta": {"delta": {"reasoningContent": {"redactedContent": data}}}})
         return events
@@ -215,6 +227,7 @@ class StreamAssembler:
                 )
             if arguments:
                 call.seen.append(arguments)
+                self.progress_at = progress_clock()
                 return ({"contentBlockDelta": {"delta": {"toolUse": {"input": arguments}}}},)
             return _EMPTY
 
@@ -227,6 +240,7 @@ class StreamAssembler:
                 if call is self._open_call:  # replaced at its key, so it cannot grow any more
                     events.extend(self._close_open("a new call arrived at the same index"))
             call = _ToolCall(key, id, name)
+            self.progress_at = progress_clock()
             self._calls[key] = call
             self._call_order.append(call)
             self._tool_calls_seen += 1
@@ -248,6 +262,7 @@ class StreamAssembler:
 
         if arguments:
             call.seen.append(arguments)
+            self.progress_at = progress_clock()
         state = call.state
         if state == _PENDING:
             if arguments:
@@ -411,17 +426,12 @@ class StreamAssembler:
         return events
 
     def _check_arguments(self, raw: str | None) -> None:
-        """Raise when a call's arguments are not JSON: Strands would run the tool with ``{}``.
-
-        Only a finish that is not a token cut-off gets here: a cut-off call is the model's
-        ``max_tokens``, which the agent reports, not a broken stream.
-        """
+        """Raise when a call's arguments are not JSON (Strands would run the tool with ``{}``); called
+        unless the finish was a token cut-off, which the agent reports as ``max_tokens``."""
         for call in self._call_order:
-            if call.state != _CLOSED or not call.seen:
+            arguments = "".join(call.seen) if call.state == _CLOSED else ""
+            if not arguments.strip():  # none at all: a tool without parameters
                 continue
-            arguments = "".join(call.seen)
-            if not arguments.strip():
-                continue  # no arguments at all: a call of a tool without parameters
             try:
                 json.loads(arguments)
             except ValueError as exc:

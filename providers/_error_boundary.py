@@ -6,7 +6,7 @@ each with its own wording and gaps. An ``ErrorBoundary`` wraps one whole exchang
 iterating, and maps what leaves it by the phase it happened in:
 
 - httpx transport errors before the server answered -> ``ProviderConnectionError``; after (the
-  stream had begun) -> ``TruncatedStreamError``.
+  stream had begun) -> ``TruncatedStreamError`` (``StalledStreamError`` for a read timeout).
 - ``ProviderHTTPError`` (a non-2xx answer) and ``StreamServerError`` carrying the server's error
   (``reported``) -> the provider's ``map_reported``: throttling and context overflow become the
   two Strands exceptions, anything else stays as it is.
@@ -23,7 +23,8 @@ from typing import Any
 
 import httpx
 
-from .errors import ProviderConnectionError, ProviderError, ProviderHTTPError, StreamServerError, TruncatedStreamError
+from .errors import ProviderConnectionError, ProviderError, ProviderHTTPError, StalledStreamError
+from .errors import StreamServerError, TruncatedStreamError
 
 __all__ = ["ErrorBoundary", "ReportedMapper", "error_text", "http_error_message", "reported_error"]
 
@@ -103,6 +104,9 @@ class ErrorBoundary:
 
     def _transport_error(self, exc: httpx.TransportError) -> ProviderError:
         url = self.url
+        if self.answered and isinstance(exc, httpx.TimeoutException):
+            why = f"the connection broke mid-stream ({type(exc).__name__}: nothing arrived within the read timeout)"
+            return StalledStreamError(url, None, why)
         if self.answered:
             return TruncatedStreamError(
                 f"the connection to {url} broke mid-stream ({type(exc).__name__}: {exc}); the answer is incomplete "

@@ -9,7 +9,7 @@ that sends a turn's request and yields Strands events.
 
 - ``update_config`` / ``get_config``: unknown keys are rejected with the valid ones listed. Besides
   its own keys, every provider takes ``STREAM_GUARD_KEYS``, the bounds that keep a hostile server
-  from hanging it or filling its memory (``max_event_bytes``: see ``providers.errors``).
+  from hanging it or filling its memory (``max_event_bytes``, ``progress_timeout``: see ``providers.errors``).
 - ``stream`` returns ``_stream_request`` itself (no re-yielding layer: the OpenAI chat core's hot
   path is that generator); the request is built by ``format_request`` on the first iteration.
 - ``structured_output``: the schema goes into the request through ``_structured_output_params``,
@@ -30,10 +30,13 @@ from strands.types.tools import ToolChoice, ToolSpec
 
 from .errors import DEFAULT_MAX_EVENT_BYTES, StructuredOutputError
 
-__all__ = ["STREAM_GUARD_KEYS", "ConfigT", "ProviderModel", "Turn", "checked_client_args"]
+__all__ = ["DEFAULT_PROGRESS_TIMEOUT_S", "STREAM_GUARD_KEYS", "ConfigT", "ProviderModel", "Turn", "checked_client_args"]
 
 #: Configuration keys every provider takes, whatever its upstream configuration.
-STREAM_GUARD_KEYS: frozenset[str] = frozenset({"max_event_bytes"})
+STREAM_GUARD_KEYS: frozenset[str] = frozenset({"max_event_bytes", "progress_timeout"})
+
+#: The progress deadline when neither ``progress_timeout`` nor a read timeout is configured.
+DEFAULT_PROGRESS_TIMEOUT_S = 600.0
 
 T = TypeVar("T", bound=pydantic.BaseModel)
 ConfigT = TypeVar("ConfigT", bound=Mapping[str, Any])
@@ -104,6 +107,14 @@ class ProviderModel(Model, Generic[ConfigT]):
     def _max_event_bytes(self) -> int:
         """The bound on one line or event of the streamed answer (``max_event_bytes``)."""
         return int(self.config.get("max_event_bytes") or DEFAULT_MAX_EVENT_BYTES)
+
+    def _progress_timeout(self) -> float:
+        """Seconds without new content before the stream is ended (``progress_timeout``)."""
+        configured = self.config.get("progress_timeout")
+        return float(configured) if configured is not None else self._default_progress_timeout()
+
+    def _default_progress_timeout(self) -> float:
+        return DEFAULT_PROGRESS_TIMEOUT_S
 
     def _config_values(self, keys: tuple[str, ...]) -> dict[str, Any]:
         """The configuration values of ``keys`` that are set (None means unset), for request fields."""

@@ -31,11 +31,14 @@ from typing import Any, ClassVar, Final
 from strands.types.streaming import StreamEvent
 from strands.types.tools import ToolChoice
 
+from ._assembler import progress_clock
 from ._chat_format import chat_request, format_tool_choice
 from ._error_boundary import reported_error
 from ._model_base import ConfigT, Turn
 from ._wire_model import WireModel
-from .errors import InvalidUTF8Error, MalformedStreamError, OversizeEventError, TruncatedStreamError
+from .errors import (
+    InvalidUTF8Error, MalformedStreamError, OversizeEventError, StalledStreamError, TruncatedStreamError,
+)
 
 __all__ = ["CHAT_FINISH_WORDS", "OpenAIChatModel"]
 
@@ -87,6 +90,11 @@ class OpenAIChatModel(WireModel[ConfigT]):
     def _format_tool_choice(self, tool_choice: ToolChoice) -> str | dict[str, Any] | None:
         return format_tool_choice(tool_choice)
 
+    def _timeout_setting(self) -> Any:
+        """``timeout`` in the configuration (llama.cpp's, vLLM's, Neuron's): seconds, ``(connect, read)``
+        or an ``httpx.Timeout``; providers whose SDK takes it in ``client_args`` override this."""
+        return self.config.get("timeout")
+
     # -- request ----------------------------------------------------------------------------------
 
     def _format_turn(self, turn: Turn) -> dict[str, Any]:
@@ -117,6 +125,8 @@ class OpenAIChatModel(WireModel[ConfigT]):
         pieces: list[bytes] = []  # the unended line, as it arrived: joined once, when it ends
         pending = 0  # its length
         received = 0  # body bytes so far, for the offset of invalid UTF-8
+        deadline = self._progress_timeout()
+        clock = progress_clock
         with self._boundary(url) as boundary:
             response = await boundary.open(self._open_stream(request))
             try:
@@ -126,6 +136,8 @@ class OpenAIChatModel(WireModel[ConfigT]):
                 # hot path. aiter_raw skips two layers of httpx iteration when there is no content-encoding.
                 blocks = response.aiter_bytes() if "content-encoding" in response.headers else response.aiter_raw()
                 async for block in blocks:
+                    if clock() - asm.progress_at > deadline:  # pings and empty chunks are not progress
+                        raise StalledStreamError(url, deadline, f"no new content for {deadline:g} s (progress_timeout)")
                     # Linear in the body: a block without a line end is set aside, not joined and split
                     # again with each new block (a 50 MB line took 77 s that way).
                     if b"\n" not in block:

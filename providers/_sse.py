@@ -11,10 +11,8 @@ reference decoders, so the hot path carries no checking-only work.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from typing import Any
-
-import httpx
 
 from .errors import InvalidUTF8Error, MalformedStreamError, OversizeEventError, TruncatedStreamError
 
@@ -29,7 +27,7 @@ def decode_utf8(data: bytes, url: str, offset: int) -> str:
         raise InvalidUTF8Error(url, offset + exc.start, data[exc.start:exc.end]) from exc
 
 
-async def iter_lines(response: httpx.Response, url: str, limit: int) -> AsyncIterator[tuple[int, bytes]]:
+async def iter_lines(blocks: AsyncIterable[bytes], url: str, limit: int) -> AsyncIterator[tuple[int, bytes]]:
     """``(offset in the body, line)`` per line, without its ``\n`` or ``\r\n``; a last unended line too.
 
     Linear: an unended line is kept as a list of pieces, joined once when it ends, and a line
@@ -38,7 +36,7 @@ async def iter_lines(response: httpx.Response, url: str, limit: int) -> AsyncIte
     pieces: list[bytes] = []
     pending = 0  # bytes of the unended line
     offset = 0  # body offset of the unended line's start
-    async for block in response.aiter_bytes():
+    async for block in blocks:
         if b"\n" not in block:
             pending += len(block)
             if pending > limit:
@@ -67,7 +65,7 @@ async def iter_lines(response: httpx.Response, url: str, limit: int) -> AsyncIte
 
 
 # Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
-async def iter_sse_events(response: httpx.Response, url: str, limit: int) -> AsyncIterator[tuple[str | None, Any]]:
+async def iter_sse_events(blocks: AsyncIterable[bytes], url: str, limit: int) -> AsyncIterator[tuple[str | None, Any]]:
     """`(event name or None, parsed JSON data)` per event; a `[DONE]` payload is returned as the string.
 
     An event's data over ``limit`` bytes raises ``OversizeEventError``.
@@ -75,7 +73,7 @@ async def iter_sse_events(response: httpx.Response, url: str, limit: int) -> Asy
     event_name: str | None = None
     data_lines: list[str] = []
     size = 0
-    async for offset, raw in iter_lines(response, url, limit):
+    async for offset, raw in iter_lines(blocks, url, limit):
         if not raw:
             if data_lines:
                 yield event_name, _parse(url, event_name, "\n".join(data_lines))
@@ -115,9 +113,9 @@ def _parse(url: str, event_name: str | None, data: str) -> Any:
 
 
 # Our own parser, not conformance's reference decoder: the hot path, events as the bytes arrive.
-async def iter_ndjson(response: httpx.Response, url: str, limit: int) -> AsyncIterator[dict[str, Any]]:
+async def iter_ndjson(blocks: AsyncIterable[bytes], url: str, limit: int) -> AsyncIterator[dict[str, Any]]:
     """One JSON object per non-empty line; a line over ``limit`` bytes raises ``OversizeEventError``."""
-    async for offset, raw in iter_lines(response, url, limit):
+    async for offset, raw in iter_lines(blocks, url, limit):
         if not raw.strip():
             continue
         line = decode_utf8(raw, url, offset)

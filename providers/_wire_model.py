@@ -5,8 +5,12 @@ a JSON request and read a streamed answer the same way; only the request and the
 stream differ. ``WireModel`` holds the shared part once, on top of ``ProviderModel`` (configuration
 API, ``stream``, structured output):
 
-- the HTTP plumbing: one pooled client per model and event loop, headers, timeout, opening a
-  streamed response (status checked, error body read), closing it;
+- the HTTP plumbing: one pooled client per model and event loop, headers, opening a streamed
+  response (status checked, error body read), closing it;
+- the bounds on a server that stops progressing: the provider's timeout option (``_timeout_setting``,
+  as its upstream SDK names it, in ``_timeout_unit`` seconds) for connect and read, the read capped
+  by the progress deadline, which ``_blocks`` also enforces against keep-alives that carry no
+  content (``providers.errors`` documents both);
 - the error boundary (``providers._error_boundary``) around each whole exchange, and the mapping
   of a server's error (HTTP status or error object) to throttling / context overflow;
 - the frame of one turn: build the request on the first iteration, start the assembler before the
@@ -33,12 +37,14 @@ import httpx
 from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 from strands.types.streaming import StreamEvent
 
-from ._assembler import StreamAssembler
+from ._assembler import StreamAssembler, progress_clock
 from ._error_boundary import ErrorBoundary
 from ._model_base import ConfigT, ProviderModel
-from .errors import CONTEXT_OVERFLOW_MARKERS, MalformedStreamError, ProviderError, ProviderHTTPError
+from .errors import (
+    CONTEXT_OVERFLOW_MARKERS, MalformedStreamError, ProviderError, ProviderHTTPError, StalledStreamError,
+)
 
-__all__ = ["DEFAULT_TIMEOUT", "WireModel"]
+__all__ = ["DEFAULT_TIMEOUT", "WireModel", "as_timeout"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +56,19 @@ DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 KEEPALIVE_EXPIRY_S = 2.0
 _LIMITS = httpx.Limits(max_keepalive_connections=20, max_connections=100, keepalive_expiry=KEEPALIVE_EXPIRY_S)
 _THROTTLE_STATUSES = frozenset({429, 503})
+
+
+def as_timeout(value: Any, unit: float = 1.0) -> httpx.Timeout:
+    """A provider's timeout option as httpx applies it: unset -> ``DEFAULT_TIMEOUT``; a number (in
+    ``unit`` seconds) for every phase; ``(connect, read)`` as upstream llama.cpp takes it; an ``httpx.Timeout``."""
+    if value is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(value, httpx.Timeout):
+        return value
+    if isinstance(value, tuple):
+        connect, read = value
+        return httpx.Timeout(float(read) * unit, connect=float(connect) * unit)
+    return httpx.Timeout(float(value) * unit)
 
 
 @functools.cache
@@ -67,6 +86,8 @@ class WireModel(ProviderModel[ConfigT]):
     _overflow_markers: ClassVar[tuple[str, ...]] = CONTEXT_OVERFLOW_MARKERS
     #: The Accept header of the streamed answer.
     _accept: ClassVar[str] = "text/event-stream"
+    #: Seconds per unit of the provider's timeout option (Mistral's ``timeout_ms``: 0.001).
+    _timeout_unit: ClassVar[float] = 1.0
 
     def __init__(self, config: dict[str, Any]) -> None:
         self._init_config(config)
@@ -99,8 +120,24 @@ class WireModel(ProviderModel[ConfigT]):
         """Every header of one request (Bedrock signs the body here)."""
         return {"Content-Type": "application/json", "Accept": self._accept, **self._headers()}
 
+    def _timeout_setting(self) -> Any:
+        """The provider's timeout option, as its upstream SDK names it (None: unset)."""
+        return None
+
     def _timeout(self) -> httpx.Timeout:
-        return DEFAULT_TIMEOUT
+        return as_timeout(self._timeout_setting(), self._timeout_unit)
+
+    def _default_progress_timeout(self) -> float:
+        return self._timeout().read or super()._default_progress_timeout()
+
+    def _client_timeout(self) -> httpx.Timeout:
+        """The timeout option, its read timeout no longer than the progress deadline: a server that
+        sends nothing at all is then stopped by httpx, one that sends only pings by ``_blocks``."""
+        timeout = self._timeout()
+        progress = self._progress_timeout()
+        if timeout.read is not None and timeout.read <= progress:
+            return timeout
+        return httpx.Timeout(connect=timeout.connect, read=progress, write=timeout.write, pool=timeout.pool)
 
     def _error_body(self, response: httpx.Response, body: str) -> str:
         """The text an HTTP error is judged and reported by (Bedrock adds its error-type header)."""
@@ -130,6 +167,15 @@ class WireModel(ProviderModel[ConfigT]):
             async for event in self._exchange(request, asm, url, boundary):
                 yield event
 
+    async def _blocks(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[bytes]:
+        """The body's blocks; the stream ends once no content reached ``asm`` for the progress deadline."""
+        deadline = self._progress_timeout()
+        clock = progress_clock
+        async for block in response.aiter_bytes():
+            if clock() - asm.progress_at > deadline:
+                raise StalledStreamError(url, deadline, f"no new content for {deadline:g} s (progress_timeout)")
+            yield block
+
     async def _exchange(
         self, request: dict[str, Any], asm: StreamAssembler, url: str, boundary: ErrorBoundary
     ) -> AsyncGenerator[StreamEvent, None]:
@@ -148,10 +194,13 @@ class WireModel(ProviderModel[ConfigT]):
         # connection cannot move between loops, and Agent() calls may run each on its own loop).
         loop = asyncio.get_running_loop()
         if self._client is None or self._client_loop is not loop:
-            self._client = httpx.AsyncClient(timeout=self._timeout(), verify=_shared_ssl_context(), limits=_LIMITS)
+            self._client = self._new_client()
             self._client_loop = loop
             self._client_has_answered = False
         return self._client
+
+    def _new_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=self._client_timeout(), verify=_shared_ssl_context(), limits=_LIMITS)
 
     async def aclose(self) -> None:
         """Close the pooled connections (optional; the client is otherwise garbage-collected)."""
@@ -195,7 +244,7 @@ class WireModel(ProviderModel[ConfigT]):
         raise ProviderHTTPError(response.status_code, self._error_body(response, raw), url)
 
     async def _send_on_fresh_connection(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
-        fresh = httpx.AsyncClient(timeout=self._timeout(), verify=_shared_ssl_context(), limits=_LIMITS)
+        fresh = self._new_client()
         try:
             response = await fresh.send(fresh.build_request("POST", url, content=body, headers=headers), stream=True)
         except BaseException:

@@ -84,6 +84,9 @@ class AnthropicModel(StructuredOutputByTool, WireModel[AnthropicConfig]):
     def _chat_url(self) -> str:
         return f"{str(self.client_args.get('base_url') or DEFAULT_BASE_URL).rstrip('/')}/v1/messages"
 
+    def _timeout_setting(self) -> Any:
+        return self.client_args.get("timeout")
+
     def _headers(self) -> dict[str, str]:
         headers = {"anthropic-version": ANTHROPIC_VERSION, **(self.client_args.get("default_headers") or {})}
         if self.client_args.get("api_key"):
@@ -136,7 +139,8 @@ class AnthropicModel(StructuredOutputByTool, WireModel[AnthropicConfig]):
         for _attempt in range(MAX_PAUSE_TURN_CONTINUATIONS + 1):
             response = await boundary.open(self._open_stream(request))
             try:
-                async for event_name, data in iter_sse_events(response, url, self._max_event_bytes()):
+                events = iter_sse_events(self._blocks(response, asm, url), url, self._max_event_bytes())
+                async for event_name, data in events:
                     for event in decoder.feed(event_name, data):
                         yield event
             finally:

@@ -220,7 +220,7 @@ class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
     async def _decode(self, response: httpx.Response, asm: StreamAssembler, url: str) -> AsyncIterator[StreamEvent]:
         decoder = EventStreamDecoder(url, self._max_event_bytes())
         state = _ConverseState()
-        async for data in response.aiter_bytes():
+        async for data in self._blocks(response, asm, url):
             for frame in decoder.feed(data):
                 for event in self._on_frame(frame, asm, state, url):
                     yield event

@@ -17,6 +17,7 @@ of ours. The tree::
         │   ├── InvalidUTF8Error             bytes that are not UTF-8: .offset in the body
         │   └── OversizeEventError           a line or event over max_event_bytes: .limit
         ├── TruncatedStreamError             ended (or the connection dropped) before a finish
+        │   └── StalledStreamError           no new content within the progress deadline
         ├── StreamServerError                an error object inside the stream (not throttle/overflow)
         └── ToolCallAssemblyError            tool-call deltas that do not fit together
 
@@ -31,6 +32,19 @@ Every wire decides the same way on hostile bytes:
 - Tool-call arguments that are not JSON when the call ends raise ``MalformedStreamError`` naming
   the tool and the bytes seen, unless the finish says the tokens ran out (then the stop reason is
   ``max_tokens``): Strands would otherwise run the tool with ``{}``.
+
+Every provider ends a stream that makes no progress:
+
+- The provider's own timeout option, named and counted as its upstream SDK names it (``timeout``
+  in seconds for most, ``timeout_ms`` for Mistral, ``boto_client_config``'s read and connect
+  timeouts for Bedrock), applies to connecting and to every read, the response headers included;
+  left unset it is 600 s (read) and 10 s (connect). A server that never answers raises
+  ``ProviderConnectionError``.
+- The progress deadline, configuration key ``progress_timeout`` (seconds; every provider takes
+  it; default: the read timeout, so 600 s unless the timeout option says otherwise): when no new
+  content (text, reasoning, tool-call data) arrives for that long, the stream raises
+  ``StalledStreamError``. Comments (``: ping``), keep-alive events and chunks without content
+  (``"choices": []``) do not count as progress.
 
 Context overflow has one home: ``CONTEXT_OVERFLOW_MARKERS`` (wordings every OpenAI-compatible
 server may use) and ``VENDOR_OVERFLOW_MARKERS`` (each vendor's own, by provider name). A provider
@@ -51,6 +65,7 @@ __all__ = [
     "ProviderError",
     "ProviderHTTPError",
     "SingleToolCallOnlyError",
+    "StalledStreamError",
     "StreamError",
     "StreamServerError",
     "StructuredOutputError",
@@ -195,6 +210,14 @@ class OversizeEventError(MalformedStreamError):
 
 class TruncatedStreamError(StreamError):
     """The stream ended, or the connection dropped, before the server said it was finished."""
+
+
+class StalledStreamError(TruncatedStreamError):
+    """No new content arrived for the progress deadline (``progress_timeout``) or the read timeout."""
+
+    def __init__(self, url: str, seconds: float | None, why: str) -> None:
+        self.seconds = seconds
+        super().__init__(f"the stream from {url} made no progress: {why}; stopped")
 
 
 class StreamServerError(StreamError):

@@ -25,7 +25,7 @@ from strands.types.exceptions import ContextWindowOverflowException, ModelThrott
 from strands.types.streaming import StreamEvent
 from typing_extensions import Unpack
 
-from ._assembler import StreamAssembler
+from ._assembler import StreamAssembler, progress_clock
 from ._model_base import ProviderModel, Turn
 from ._chat_format import chat_request
 from ._openai_chat import CHAT_FINISH_WORDS
@@ -34,6 +34,7 @@ from .errors import (
     ProviderConnectionError,
     ProviderError,
     ProviderHTTPError,
+    StalledStreamError,
     StreamServerError,
     TruncatedStreamError,
     is_context_overflow,
@@ -98,6 +99,10 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
 
     # -- stream ----------------------------------------------------------------------------------
 
+    def _default_progress_timeout(self) -> float:
+        timeout = self.client_args.get("timeout")  # litellm's, in seconds
+        return float(timeout) if isinstance(timeout, (int, float)) else super()._default_progress_timeout()
+
     async def _stream_request(self, build_request: Callable[[], dict[str, Any]]) -> AsyncGenerator[StreamEvent, None]:
         request = build_request()
         asm = StreamAssembler(started_at=time.perf_counter(), finish_words=CHAT_FINISH_WORDS)
@@ -110,7 +115,11 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
             try:
                 for event in asm.start():
                     yield event
+                deadline = self._progress_timeout()
                 async for chunk in response:
+                    # Keep-alives and chunks without content are not progress.
+                    if progress_clock() - asm.progress_at > deadline:
+                        raise StalledStreamError(where, deadline, f"no new content for {deadline:g} s (progress_timeout)")
                     for event in self._feed(asm, chunk, where):
                         yield event
                 # LiteLLM adds a finish_reason "stop" of its own when the server sent none (a stream cut short, or
@@ -179,6 +188,8 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
         if mid_stream and ("peer closed" in lowered or "incomplete" in lowered or "disconnected" in lowered):
             # LiteLLM wraps a dropped connection as MidStreamFallbackError, a ServiceUnavailableError (500).
             return TruncatedStreamError(f"the connection to {where} broke mid-stream: {text}")
+        if mid_stream and isinstance(exc, litellm.Timeout):
+            return StalledStreamError(where, None, f"nothing arrived within the read timeout ({text})")
         if isinstance(exc, (litellm.RateLimitError, litellm.ServiceUnavailableError)) or status in (429, 503):
             return ModelThrottledException(f"{where} is throttling requests ({status}): {text}")
         if isinstance(exc, litellm.ContextWindowExceededError) or is_context_overflow(text, "litellm"):

@@ -71,6 +71,9 @@ class LlamaAPIModel(StructuredOutputByTool, WireModel[LlamaConfig]):
     def _chat_url(self) -> str:
         return f"{str(self.client_args.get('base_url') or DEFAULT_BASE_URL).rstrip('/')}/chat/completions"
 
+    def _timeout_setting(self) -> Any:
+        return self.client_args.get("timeout")
+
     def _api_key(self) -> str | None:
         return self.client_args.get("api_key") or os.environ.get("LLAMA_API_KEY")
 
@@ -89,7 +92,7 @@ class LlamaAPIModel(StructuredOutputByTool, WireModel[LlamaConfig]):
         complete = False
         for event in asm.start():
             yield event
-        async for _name, data in iter_sse_events(response, url, self._max_event_bytes()):
+        async for _name, data in iter_sse_events(self._blocks(response, asm, url), url, self._max_event_bytes()):
             if data == "[DONE]":
                 break
             if not isinstance(data, dict):

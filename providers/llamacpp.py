@@ -16,7 +16,6 @@ import pydantic
 
 from ._model_base import Turn
 from ._openai_chat import OpenAIChatModel
-from ._wire_model import DEFAULT_TIMEOUT
 from .errors import overflow_markers
 
 __all__ = ["LlamaCppModel"]
@@ -50,17 +49,6 @@ class LlamaCppModel(OpenAIChatModel):
 
     def _chat_url(self) -> str:
         return f"{self.config['base_url'].rstrip('/')}/v1/chat/completions"
-
-    def _timeout(self) -> httpx.Timeout:
-        timeout = self.config.get("timeout")
-        if timeout is None:
-            return DEFAULT_TIMEOUT
-        if isinstance(timeout, httpx.Timeout):
-            return timeout
-        if isinstance(timeout, tuple):
-            connect, read = timeout
-            return httpx.Timeout(read, connect=connect)
-        return httpx.Timeout(float(timeout))
 
     def _shape_tools(self, turn: Turn) -> Turn:
         tool_specs, tool_choice = turn.tool_specs, turn.tool_choice

@@ -68,6 +68,11 @@ class MistralModel(OpenAIChatModel[MistralConfig]):
     def _chat_url(self) -> str:
         return f"{str(self.client_args.get('server_url') or DEFAULT_SERVER_URL).rstrip('/')}/v1/chat/completions"
 
+    _timeout_unit = 0.001  # the mistralai SDK's timeout_ms
+
+    def _timeout_setting(self) -> Any:
+        return self.client_args.get("timeout_ms")
+
     def _api_key(self) -> str | None:
         return self.api_key
 

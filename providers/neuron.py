@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import httpx
+
 from strands.types.tools import ToolChoice
 
 from ._openai_chat import OpenAIChatModel
@@ -29,7 +31,7 @@ class NeuronModel(OpenAIChatModel):
     """A vLLM-on-Neuron server through its OpenAI-compatible chat completions endpoint."""
 
     CONFIG_KEYS: ClassVar[frozenset[str]] = frozenset(
-        {"model_id", "base_url", "api_key", "support_tool_choice_auto", "additional_args", *_SAMPLING_KEYS}
+        {"model_id", "base_url", "api_key", "support_tool_choice_auto", "additional_args", "timeout", *_SAMPLING_KEYS}
     )
 
     def __init__(
@@ -45,6 +47,7 @@ class NeuronModel(OpenAIChatModel):
         frequency_penalty: float | None = None,
         presence_penalty: float | None = None,
         additional_args: dict[str, Any] | None = None,
+        timeout: float | tuple[float, float] | httpx.Timeout | None = None,
     ) -> None:
         config = {
             "model_id": model_id,
@@ -58,6 +61,7 @@ class NeuronModel(OpenAIChatModel):
             "frequency_penalty": frequency_penalty,
             "presence_penalty": presence_penalty,
             "additional_args": additional_args,
+            "timeout": timeout,
         }
         super().__init__({key: value for key, value in config.items() if value is not None})
 

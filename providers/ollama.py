@@ -93,6 +93,9 @@ class OllamaModel(WireModel[OllamaConfig]):
             return ContextWindowOverflowException(f"the prompt does not fit the model's context: {message}")
         return None
 
+    def _timeout_setting(self) -> Any:
+        return self.client_args.get("timeout")
+
     def _headers(self) -> dict[str, str]:
         return dict(self.client_args.get("headers") or {})
 
@@ -137,7 +140,7 @@ class OllamaModel(WireModel[OllamaConfig]):
         calls = 0
         for event in asm.start():
             yield event
-        async for line in iter_ndjson(response, url, self._max_event_bytes()):
+        async for line in iter_ndjson(self._blocks(response, asm, url), url, self._max_event_bytes()):
             if final is not None:
                 raise MalformedStreamError(f"a line arrived from {url} after the final done line: {str(line)[:300]}")
             if "error" in line:

@@ -10,10 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar
 
-import httpx
 
 from ._openai_chat import OpenAIChatModel
-from ._wire_model import DEFAULT_TIMEOUT
 
 __all__ = ["OpenAIModel"]
 
@@ -62,8 +60,5 @@ class OpenAIModel(OpenAIChatModel):
         headers.update(args.get("default_headers") or {})
         return headers
 
-    def _timeout(self) -> httpx.Timeout:
-        timeout = self.client_args.get("timeout")
-        if timeout is None:
-            return DEFAULT_TIMEOUT
-        return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(float(timeout))
+    def _timeout_setting(self) -> Any:
+        return self.client_args.get("timeout")

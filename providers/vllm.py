@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import httpx
+
 from ._model_base import Turn
 from ._openai_chat import OpenAIChatModel
 
@@ -19,7 +21,7 @@ class VLLMModel(OpenAIChatModel):
     """A vLLM server through its OpenAI-compatible chat completions endpoint."""
 
     CONFIG_KEYS: ClassVar[frozenset[str]] = frozenset(
-        {"base_url", "model_id", "api_key", "return_token_ids", "disable_tools", "params"}
+        {"base_url", "model_id", "api_key", "return_token_ids", "disable_tools", "params", "timeout"}
     )
 
     def __init__(
@@ -30,6 +32,7 @@ class VLLMModel(OpenAIChatModel):
         return_token_ids: bool = False,
         disable_tools: bool = False,
         params: dict[str, Any] | None = None,
+        timeout: float | tuple[float, float] | httpx.Timeout | None = None,
     ) -> None:
         if not model_id:
             raise ValueError("VLLMModel needs model_id: the name the server serves (vllm serve --served-model-name)")
@@ -41,6 +44,7 @@ class VLLMModel(OpenAIChatModel):
                 "return_token_ids": return_token_ids,
                 "disable_tools": disable_tools,
                 "params": dict(params or {}),
+                **({"timeout": timeout} if timeout is not None else {}),
             }
         )
 

@@ -54,6 +54,9 @@ class WriterModel(OpenAIChatModel[WriterConfig]):
     def _chat_url(self) -> str:
         return f"{str(self.client_args.get('base_url') or DEFAULT_BASE_URL).rstrip('/')}/chat"
 
+    def _timeout_setting(self) -> Any:
+        return self.client_args.get("timeout")
+
     def _api_key(self) -> str | None:
         return self.client_args.get("api_key") or os.environ.get("WRITER_API_KEY")
 

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.config import Config
+
 from conformance.written import anthropic as a, bedrock_converse as b, builders, llama_api as ll, ollama as o
 from providers import AnthropicModel, BedrockModel, LlamaAPIModel, OllamaModel, VLLMModel
 from providers._eventstream import encode_frame
@@ -24,13 +26,17 @@ RAW = "@RAW@"  # stands for the raw bytes in a text built as JSON
 @dataclass(frozen=True)
 class HostileWire:
     name: str
-    model: Callable[..., Any]  # keyword options of the model -> the model
+    model: Callable[..., Any]  # keyword options of the model (``base``: the server root) -> the model
     path: str
     content_type: str
     tool: Callable[[str, str], list[bytes]]  # raw arguments, wire finish word -> body
     text: Callable[[bytes], list[bytes]]  # raw text bytes -> body
     length_finish: str  # the wire's word for a token cut-off
     tool_finish: str  # its word for "the calls are complete"
+    timeout: Callable[[float], dict[str, Any]]  # seconds -> the model options of its upstream timeout
+    head: bytes  # what the wire sends before any content
+    ping: bytes  # a keep-alive that carries nothing
+    empty: bytes  # an event or chunk without content
 
 
 def _swap(chunks: list[bytes], raw: bytes) -> list[bytes]:
@@ -82,32 +88,47 @@ def _llama_text(raw: bytes) -> list[bytes]:
     return _swap(ll.ll_text(RAW).chunks, raw)
 
 
+def _client_timeout(seconds: float) -> dict[str, Any]:
+    return {"client_args": {"timeout": seconds}}
+
+
+def _bedrock_timeout(seconds: float) -> dict[str, Any]:
+    return {"boto_client_config": Config(read_timeout=seconds, connect_timeout=seconds)}
+
+
+_EMPTY_CHAT = builders.sse({"id": "chatcmpl-1", "object": "chat.completion.chunk", "choices": []})
+_EMPTY_BEDROCK = b.b_block("contentBlockDelta", 0, delta={"text": ""})
+
 WIRES: dict[str, HostileWire] = {
     "chat": HostileWire(
-        "chat", lambda **options: VLLMModel(base_url=f"{BASE}/v1", model_id="m", **options),
+        "chat", lambda base=BASE, **options: VLLMModel(base_url=f"{base}/v1", model_id="m", **options),
         "/v1/chat/completions", "text/event-stream", _chat_tool, _chat_text, "length", "tool_calls",
+        lambda seconds: {"timeout": seconds}, b"", b": ping\n\n", _EMPTY_CHAT,
     ),
     "anthropic": HostileWire(
         "anthropic",
-        lambda client_args=None, **options: AnthropicModel(
-            client_args={"base_url": BASE, "api_key": "k", **(client_args or {})}, model_id="m", max_tokens=64, **options
+        lambda client_args=None, base=BASE, **options: AnthropicModel(
+            client_args={"base_url": base, "api_key": "k", **(client_args or {})}, model_id="m", max_tokens=64, **options
         ),
         "/v1/messages", "text/event-stream", _anthropic_tool, _anthropic_text, "max_tokens", "tool_use",
+        _client_timeout, a.a_start(), b": ping\n\n", a.event("ping", {"type": "ping"}),
     ),
     "bedrock": HostileWire(
-        "bedrock", lambda **options: BedrockModel(endpoint_url=BASE, api_key="k", model_id="m", **options),
+        "bedrock", lambda base=BASE, **options: BedrockModel(endpoint_url=base, api_key="k", model_id="m", **options),
         "/model/m/converse-stream", "application/vnd.amazon.eventstream", _bedrock_tool, _bedrock_text,
-        "max_tokens", "tool_use",
+        "max_tokens", "tool_use", _bedrock_timeout, b.B_START, _EMPTY_BEDROCK, _EMPTY_BEDROCK,
     ),
     "ollama": HostileWire(
-        "ollama", lambda **options: OllamaModel(BASE, model_id="m", **options),
+        "ollama", lambda base=BASE, **options: OllamaModel(base, model_id="m", **options),
         "/api/chat", "application/x-ndjson", _ollama_tool, _ollama_text, "length", "stop",
+        lambda seconds: {"ollama_client_args": {"timeout": seconds}}, b"", b"\n", o.nd(""),
     ),
     "llamaapi": HostileWire(
         "llamaapi",
-        lambda client_args=None, **options: LlamaAPIModel(
-            client_args={"base_url": f"{BASE}/v1", "api_key": "k", **(client_args or {})}, model_id="m", **options
+        lambda client_args=None, base=BASE, **options: LlamaAPIModel(
+            client_args={"base_url": f"{base}/v1", "api_key": "k", **(client_args or {})}, model_id="m", **options
         ),
         "/v1/chat/completions", "text/event-stream", _llama_tool, _llama_text, "length", "tool_calls",
+        _client_timeout, ll.ll("start"), b": ping\n\n", ll.ll("progress", {"type": "text", "text": ""}),
     ),
 }
