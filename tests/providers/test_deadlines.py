@@ -134,3 +134,28 @@ def test_unset_the_timeout_is_finite(build: Any) -> None:
     model = build()
     assert _timeouts(model) == (DEFAULT_TIMEOUT.connect, DEFAULT_TIMEOUT.read)
     assert model._progress_timeout() == DEFAULT_TIMEOUT.read
+
+
+async def test_litellm_stream_of_empty_chunks_ends_within_the_progress_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace as NS
+
+    from providers import LiteLLMModel
+
+    class EmptyForever:
+        def __aiter__(self) -> AsyncIterator[Any]:
+            return self._chunks()
+
+        async def _chunks(self) -> AsyncIterator[Any]:
+            while True:
+                await asyncio.sleep(0.05)
+                yield NS(choices=[], usage=None)
+
+    async def acompletion(**_: Any) -> EmptyForever:
+        return EmptyForever()
+
+    model = LiteLLMModel(model_id="openai/m", client_args={"timeout": BOUND})
+    monkeypatch.setattr(model._litellm, "acompletion", acompletion)
+    began = time.monotonic()
+    with pytest.raises(StalledStreamError):
+        await asyncio.wait_for(collect(model), BOUND + 5)
+    assert BOUND * 0.9 <= time.monotonic() - began < BOUND + MARGIN
