@@ -2,6 +2,8 @@
 
 Configuration as the strands-neuron documentation names it, as constructor keywords; unlike
 strands-neuron it makes no network call in the constructor and maps every error it can.
+``timeout`` (which strands-neuron lacks) is taken as ``LlamaCppModel`` takes it: seconds,
+``(connect, read)`` or an ``httpx.Timeout``; unset, 600 s read and 10 s connect.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import httpx
-
 from strands.types.tools import ToolChoice
 
 from ._openai_chat import OpenAIChatModel

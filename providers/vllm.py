@@ -3,6 +3,8 @@
 With ``return_token_ids`` the request asks vLLM for its token ids and the response's
 ``messageStop.additionalModelResponseFields`` carries ``{"prompt_token_ids": [...],
 "token_ids": [...]}`` (the prompt's ids from the first chunk, the generated ids concatenated).
+``timeout`` is taken as ``LlamaCppModel`` takes it: seconds, ``(connect, read)`` or an
+``httpx.Timeout``; unset, 600 s read and 10 s connect.
 """
 
 from __future__ import annotations
