@@ -1,4 +1,4 @@
-"""Mergeable latency histograms (HdrHistogram, about 1% relative error) and exact percentiles of raw values.
+"""Mergeable latency histograms (HdrHistogram, about 1% relative error).
 
 Locust rounds response times to two significant digits (whole milliseconds under 100 ms), too
 coarse for a 5 ms ITL; these histograms keep microseconds with 2 significant decimal digits of
@@ -144,12 +144,3 @@ class HistogramSet:
 
     def summary(self, group: str) -> dict[str, dict[str, Any]]:
         return {m: h.summary() for (g, m), h in sorted(self.hists.items()) if g == group and h.count}
-
-
-def exact_percentile(values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile of raw values (for per-stage figures computed from the records)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * p // 100))
-    return ordered[min(len(ordered), int(rank)) - 1]

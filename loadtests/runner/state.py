@@ -111,7 +111,7 @@ class RunState:
         else:
             rec.get("extra", {}).pop("itl_errs", None)
         if self.run is not None:
-            self.add_record(rec)
+            self.record(rec)
         else:
             self.pending.append(rec)
 
@@ -124,26 +124,29 @@ class RunState:
         return payload
 
     def merge_report(self, payload: dict[str, Any] | None) -> None:
-        """The master's side of `take_report`."""
+        """The master's side of `take_report`: the batch of records is appended to records.jsonl in one write."""
         if not payload or self.run is None:
             return
         self.run.hists.add_encoded(payload["hists"])
-        for rec in payload["records"]:
-            self.add_record(rec)
+        lines = [self.add_record(rec) for rec in payload["records"]]
+        if self.records_fh is not None and lines:
+            self.records_fh.write("".join(lines))
 
-    def add_record(self, rec: dict[str, Any]) -> None:
+    def record(self, rec: dict[str, Any]) -> None:
+        """A request measured in this (local) process: into the totals and straight to records.jsonl."""
+        line = self.add_record(rec)
+        if self.records_fh is not None:
+            self.records_fh.write(line)
+
+    def add_record(self, rec: dict[str, Any]) -> str:
+        """Fold one record into the run's totals (the record itself is not kept); returns its records.jsonl line."""
         run = self.run
         assert run is not None
         if rec.get("warmup"):
             run.warmup.append(rec)
-            return
-        run.records.append(rec)
-        if not rec["ok"]:
-            kind = rec.get("error_kind", "unknown")
-            run.errors[kind] += 1
-            run.error_samples.setdefault(kind, (rec.get("error") or "")[:300])
-        if self.records_fh is not None:
-            self.records_fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+        else:
+            run.totals.add(rec)
+        return json.dumps(rec, separators=(",", ":")) + "\n"
 
     def abort(self, reason: str) -> None:
         if self.aborted:
