@@ -26,6 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from conformance.servers._supervisor import process_stats  # the project's one reader of every process in /proc
+
 ROOT = Path(__file__).resolve().parents[2]
 KB_PER_REQUEST_TARGET = 1.0
 
@@ -41,24 +43,16 @@ def rss_kb(pid: int) -> int | None:
 def load_processes(master: int) -> dict[str, int]:
     """The master (or the single local process) and its forked workers, not the simulator it started."""
     found = {"master": master}
-    workers = [pid for pid in _children(master) if b"loadtests.sim" not in _read(f"/proc/{pid}/cmdline")]
-    for i, pid in enumerate(sorted(workers)):
+    children = sorted(pid for pid, fields in process_stats() if int(fields[1]) == master and fields[0] != "Z")
+    workers = [pid for pid in children if b"loadtests.sim" not in _cmdline(pid)]
+    for i, pid in enumerate(workers):
         found[f"worker{i}"] = pid
     return found
 
 
-def _children(parent: int) -> list[int]:
-    pids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        fields = _read(str(stat)).rsplit(b")", 1)[-1].split()
-        if len(fields) > 1 and int(fields[1]) == parent:
-            pids.append(int(stat.parent.name))
-    return pids
-
-
-def _read(path: str) -> bytes:
+def _cmdline(pid: int) -> bytes:
     try:
-        return Path(path).read_bytes()
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:  # the process just ended
         return b""
 
