@@ -23,6 +23,17 @@ def _new() -> HdrHistogram:
     return HdrHistogram(1, _MAX_US, 2)
 
 
+def _release(h: HdrHistogram) -> None:
+    """Free a histogram now instead of at the next full garbage collection.
+
+    hdrh's histogram and its encoder point at each other, so a dropped histogram (27 KB) waits for
+    the cyclic collector, which the load generator's settings make rare: every worker report
+    (a fresh set on the worker, a decoded copy per histogram on the master) grew both processes by
+    about 0.3 KB per request until one ran.
+    """
+    h.encoder = None
+
+
 class Histogram:
     """Milliseconds in, milliseconds out; stored in microseconds.
 
@@ -99,7 +110,13 @@ class Histogram:
 
     def add_encoded(self, encoded: str) -> None:
         self._flush()
-        self.h.decode_and_add(encoded.encode("ascii"))
+        other = HdrHistogram.decode(encoded.encode("ascii"))
+        self.h.add(other)
+        _release(other)
+
+    def release(self) -> None:
+        """Free the histogram now (it is no longer used); see `_release`."""
+        _release(self.h)
 
     def merge(self, other: Histogram) -> None:
         self._flush()
@@ -133,6 +150,11 @@ class HistogramSet:
 
     def encode(self) -> dict[str, str]:
         return {f"{g}|{m}": h.encode() for (g, m), h in self.hists.items() if h.count}
+
+    def release(self) -> None:
+        """Free every histogram now (the set was shipped and is dropped); see `_release`."""
+        for h in self.hists.values():
+            h.release()
 
     def add_encoded(self, payload: dict[str, str]) -> None:
         for key, encoded in payload.items():
