@@ -1,5 +1,7 @@
 """The run's verdict and its files: summary.json, summary.csv, records.jsonl (written live) and report.html.
 
+Everything here is built from the run's histograms and `RunTotals` (counters and per-second
+buckets), never from a list of every request, so a run of any length reports in the same memory.
 The HTML is self-contained (inline SVG drawn here, no JavaScript or CDN), so it opens offline and can
 be attached to a CI run as is.
 """
@@ -9,7 +11,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ from typing import Any
 import jinja2
 
 from loadtests.client.failures import MAX_BACKOFF_S
-from loadtests.report.metrics import HistogramSet, exact_percentile
+from loadtests.report.metrics import HistogramSet
+from loadtests.report.totals import SCATTER_SAMPLES, RunTotals, percentile_or_none
 from loadtests.runner.schedule import Stage
 
 
@@ -32,10 +34,8 @@ class RunData:
     max_error_rate: float
     lag_budget_ms: float
     hists: HistogramSet = field(default_factory=HistogramSet)
-    records: list[dict[str, Any]] = field(default_factory=list)  # measured requests (not warmup)
-    warmup: list[dict[str, Any]] = field(default_factory=list)
-    errors: Counter = field(default_factory=Counter)
-    error_samples: dict[str, str] = field(default_factory=dict)
+    totals: RunTotals = field(default_factory=RunTotals)  # measured requests (not warmup), folded as they arrive
+    warmup: list[dict[str, Any]] = field(default_factory=list)  # a few requests per bucket, before the run
     abort_reason: str | None = None
     worker_count: int = 1
     epoch: float | None = None
@@ -45,23 +45,18 @@ class RunData:
 def _stage_rows(run: RunData) -> list[dict[str, Any]]:
     if len(run.stages) < 2:
         return []
-    by_stage: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for rec in run.records:
-        if rec.get("stage") is not None:
-            by_stage[rec["stage"]].append(rec)
     rows = []
     for i, stage in enumerate(run.stages):
-        recs = by_stage.get(i, [])
-        ok = [r for r in recs if r["ok"]]
-        row: dict[str, Any] = {"stage": i, "offered_rate": stage.rate, "users": stage.users, "requests": len(recs),
-                               "failed": len(recs) - len(ok), "achieved_rps": round(len(ok) / stage.duration_s, 3)}
+        requests, failed = run.totals.stages.get(i, (0, 0))
+        ok = requests - failed
+        row: dict[str, Any] = {"stage": i, "offered_rate": stage.rate, "users": stage.users, "requests": requests,
+                               "failed": failed, "achieved_rps": round(ok / stage.duration_s, 3)}
+        hists = {m: h for (g, m), h in run.hists.hists.items() if g == f"stage:{i}"}
         for metric in ("ttft", "tpot", "e2e"):
-            vals = [r[f"{metric}_ms"] for r in ok if r.get(f"{metric}_ms") is not None]
-            row[f"{metric}_p50_ms"] = exact_percentile(vals, 50)
-            row[f"{metric}_p{run.slo_percentile:g}_ms"] = exact_percentile(vals, run.slo_percentile)
-        lags = [r["send_lag_ms"] for r in recs if r.get("send_lag_ms") is not None]
-        row["send_lag_p99_ms"] = exact_percentile(lags, 99)
-        met = bool(ok) and row["failed"] <= run.max_error_rate * max(1, len(recs))
+            row[f"{metric}_p50_ms"] = percentile_or_none(hists.get(metric), 50)
+            row[f"{metric}_p{run.slo_percentile:g}_ms"] = percentile_or_none(hists.get(metric), run.slo_percentile)
+        row["send_lag_p99_ms"] = percentile_or_none(hists.get("send_lag"), 99)
+        met = ok > 0 and failed <= run.max_error_rate * max(1, requests)
         for metric, limit in run.slo.items():
             value = row.get(f"{metric}_p{run.slo_percentile:g}_ms")
             met = met and value is not None and value <= limit
@@ -73,44 +68,31 @@ def _stage_rows(run: RunData) -> list[dict[str, Any]]:
 
 
 def build_summary(run: RunData) -> dict[str, Any]:
-    ok = [r for r in run.records if r["ok"]]
-    failed = len(run.records) - len(ok)
-    if run.records:
-        start = min(r["t_send"] for r in run.records)
-        end = max(r["t_end"] for r in run.records)
-        duration = max(end - start, 1e-9)
-    else:
-        duration = 0.0
-    out_tokens = sum(r.get("output_tokens") or 0 for r in ok)
-    in_tokens = sum(r.get("prompt_tokens") or 0 for r in ok)
-    good = [r for r in ok if r.get("slo_ok")]
+    t = run.totals
+    duration = t.duration_s
     summary: dict[str, Any] = {
         "scenario": run.scenario, "target": run.target, "mode": run.mode, "workers": run.worker_count,
-        "requests": len(run.records), "ok": len(ok), "failed": failed,
-        "error_rate": round(failed / len(run.records), 4) if run.records else None,
-        "errors_by_kind": dict(run.errors), "error_samples": run.error_samples,
+        "requests": t.requests, "ok": t.ok, "failed": t.failed,
+        "error_rate": round(t.failed / t.requests, 4) if t.requests else None,
+        "errors_by_kind": dict(t.errors), "error_samples": t.error_samples,
         # cut off at the end of the run: counted as failed, and shown apart since their cause is unknown
-        "unfinished": run.errors.get("unfinished", 0),
-        "backoff": {"times": sum(1 for r in run.records if r.get("backoff_s")), "max_each_s": MAX_BACKOFF_S,
-                    "total_s": round(sum(r.get("backoff_s") or 0.0 for r in run.records), 3)},
+        "unfinished": t.errors.get("unfinished", 0),
+        "backoff": {"times": t.backoff_times, "max_each_s": MAX_BACKOFF_S, "total_s": round(t.backoff_s, 3)},
         "duration_s": round(duration, 3),
-        "request_rps": round(len(ok) / duration, 3) if duration else None,
-        "output_tokens_per_s": round(out_tokens / duration, 1) if duration else None,
-        "total_tokens_per_s": round((out_tokens + in_tokens) / duration, 1) if duration else None,
-        "output_tokens": out_tokens, "prompt_tokens": in_tokens,
+        "request_rps": round(t.ok / duration, 3) if duration else None,
+        "output_tokens_per_s": round(t.output_tokens / duration, 1) if duration else None,
+        "total_tokens_per_s": round((t.output_tokens + t.prompt_tokens) / duration, 1) if duration else None,
+        "output_tokens": t.output_tokens, "prompt_tokens": t.prompt_tokens,
         "slo": run.slo, "slo_percentile": run.slo_percentile,
-        "goodput_rps": round(len(good) / duration, 3) if (duration and run.slo) else None,
+        "goodput_rps": round(t.good / duration, 3) if (duration and run.slo) else None,
         "latency_ms": run.hists.summary("all"),
         "by_workload": {g[3:]: run.hists.summary(g) for g in run.hists.groups() if g.startswith("wl:")},
-        "token_sources": dict(Counter(r.get("token_source") for r in ok)),
+        "token_sources": dict(t.token_sources),
         "client_cpu_warning": run.client_cpu_warning,
     }
     validity: dict[str, dict[str, Any]] = {}
-    for wl in sorted({r["workload"] for r in ok if r.get("valid") is not None}):
-        checked = [r for r in ok if r["workload"] == wl and r.get("valid") is not None]
-        valid = sum(1 for r in checked if r["valid"])
-        reasons = Counter(r.get("invalid_reason", "")[:60] for r in checked if not r["valid"])
-        validity[wl] = {"checked": len(checked), "valid": valid, "valid_rate": round(valid / len(checked), 4),
+    for wl, ((checked, valid), reasons) in sorted(t.validity.items()):
+        validity[wl] = {"checked": checked, "valid": valid, "valid_rate": round(valid / checked, 4),
                         "top_invalid_reasons": dict(reasons.most_common(3))}
     summary["validity"] = validity
     stages = _stage_rows(run)
@@ -129,11 +111,11 @@ def build_summary(run: RunData) -> dict[str, Any]:
     reasons: list[str] = []
     if run.abort_reason:
         reasons.append(f"aborted: {run.abort_reason}")
-    if not ok:
-        reasons.append("no request succeeded" + (f" (errors: {dict(run.errors)})" if run.errors else ""))
-    if run.records and failed / len(run.records) > run.max_error_rate:
-        reasons.append(f"error rate {failed / len(run.records):.2%} above --max-error-rate {run.max_error_rate:.2%} "
-                       f"(by kind: {dict(run.errors)})")
+    if not t.ok:
+        reasons.append("no request succeeded" + (f" (errors: {dict(t.errors)})" if t.errors else ""))
+    if t.requests and t.failed / t.requests > run.max_error_rate:
+        reasons.append(f"error rate {t.failed / t.requests:.2%} above --max-error-rate {run.max_error_rate:.2%} "
+                       f"(by kind: {dict(t.errors)})")
     p = run.slo_percentile
     for metric, limit in run.slo.items():
         hist = run.hists.get("all", metric)
@@ -166,14 +148,10 @@ def _warmup_summary(run: RunData) -> dict[str, Any]:
             slot[phase] = max(slot.get(phase, 0.0), rec["ttft_ms"])
         elif rec.get("bucket") is not None:
             out["prefill_buckets"].setdefault(str(rec["bucket"]), {})[phase] = rec["ttft_ms"]
-    steady: dict[int, list[float]] = defaultdict(list)
-    for rec in run.records:
-        if rec["ok"] and rec.get("bucket") is not None:
-            steady[rec["bucket"]].append(rec["ttft_ms"])
-    for bucket, values in steady.items():
+    for bucket, hist in run.totals.ttft_by_bucket.items():
         slot = out["prefill_buckets"].setdefault(str(bucket), {})
-        slot["steady_ttft_p50_ms"] = exact_percentile(values, 50)
-        slot["steady_requests"] = len(values)
+        slot["steady_ttft_p50_ms"] = hist.percentile(50)
+        slot["steady_requests"] = hist.count
     return out
 
 
@@ -248,28 +226,21 @@ def _charts(run: RunData) -> list[str]:
         if hist.count:
             series.append((metric, [(p, hist.percentile(p)) for p in pcts]))
     charts.append(_svg_chart("Latency distributions (percentile curves)", series, "percentile", "ms"))
-    ok = [r for r in run.records if r["ok"]]
-    if ok:
-        t0 = min(r["t_send"] for r in run.records)
-        req_bins: Counter = Counter()
-        tok_bins: Counter = Counter()
-        for r in ok:
-            b = int(r["t_end"] - t0)
-            req_bins[b] += 1
-            tok_bins[b] += r.get("output_tokens") or 0
-        last = max(req_bins)
+    t = run.totals
+    if t.ok:
+        t0 = t.first_send
+        first = math.floor(t0)
+        last = max(t.per_second) - first
+        seconds = [t.per_second.get(first + b, (0, 0)) for b in range(last + 1)]
         charts.append(_svg_chart("Throughput over time", [
-            ("requests/s", [(b, req_bins.get(b, 0)) for b in range(last + 1)]),
-            ("output tok/s / 10", [(b, tok_bins.get(b, 0) / 10) for b in range(last + 1)])], "seconds", "per second"))
-        by_conc: dict[int, list[float]] = defaultdict(list)
-        for r in ok:
-            by_conc[int(r.get("users") or 0)].append(r["ttft_ms"])
-        conc = sorted(by_conc)
+            ("requests/s", [(b, n) for b, (n, _) in enumerate(seconds)]),
+            ("output tok/s / 10", [(b, tokens / 10) for b, (_, tokens) in enumerate(seconds)])], "seconds", "per second"))
+        conc = sorted(t.ttft_by_users)
         charts.append(_svg_chart("TTFT against concurrency (in-flight requests at send)", [
-            ("p50", [(c, exact_percentile(by_conc[c], 50)) for c in conc]),
-            ("p99", [(c, exact_percentile(by_conc[c], 99)) for c in conc])], "concurrent requests", "TTFT ms"))
-        charts.append(_svg_chart("TTFT per request over time", [("ttft", [(r["t_send"] - t0, r["ttft_ms"]) for r in ok[:5000]])],
-                                 "seconds", "ms", scatter=True))
+            ("p50", [(c, t.ttft_by_users[c].percentile(50)) for c in conc]),
+            ("p99", [(c, t.ttft_by_users[c].percentile(99)) for c in conc])], "concurrent requests", "TTFT ms"))
+        charts.append(_svg_chart(f"TTFT per request over time (the first {SCATTER_SAMPLES} successes)",
+                                 [("ttft", [(ts - t0, ttft) for ts, ttft in t.ttft_samples])], "seconds", "ms", scatter=True))
     return charts
 
 

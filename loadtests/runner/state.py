@@ -46,7 +46,7 @@ class RunState:
         self.worker_index = 0
         self.worker_count = 1
         self.hists = HistogramSet()
-        self.pending: list[dict[str, Any]] = []
+        self.pending: list[str] = []  # a worker's records.jsonl lines since its last report
         self.run: RunData | None = None  # master or local process only
         self.records_fh: Any = None
         self.outdir: Path | None = None
@@ -110,40 +110,39 @@ class RunState:
                 h.record_many(("all",), "itl_err", ((abs(e), 1) for e in rec.get("extra", {}).pop("itl_errs", [])))
         else:
             rec.get("extra", {}).pop("itl_errs", None)
-        if self.run is not None:
-            self.add_record(rec)
-        else:
-            self.pending.append(rec)
+        line = json.dumps(rec, separators=(",", ":")) + "\n"
+        if self.run is None:  # a worker: the master folds and writes its lines
+            self.pending.append(line)
+            return
+        self.run.totals.add(rec)
+        if self.records_fh is not None:
+            self.records_fh.write(line)
 
     def take_report(self) -> dict[str, Any]:
-        """A worker's histograms and records since its last report, for the master."""
+        """A worker's histograms and records since its last report, for the master.
+
+        Records travel as their records.jsonl lines, encoded once where they were measured: the
+        worker holds one short string per request until it reports, and the master appends the
+        batch to the file as it came.
+        """
         self.accountant.drain()
-        payload = {"hists": self.hists.encode(), "records": self.pending}
+        payload = {"hists": self.hists.encode(), "records": "".join(self.pending)}
+        self.hists.release()
         self.hists = HistogramSet()
         self.pending = []
         return payload
 
     def merge_report(self, payload: dict[str, Any] | None) -> None:
-        """The master's side of `take_report`."""
+        """The master's side of `take_report`: each record folded into the totals, the batch appended in one write."""
         if not payload or self.run is None:
             return
         self.run.hists.add_encoded(payload["hists"])
-        for rec in payload["records"]:
-            self.add_record(rec)
-
-    def add_record(self, rec: dict[str, Any]) -> None:
-        run = self.run
-        assert run is not None
-        if rec.get("warmup"):
-            run.warmup.append(rec)
-            return
-        run.records.append(rec)
-        if not rec["ok"]:
-            kind = rec.get("error_kind", "unknown")
-            run.errors[kind] += 1
-            run.error_samples.setdefault(kind, (rec.get("error") or "")[:300])
+        text = payload["records"]
+        totals = self.run.totals
+        for line in text.split("\n")[:-1]:
+            totals.add(json.loads(line))
         if self.records_fh is not None:
-            self.records_fh.write(json.dumps(rec, separators=(",", ":")) + "\n")
+            self.records_fh.write(text)
 
     def abort(self, reason: str) -> None:
         if self.aborted:
