@@ -7,7 +7,7 @@ import logging
 import shlex
 import subprocess
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import gevent
 
@@ -20,15 +20,25 @@ if TYPE_CHECKING:
 log = logging.getLogger("loadtest")
 
 
-def start_simulator(st: RunState) -> str:
-    """Start `python -m loadtests.sim` for a run with no --host; returns its URL once it listens."""
-    o = st.opts
+def simulator_command(o: Any) -> list[str]:
+    """The command line of the embedded simulator for these options."""
     cmd = [sys.executable, "-m", "loadtests.sim", "--profile", o.sim_profile, "--port", "0", "--seed", str(o.seed)]
     if o.sim_fault_rate:
         cmd += ["--fault-rate", o.sim_fault_rate]
     if o.sim_cpu is not None:
         cmd += ["--cpu", str(o.sim_cpu)]
-    cmd += shlex.split(o.sim_args)
+    extra = shlex.split(o.sim_args)
+    if "--stall-s" not in extra:
+        # A hostile stream (a stall, endless pings) must outlast the client's stall watchdog, or the
+        # simulator's own cut-off races it and the failure is filed as `dropped` instead of `stall`.
+        cmd += ["--stall-s", f"{o.stall_timeout_s + 5:g}"]
+    return cmd + extra
+
+
+def start_simulator(st: RunState) -> str:
+    """Start `python -m loadtests.sim` for a run with no --host; returns its URL once it listens."""
+    o = st.opts
+    cmd = simulator_command(o)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     with gevent.Timeout(20, False):
         line = proc.stdout.readline()  # type: ignore[union-attr]
