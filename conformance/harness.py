@@ -1,6 +1,6 @@
 """One check's run of one provider: build it, drive it, keep the evidence.
 
-A `Run` is what a check receives from the `conformance` fixture. It builds the provider against the
+A `Run` is what a check receives from the `conformance_run` fixture. It builds the provider against the
 replayed cassette or the live server, streams the case, validates the events, and keeps what the
 provider yielded and sent in the `RunRecord` the report plugins show on failure. The checks stay
 free of mode logic: the same assertions hold in replay and live, and `xfail_if_live` marks

@@ -1,9 +1,9 @@
 """pytest plugin of the conformance suite (options and fixtures); loaded through the pytest11 entry point.
 
-It turns the command line into a matrix: every check that takes the `conformance` fixture and
+It turns the command line into a matrix: every check that takes the `conformance_run` fixture and
 declares its cases (`@pytest.mark.cases(...)`) and family (`pytest.mark.family(...)`) becomes one
 test per provider x case x cassette (replay) or x live server (`--live`), ids like
-`test_tool_call[neuron-tool_parallel-written]`. The `conformance` fixture hands the check a `Run`
+`test_tool_call[neuron-tool_parallel-written]`. The `conformance_run` fixture hands the check a `Run`
 (the provider built against the replay or the live server), fills the `RunRecord` the report
 plugins read, fails a check whose cassette was not fully played or met a request it does not hold,
 and in `--record` mode writes the cassette of a passing live run.
@@ -175,7 +175,7 @@ def server_version(root: str, kind: str) -> str:
 def _cells_for(metafunc: pytest.Metafunc, settings: SuiteSettings) -> list[Any]:
     marker = metafunc.definition.get_closest_marker("cases")
     if marker is None:
-        raise pytest.UsageError(f"{metafunc.definition.nodeid} uses the conformance fixture without @pytest.mark.cases")
+        raise pytest.UsageError(f"{metafunc.definition.nodeid} uses the conformance_run fixture without @pytest.mark.cases")
     params = []
     for provider in settings.providers:
         names: list[str | None]
@@ -242,7 +242,7 @@ def _family(item: pytest.Item) -> str:
 
 
 @pytest.fixture
-def conformance(request: pytest.FixtureRequest, conformance_cell: Cell) -> Iterator[Run]:
+def conformance_run(request: pytest.FixtureRequest, conformance_cell: Cell) -> Iterator[Run]:
     """The provider under test, wired to the cassette (replay) or the live server of this cell."""
     settings: SuiteSettings = request.config.stash[SETTINGS_KEY]
     item = request.node
@@ -307,7 +307,7 @@ def _live_server(request: pytest.FixtureRequest, settings: SuiteSettings, kind: 
     servers: dict[str, LiveServer] = request.config.stash.setdefault(_LIVE_SERVERS_KEY, {})
     if kind not in servers:
         try:
-            running = request.getfixturevalue(f"{kind}_server")  # conformance.servers' session fixture
+            running = request.getfixturevalue(f"conformance_{kind}_server")  # conformance.servers' session fixture
         except Exception as exc:  # one clear stop, not the same start failure once per check
             pytest.exit(
                 f"--live: the local {kind} server could not be provisioned or started: {type(exc).__name__}: {exc}\n"

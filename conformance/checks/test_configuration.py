@@ -8,43 +8,43 @@ pytestmark = pytest.mark.family("configuration")
 
 
 @pytest.mark.cases()
-def test_get_config_reports_model_id(conformance):
+def test_get_config_reports_model_id(conformance_run):
     """get_config() is a dict holding the model_id the provider was built with."""
-    config = conformance.model().get_config()
+    config = conformance_run.model().get_config()
     assert isinstance(config, dict), f"get_config returned {type(config).__name__}"
-    assert config.get("model_id") == conformance.model_id, f"get_config()['model_id'] is {config.get('model_id')!r}"
+    assert config.get("model_id") == conformance_run.model_id, f"get_config()['model_id'] is {config.get('model_id')!r}"
 
 
 @pytest.mark.cases()
-def test_update_config_round_trip(conformance):
+def test_update_config_round_trip(conformance_run):
     """update_config(model_id=...) is visible in get_config()."""
-    model = conformance.model()
+    model = conformance_run.model()
     model.update_config(model_id="renamed-model")
     assert model.get_config().get("model_id") == "renamed-model"
 
 
 @pytest.mark.cases()
-def test_update_config_rejects_unknown_key(conformance):
+def test_update_config_rejects_unknown_key(conformance_run):
     """An unknown configuration key raises an error naming the key (not silently stored or ignored)."""
-    model = conformance.model()
+    model = conformance_run.model()
     with pytest.raises(Exception) as caught:
         model.update_config(definitely_not_a_setting=1)
     assert "definitely_not_a_setting" in str(caught.value), f"the error does not name the key: {caught.value}"
 
 
 @pytest.mark.cases()
-def test_constructor_makes_no_request(conformance):
+def test_constructor_makes_no_request(conformance_run):
     """Building the provider sends nothing over the network (strands-neuron probes the server here)."""
-    conformance.model()
-    assert conformance.sent == [], f"the constructor sent {[(r.method, r.url) for r in conformance.sent]}"
+    conformance_run.model()
+    assert conformance_run.sent == [], f"the constructor sent {[(r.method, r.url) for r in conformance_run.sent]}"
 
 
 @pytest.mark.cases("text_basic")
 @pytest.mark.asyncio
-async def test_updated_sampling_reaches_request(conformance):
+async def test_updated_sampling_reaches_request(conformance_run):
     """A sampling setting changed with update_config is in the next request body."""
-    model = conformance.model()
-    model.update_config(**conformance.provider.params_to_config({"temperature": 0.25}))
-    await conformance.stream(model)
-    sent = conformance.sent_meaning().params
+    model = conformance_run.model()
+    model.update_config(**conformance_run.provider.params_to_config({"temperature": 0.25}))
+    await conformance_run.stream(model)
+    sent = conformance_run.sent_meaning().params
     assert sent.get("temperature") == 0.25, f"sampling parameters in the request: {sent}"

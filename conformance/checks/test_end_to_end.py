@@ -12,7 +12,7 @@ MAX_TOOL_CALLS = 3
 
 @pytest.mark.cases("agent_tool_loop")
 @pytest.mark.asyncio
-async def test_agent_tool_loop(conformance):
+async def test_agent_tool_loop(conformance_run):
     """The Agent runs get_weather with the arguments the model sent, returns the result under the call's id,
     and finishes with the model's text answer as its result."""
     calls: list[str] = []
@@ -30,22 +30,22 @@ async def test_agent_tool_loop(conformance):
             agent.cancel(after_current_tools=True)  # bound a live model that keeps calling
         return f"21 C and sunny in {city}"
 
-    *history, question = conformance.case.messages
-    agent = Agent(model=conformance.model(), tools=[get_weather], messages=[dict(m) for m in history],
+    *history, question = conformance_run.case.messages
+    agent = Agent(model=conformance_run.model(), tools=[get_weather], messages=[dict(m) for m in history],
                   callback_handler=None)
     result = await agent.invoke_async(question["content"][0]["text"])
-    conformance.xfail_if_live_model_skipped_the_tool()
+    conformance_run.xfail_if_live_model_skipped_the_tool()
 
-    first = conformance.expected(0)
-    assert first.tool_calls, f"the model's first answer holds no tool call ({conformance.where()})"
+    first = conformance_run.expected(0)
+    assert first.tool_calls, f"the model's first answer holds no tool call ({conformance_run.where()})"
     assert calls[: len(first.tool_calls)] == [call.input.get("city") for call in first.tool_calls], calls
-    requests = conformance.sent
+    requests = conformance_run.sent
     assert len(requests) >= 2, f"the Agent sent {len(requests)} request(s); a tool loop needs two"
-    results = conformance.sent_meaning(1).tool_results
+    results = conformance_run.sent_meaning(1).tool_results
     sent_ids = [result.call_id for result in results][-len(first.tool_calls):]
     assert sent_ids == [call.call_id for call in first.tool_calls], f"tool results went back as {results}"
     if len(calls) >= MAX_TOOL_CALLS:
-        conformance.xfail_if_live("the 135M model kept calling the tool instead of answering")
+        conformance_run.xfail_if_live("the 135M model kept calling the tool instead of answering")
         pytest.fail(f"the model called the tool {len(calls)} times without answering")
     assert result.stop_reason == "end_turn", result.stop_reason
-    assert str(result).strip() == conformance.expected(-1).text.strip(), f"final answer {str(result)!r}"
+    assert str(result).strip() == conformance_run.expected(-1).text.strip(), f"final answer {str(result)!r}"

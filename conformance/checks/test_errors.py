@@ -19,21 +19,21 @@ def _describe(outcome) -> str:
 
 @pytest.mark.cases("error_429", "error_503", "errors:throttled")
 @pytest.mark.asyncio
-async def test_throttling_maps_to_model_throttled(conformance):
+async def test_throttling_maps_to_model_throttled(conformance_run):
     """HTTP 429 and 503, and the wire's own overload answers, raise ModelThrottledException (the loop retries
     it with backoff); for the wire's own answers the original error is kept as __cause__."""
-    outcome = await conformance.attempt()
+    outcome = await conformance_run.attempt()
     assert isinstance(outcome.error, ModelThrottledException), f"got {_describe(outcome)}"
-    if conformance.case.name in conformance.wire.errors:
+    if conformance_run.case.name in conformance_run.wire.errors:
         assert outcome.error.__cause__ is not None, "the original server error is not kept as __cause__"
 
 
 @pytest.mark.cases("overflow_before_stream", "overflow_openai_code", "overflow_mid_stream", "errors:context_overflow")
 @pytest.mark.asyncio
-async def test_context_overflow_maps(conformance):
+async def test_context_overflow_maps(conformance_run):
     """Context overflow (before or inside the stream, any server's wording) raises
     ContextWindowOverflowException with the original error as __cause__ (the loop then trims the context)."""
-    outcome = await conformance.attempt()
+    outcome = await conformance_run.attempt()
     assert isinstance(outcome.error, ContextWindowOverflowException), f"got {_describe(outcome)}"
     assert outcome.error.__cause__ is not None, "the original server error is not kept as __cause__"
     assert not any("messageStop" in event for event in outcome.events), "a messageStop was emitted before the error"
@@ -41,10 +41,10 @@ async def test_context_overflow_maps(conformance):
 
 @pytest.mark.cases("truncated_stream", "malformed_line", "connection_closed", "errors:failed")
 @pytest.mark.asyncio
-async def test_broken_stream_raises(conformance):
+async def test_broken_stream_raises(conformance_run):
     """A stream cut short (no finish and no [DONE]), a line that is not JSON, a dropped connection, or the
     wire's own failed answer raises an error naming the problem; it never ends as a normal message."""
-    outcome = await conformance.attempt()
+    outcome = await conformance_run.attempt()
     assert outcome.error is not None, f"no exception: the broken stream ended normally with {outcome.events[-2:]}"
     assert not isinstance(outcome.error, (ModelThrottledException, ContextWindowOverflowException)), (
         f"a broken stream is neither throttling nor overflow: {_describe(outcome)}"

@@ -15,10 +15,10 @@ pytestmark = pytest.mark.family("request_shape")
 
 @pytest.mark.cases("shape_tools")
 @pytest.mark.asyncio
-async def test_tools_sent(conformance):
+async def test_tools_sent(conformance_run):
     """Each tool spec goes out with its name, description and JSON schema unchanged."""
-    await conformance.attempt()
-    tools = conformance.sent_meaning().tools
+    await conformance_run.attempt()
+    tools = conformance_run.sent_meaning().tools
     assert [tool["name"] for tool in tools] == ["get_weather"], f"tools sent: {tools}"
     (tool,) = tools
     assert tool["description"] == WEATHER_TOOL["description"], tool
@@ -27,11 +27,11 @@ async def test_tools_sent(conformance):
 
 @pytest.mark.cases("shape_tools", "shape_tool_choice_any", "shape_tool_choice_named")
 @pytest.mark.asyncio
-async def test_tool_choice_sent(conformance):
+async def test_tool_choice_sent(conformance_run):
     """tool_choice auto, any and a named tool reach the server with the same meaning."""
-    await conformance.attempt()
-    meaning = conformance.sent_meaning()
-    kind = next(iter(conformance.case.tool_choice))
+    await conformance_run.attempt()
+    meaning = conformance_run.sent_meaning()
+    kind = next(iter(conformance_run.case.tool_choice))
     wanted = {"auto": "auto", "any": "any", "tool": ("tool", "get_weather")}[kind]
     # Same meanings: auto is the server default when tools are present, so leaving it out says the same;
     # a named tool may go out as that one tool plus "any" (for servers that ignore the name).
@@ -46,30 +46,30 @@ async def test_tool_choice_sent(conformance):
 
 @pytest.mark.cases("shape_system_prompt")
 @pytest.mark.asyncio
-async def test_system_prompt_sent(conformance):
+async def test_system_prompt_sent(conformance_run):
     """A plain system prompt is sent once, before the conversation."""
-    await conformance.attempt()
-    meaning = conformance.sent_meaning()
+    await conformance_run.attempt()
+    meaning = conformance_run.sent_meaning()
     assert meaning.system_messages <= 1 and meaning.system_first, f"{meaning.system_messages} system messages, first: {meaning.system_first}"
     assert meaning.system_text == "You are terse.", f"system prompt sent: {meaning.system_text!r}"
 
 
 @pytest.mark.cases("shape_system_prompt_content")
 @pytest.mark.asyncio
-async def test_system_prompt_content_sent(conformance):
+async def test_system_prompt_content_sent(conformance_run):
     """system_prompt_content blocks are all sent (not silently dropped), in order."""
-    await conformance.attempt()
-    text = conformance.sent_meaning().system_text or ""
+    await conformance_run.attempt()
+    text = conformance_run.sent_meaning().system_text or ""
     assert "You are terse." in text and "Answer in English." in text, f"system prompt sent: {text!r}"
     assert text.index("You are terse.") < text.index("Answer in English."), f"system prompt sent: {text!r}"
 
 
 @pytest.mark.cases("shape_tool_results")
 @pytest.mark.asyncio
-async def test_tool_results_sent_with_ids(conformance):
+async def test_tool_results_sent_with_ids(conformance_run):
     """The earlier call goes back as the assistant's tool call and its result under the same id."""
-    await conformance.attempt()
-    meaning = conformance.sent_meaning()
+    await conformance_run.attempt()
+    meaning = conformance_run.sent_meaning()
     assert meaning.roles == ["user", "assistant", "tool"] or meaning.roles == ["user", "assistant", "user"], meaning.roles
     assert [(call.call_id, call.name, call.input) for call in meaning.tool_calls] == [
         ("call_oslo0001", "get_weather", {"city": "Oslo"})
@@ -80,9 +80,9 @@ async def test_tool_results_sent_with_ids(conformance):
 
 @pytest.mark.cases("text_basic")
 @pytest.mark.asyncio
-async def test_streaming_with_usage_requested(conformance):
+async def test_streaming_with_usage_requested(conformance_run):
     """The request streams and asks for usage (OpenAI's stream_options.include_usage), or servers never send it."""
-    await conformance.attempt()
-    meaning = conformance.sent_meaning()
+    await conformance_run.attempt()
+    meaning = conformance_run.sent_meaning()
     assert meaning.streaming, "the request does not ask for a stream"
     assert meaning.usage_requested, "the request does not ask for the usage chunk"

@@ -9,18 +9,18 @@ pytestmark = pytest.mark.family("stop_reasons")
 
 @pytest.mark.cases("stop_reasons")
 @pytest.mark.asyncio
-async def test_stop_reason(conformance):
+async def test_stop_reason(conformance_run):
     """messageStop carries the Strands stop reason the wire's finish reason maps to."""
-    expected_reason = conformance.wire.stop_reasons[conformance.case.name]
-    summary = await conformance.valid_stream()
-    if conformance.live:
+    expected_reason = conformance_run.wire.stop_reasons[conformance_run.case.name]
+    summary = await conformance_run.valid_stream()
+    if conformance_run.live:
         # Judged in Strands terms: each wire has its own word for the same ending (stop, end_turn).
-        actual = conformance.expected().finish_reason
-        meant = conformance.wire.strands_stop_reason(actual)
+        actual = conformance_run.expected().finish_reason
+        meant = conformance_run.wire.strands_stop_reason(actual)
         if meant != expected_reason:
-            pytest.xfail(f"live on {conformance.server}: the 135M model ended with finish reason {actual!r} "
+            pytest.xfail(f"live on {conformance_run.server}: the 135M model ended with finish reason {actual!r} "
                          f"({meant!r} in Strands terms), not {expected_reason!r}, so this row cannot be judged")
     assert summary.stop_reason == expected_reason, (
-        f"stopReason {summary.stop_reason!r}, expected {expected_reason!r} for case {conformance.case.name} "
-        f"({conformance.where()})"
+        f"stopReason {summary.stop_reason!r}, expected {expected_reason!r} for case {conformance_run.case.name} "
+        f"({conformance_run.where()})"
     )

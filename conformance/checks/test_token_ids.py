@@ -258,7 +258,7 @@ def vllm_root(request: pytest.FixtureRequest) -> str:
             pytest.skip(f"live token-id check needs vLLM (return_token_ids); --base-url {base_url} is a "
                         f"{probed.kind} server")
         return str(base_url).rstrip("/")
-    return str(request.getfixturevalue("vllm_server").base_url)
+    return str(request.getfixturevalue("conformance_vllm_server").base_url)
 
 
 def mark_streams_ended_by_done(capture: Capture) -> None:

@@ -20,38 +20,38 @@ TOOL_STREAMS = (
 
 @pytest.mark.cases(*TOOL_STREAMS)
 @pytest.mark.asyncio
-async def test_tool_calls_reassembled(conformance):
+async def test_tool_calls_reassembled(conformance_run):
     """Each tool call the server sent becomes one toolUse block with its id, name and parsed arguments."""
-    summary = await conformance.valid_stream()
-    expected = conformance.expected()
+    summary = await conformance_run.valid_stream()
+    expected = conformance_run.expected()
     want = [(call.call_id, call.name, call.input) for call in expected.tool_calls]
-    assert want, f"the server sent no tool call ({conformance.where()})"
+    assert want, f"the server sent no tool call ({conformance_run.where()})"
     # A wire without call ids (Ollama's /api/chat) leaves the id to the provider: any non-empty one is right.
     wire_ids = [call.call_id for call in expected.tool_calls]
     got = [(tool.tool_use_id if index >= len(wire_ids) or wire_ids[index] is not None or not tool.tool_use_id else None,
             tool.name, tool.input) for index, tool in enumerate(summary.tool_uses)]
-    assert got == want, f"tool calls differ from the wire ({conformance.where()}):\n got  {got}\n want {want}"
+    assert got == want, f"tool calls differ from the wire ({conformance_run.where()}):\n got  {got}\n want {want}"
     assert summary.stop_reason == "tool_use", f"stopReason {summary.stop_reason!r} with tool calls, expected tool_use"
 
 
 @pytest.mark.cases("tool_zero_args")
 @pytest.mark.asyncio
-async def test_zero_argument_tool_input_is_empty_object(conformance):
+async def test_zero_argument_tool_input_is_empty_object(conformance_run):
     """A zero-argument call yields input {} (empty or absent arguments are not an error)."""
-    summary = await conformance.valid_stream()
+    summary = await conformance_run.valid_stream()
     assert [tool.input for tool in summary.tool_uses] == [{}]
 
 
 @pytest.mark.cases("tool_result_round_trip")
 @pytest.mark.asyncio
-async def test_tool_result_round_trip(conformance):
+async def test_tool_result_round_trip(conformance_run):
     """After a tool result the server's text answer streams normally, and the result went out with its call's id."""
-    summary = await conformance.valid_stream()
+    summary = await conformance_run.valid_stream()
     assert summary.text.strip(), "no text after the tool result"
-    meaning = conformance.sent_meaning()
+    meaning = conformance_run.sent_meaning()
     assert [call.name for call in meaning.tool_calls] == ["get_weather"], meaning.tool_calls
     assert [result.text for result in meaning.tool_results] == ["3 C, light snow"], meaning.tool_results
     # A wire without ids (Ollama) pairs the result with the call by order and name, checked above.
-    sent_id = "call_oslo0001" if conformance.wire.carries_call_ids else None
+    sent_id = "call_oslo0001" if conformance_run.wire.carries_call_ids else None
     assert [call.call_id for call in meaning.tool_calls] == [sent_id], meaning.tool_calls
     assert [result.call_id for result in meaning.tool_results] == [sent_id], meaning.tool_results

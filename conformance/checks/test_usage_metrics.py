@@ -9,15 +9,15 @@ pytestmark = pytest.mark.family("usage_metrics")
 
 @pytest.mark.cases("text_basic", "tool_single", "reasoning_field")
 @pytest.mark.asyncio
-async def test_usage_from_usage_chunk(conformance):
+async def test_usage_from_usage_chunk(conformance_run):
     """metadata.usage carries the server's prompt/completion/total tokens, unchanged.
 
     With a prompt cache, inputTokens may be the whole prompt or the uncached part with the cached
     share in cacheRead/WriteInputTokens (Strands' providers do both); totalTokens counts it all.
     """
-    summary = await conformance.valid_stream()
-    expected = conformance.expected()
-    assert expected.usage, f"the server sent no usage ({conformance.where()})"
+    summary = await conformance_run.valid_stream()
+    expected = conformance_run.expected()
+    assert expected.usage, f"the server sent no usage ({conformance_run.where()})"
     readings = [expected.usage, *expected.usage_also]
     matched = summary.usage is not None and any(
         {key: summary.usage.get(key) for key in reading} == reading for reading in readings)
@@ -27,9 +27,9 @@ async def test_usage_from_usage_chunk(conformance):
 
 @pytest.mark.cases("text_basic", "tool_single")
 @pytest.mark.asyncio
-async def test_latency_and_time_to_first_byte(conformance):
+async def test_latency_and_time_to_first_byte(conformance_run):
     """metadata.metrics has latencyMs and timeToFirstByteMs, with first byte <= latency."""
-    summary = await conformance.valid_stream()
+    summary = await conformance_run.valid_stream()
     metrics = summary.metrics or {}
     assert "latencyMs" in metrics and "timeToFirstByteMs" in metrics, f"metrics {metrics}"
     assert 0 <= metrics["timeToFirstByteMs"] <= metrics["latencyMs"], f"metrics {metrics}"
@@ -37,8 +37,8 @@ async def test_latency_and_time_to_first_byte(conformance):
 
 @pytest.mark.cases("usage_missing")
 @pytest.mark.asyncio
-async def test_missing_usage_is_not_invented(conformance):
+async def test_missing_usage_is_not_invented(conformance_run):
     """A server that sends no usage yields a valid stream whose usage, if reported, is zero (not made up)."""
-    summary = await conformance.valid_stream()
+    summary = await conformance_run.valid_stream()
     if summary.usage is not None:
         assert summary.usage["inputTokens"] == summary.usage["outputTokens"] == 0, f"usage {summary.usage}"

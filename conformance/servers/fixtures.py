@@ -13,7 +13,7 @@ import pytest
 
 from . import SERVER_NAMES, RunningServer, provision, start_server
 
-__all__ = ["llamacpp_server", "vllm_server", "live_server"]
+__all__ = ["conformance_llamacpp_server", "conformance_vllm_server", "conformance_live_server"]
 
 
 def _terminal_progress(config: pytest.Config) -> Callable[[str], None]:
@@ -45,22 +45,22 @@ def _serve(name: str, config: pytest.Config) -> Iterator[RunningServer]:
 
 
 @pytest.fixture(scope="session")
-def llamacpp_server(pytestconfig: pytest.Config) -> Iterator[RunningServer]:
+def conformance_llamacpp_server(pytestconfig: pytest.Config) -> Iterator[RunningServer]:
     yield from _serve("llamacpp", pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def vllm_server(pytestconfig: pytest.Config) -> Iterator[RunningServer]:
+def conformance_vllm_server(pytestconfig: pytest.Config) -> Iterator[RunningServer]:
     yield from _serve("vllm", pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def live_server(request: pytest.FixtureRequest) -> RunningServer:
+def conformance_live_server(request: pytest.FixtureRequest) -> RunningServer:
     """The server named by indirect parametrization:
-    `@pytest.mark.parametrize("live_server", SERVER_NAMES, indirect=True)`."""
+    `@pytest.mark.parametrize("conformance_live_server", SERVER_NAMES, indirect=True)`."""
     name = getattr(request, "param", None)
     if name not in SERVER_NAMES:
         raise pytest.UsageError(
-            f"live_server needs an indirect parameter, one of {', '.join(SERVER_NAMES)}; got {name!r}"
+            f"conformance_live_server needs an indirect parameter, one of {', '.join(SERVER_NAMES)}; got {name!r}"
         )
-    return request.getfixturevalue(f"{name}_server")
+    return request.getfixturevalue(f"conformance_{name}_server")

@@ -85,8 +85,8 @@ import pytest
 pytestmark = pytest.mark.family("event_grammar")
 
 @pytest.mark.cases("text_basic")
-async def test_streams_once(conformance):
-    await conformance.valid_stream()
+async def test_streams_once(conformance_run):
+    await conformance_run.valid_stream()
 """
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from conformance.servers import SERVER_NAMES, RunningServer
 
-pytestmark = [pytest.mark.live, pytest.mark.parametrize("live_server", SERVER_NAMES, indirect=True)]
+pytestmark = [pytest.mark.live, pytest.mark.parametrize("conformance_live_server", SERVER_NAMES, indirect=True)]
 
 TIMEOUT = httpx.Timeout(120.0, connect=5.0)
 
@@ -76,10 +76,10 @@ def stream_chat(server: RunningServer, body: dict[str, Any]) -> Iterator[dict[st
         assert done, f"{server.name} closed the stream without data: [DONE]"
 
 
-def test_streamed_chat_reports_usage(live_server: RunningServer) -> None:
+def test_streamed_chat_reports_usage(conformance_live_server: RunningServer) -> None:
     chunks = list(
         stream_chat(
-            live_server,
+            conformance_live_server,
             {
                 "messages": [{"role": "user", "content": "Name three colours."}],
                 "max_tokens": 24,
@@ -99,8 +99,8 @@ def test_streamed_chat_reports_usage(live_server: RunningServer) -> None:
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
 
 
-def test_required_tool_call_streams_tool_call_deltas(live_server: RunningServer) -> None:
-    if live_server.name == "llamacpp":
+def test_required_tool_call_streams_tool_call_deltas(conformance_live_server: RunningServer) -> None:
+    if conformance_live_server.name == "llamacpp":
         # llama.cpp's small-model path needs examples of earlier calls; a named tool_choice is ignored.
         history = earlier_weather_call("call_1", "Paris") + earlier_weather_call("call_2", "Oslo")
         tool = weather_tool(strict=False)
@@ -110,7 +110,7 @@ def test_required_tool_call_streams_tool_call_deltas(live_server: RunningServer)
         tool = weather_tool(strict=True)
     chunks = list(
         stream_chat(
-            live_server,
+            conformance_live_server,
             {
                 "messages": [*history, {"role": "user", "content": "What is the weather in Tokyo?"}],
                 "tools": [tool],
@@ -129,7 +129,7 @@ def test_required_tool_call_streams_tool_call_deltas(live_server: RunningServer)
     jsonschema.validate(json.loads(arguments), WEATHER_PARAMETERS)
 
 
-def test_json_schema_response_format_is_enforced(live_server: RunningServer) -> None:
+def test_json_schema_response_format_is_enforced(conformance_live_server: RunningServer) -> None:
     schema = {
         "type": "object",
         "properties": {"name": {"type": "string", "maxLength": 40}, "age": {"type": "integer"}},
@@ -137,9 +137,9 @@ def test_json_schema_response_format_is_enforced(live_server: RunningServer) -> 
         "additionalProperties": False,
     }
     response = httpx.post(
-        f"{live_server.base_url}/v1/chat/completions",
+        f"{conformance_live_server.base_url}/v1/chat/completions",
         json={
-            "model": live_server.model_id,
+            "model": conformance_live_server.model_id,
             "messages": [{"role": "user", "content": "Invent a person. Reply in JSON with a name and an age."}],
             "response_format": {"type": "json_schema", "json_schema": {"name": "person", "schema": schema, "strict": True}},
             "max_tokens": 120,
@@ -153,11 +153,11 @@ def test_json_schema_response_format_is_enforced(live_server: RunningServer) -> 
     jsonschema.validate(json.loads(choice["message"]["content"]), schema)
 
 
-def test_prompt_over_the_context_window_is_http_400(live_server: RunningServer) -> None:
+def test_prompt_over_the_context_window_is_http_400(conformance_live_server: RunningServer) -> None:
     response = httpx.post(
-        f"{live_server.base_url}/v1/chat/completions",
+        f"{conformance_live_server.base_url}/v1/chat/completions",
         json={
-            "model": live_server.model_id,
+            "model": conformance_live_server.model_id,
             "messages": [{"role": "user", "content": "hello " * 9000}],
             "max_tokens": 8,
         },

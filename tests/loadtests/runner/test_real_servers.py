@@ -21,11 +21,11 @@ SCENARIO_ARGS = {
 
 
 @pytest.mark.parametrize("scenario", ["vllm", "neuron", "llamacpp"])
-@pytest.mark.parametrize("live_server", ["llamacpp", "vllm"], indirect=True)
-def test_scenario_against_real_server(live_server, scenario, tmp_path):
+@pytest.mark.parametrize("conformance_live_server", ["llamacpp", "vllm"], indirect=True)
+def test_scenario_against_real_server(conformance_live_server, scenario, tmp_path):
     # short prompts and answers: on a shared 2-core machine these CPU servers can drop to a few tokens/s
-    run = run_locust(scenario, tmp_path, "-u", "2", "-r", "2", "-t", "40s", "--host", live_server.base_url,
-                     "--model", live_server.model_id, "--output-tokens", "8", "--prompt-tokens", "16",
+    run = run_locust(scenario, tmp_path, "-u", "2", "-r", "2", "-t", "40s", "--host", conformance_live_server.base_url,
+                     "--model", conformance_live_server.model_id, "--output-tokens", "8", "--prompt-tokens", "16",
                      "--long-prompt-tokens", "64", "--max-error-rate", "0.2", *SCENARIO_ARGS[scenario], timeout=300)
     assert run.summary is not None, run.output[-3000:]
     s = run.summary
@@ -38,7 +38,7 @@ def test_scenario_against_real_server(live_server, scenario, tmp_path):
     assert "accuracy_vs_simulator_ms" not in s  # no ground truth from a real server
     ok = [r for r in run.records if r["ok"]]
     assert all(r["output_tokens"] > 0 and r["prompt_tokens"] > 0 for r in ok)
-    if live_server.name == "vllm" and scenario == "vllm":
+    if conformance_live_server.name == "vllm" and scenario == "vllm":
         assert set(s["token_sources"]) == {"token_ids"}  # exact per-chunk counts from return_token_ids
     if scenario == "neuron":
         assert {"128", "256"} <= set(s["warmup"]["prefill_buckets"])
