@@ -12,7 +12,7 @@ A baseline is a small JSON file kept in the provider's repository:
     }
 
 Check ids are the `RunRecord.check` values the suite stores for every check (they are listed in the
-matrix and written by `--write-baseline`). Each entry becomes a strict expected failure: the check
+matrix and written by `--conformance-write-baseline`). Each entry becomes a strict expected failure: the check
 failing is expected, the check passing fails the run until the entry is removed.
 """
 
@@ -61,7 +61,7 @@ def load_baseline(path: str | os.PathLike[str]) -> Baseline:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BaselineError(
-            f"baseline file {path} does not exist; create it with --write-baseline {path} "
+            f"baseline file {path} does not exist; create it with --conformance-write-baseline {path} "
             "(it records the checks failing today) or fix the path"
         ) from None
     except OSError as exc:
@@ -71,7 +71,7 @@ def load_baseline(path: str | os.PathLike[str]) -> Baseline:
     except json.JSONDecodeError as exc:
         raise BaselineError(
             f"baseline file {path} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}; "
-            "fix it or write a new one with --write-baseline"
+            "fix it or write a new one with --conformance-write-baseline"
         ) from exc
     if not isinstance(data, dict):
         raise BaselineError(
@@ -82,7 +82,7 @@ def load_baseline(path: str | os.PathLike[str]) -> Baseline:
     if fmt != BASELINE_FORMAT:
         raise BaselineError(
             f"baseline file {path} has format {fmt!r}; this gate reads format {BASELINE_FORMAT}. "
-            "Write a new one with --write-baseline"
+            "Write a new one with --conformance-write-baseline"
         )
     unknown = sorted(set(data) - {"format", "provider", "wire", "expected_failures"})
     if unknown:

@@ -1,7 +1,7 @@
 """Capture live traffic at the httpx transport: what the provider sent, what the server answered.
 
-In `--live` runs the capture gives the request-shape checks the requests the provider really sent,
-and with `--record` it is the source of a new cassette: every response chunk exactly as httpx read
+In `--conformance-live` runs the capture gives the request-shape checks the requests the provider really sent,
+and with `--conformance-record` it is the source of a new cassette: every response chunk exactly as httpx read
 it, timed from the moment the request left. The capture is *complete* only when every response body
 was read to its end (or the server closed it, which is recorded as such); an incomplete capture is
 never written.

@@ -247,7 +247,7 @@ def load_cassette(path: Path) -> Cassette:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise CassetteError(f"cassette {path} does not exist; write it or record it with --live --record") from None
+        raise CassetteError(f"cassette {path} does not exist; write it or record it with --conformance-live --conformance-record") from None
     except ValueError as exc:
         raise CassetteError(f"cassette {path} is not valid JSON ({exc}); fix it or record it again") from exc
     if not isinstance(raw, dict) or raw.get("format") != CASSETTE_FORMAT:
@@ -258,7 +258,7 @@ def load_cassette(path: Path) -> Cassette:
     version = raw.get("version")
     if version != CASSETTE_VERSION:
         if isinstance(version, int) and version < CASSETTE_VERSION:
-            hint = _MIGRATIONS.get(version, "record it again with --live --record")
+            hint = _MIGRATIONS.get(version, "record it again with --conformance-live --conformance-record")
             raise CassetteError(
                 f"cassette {path} has format version {version}; this suite reads version {CASSETTE_VERSION}. "
                 f"Migrate it: {hint}"

@@ -1,11 +1,11 @@
 """pytest plugin of the release gate: baselines, the conformance matrix and Allure metadata.
 
 It reads the `RunRecord` the suite stores on every check (`conformance.evidence`) and does three things:
-- `--baseline FILE`: checks listed in the baseline become strict expected failures, so a provider can
+- `--conformance-baseline FILE`: checks listed in the baseline become strict expected failures, so a provider can
   adopt the gate and fail only on regressions; a listed check that passes fails the run (or, with
-  `--baseline-report-only`, is only reported) until it is removed from the file.
-  `--write-baseline FILE` records the checks failing in this run.
-- The matrix (providers by checks): the run's results are saved under `--matrix-dir` and
+  `--conformance-baseline-report-only`, is only reported) until it is removed from the file.
+  `--conformance-write-baseline FILE` records the checks failing in this run.
+- The matrix (providers by checks): the run's results are saved under `--conformance-matrix-dir` and
   `matrix.md` / `matrix.html` are rebuilt from every provider's saved results.
 - Allure (with `--alluredir`): labels per check and, on failure, the evidence as attachments.
 
@@ -39,9 +39,6 @@ from conformance.report.results import (
     save_results,
 )
 
-DEFAULT_MATRIX_DIR = "reports/conformance"
-
-
 @dataclass
 class GateState:
     """What the gate learns during one session."""
@@ -62,38 +59,9 @@ class GateState:
 GATE_STATE_KEY = pytest.StashKey[GateState]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conformance-gate", "conformance release gate")
-    group.addoption(
-        "--baseline",
-        metavar="FILE",
-        help="JSON file of known failures (check id -> one-line reason): they become strict expected "
-        "failures, so only regressions fail the run",
-    )
-    group.addoption(
-        "--baseline-report-only",
-        action="store_true",
-        help="a baseline check that passes is reported but does not fail the run",
-    )
-    group.addoption(
-        "--write-baseline",
-        metavar="FILE",
-        help="write the checks that fail in this run to FILE as a baseline (reasons of entries already "
-        "in --baseline are kept)",
-    )
-    group.addoption(
-        "--matrix-dir",
-        metavar="DIR",
-        default=DEFAULT_MATRIX_DIR,
-        help="where the conformance matrix (matrix.md, matrix.html) and per-provider results go, "
-        f"relative to the current directory (default: {DEFAULT_MATRIX_DIR})",
-    )
-    group.addoption("--no-matrix", action="store_true", help="do not write the conformance matrix")
-
-
 def pytest_configure(config: pytest.Config) -> None:
     invocation_dir = config.invocation_params.dir
-    baseline_option = config.getoption("baseline")
+    baseline_option = config.option.conformance_baseline
     baseline = None
     baseline_path = None
     if baseline_option:
@@ -102,13 +70,13 @@ def pytest_configure(config: pytest.Config) -> None:
             baseline = load_baseline(baseline_path)
         except BaselineError as exc:
             raise pytest.UsageError(str(exc)) from exc
-    write_option = config.getoption("write_baseline")
+    write_option = config.option.conformance_write_baseline
     config.stash[GATE_STATE_KEY] = GateState(
         baseline=baseline,
         baseline_path=baseline_path,
-        strict=not config.getoption("baseline_report_only"),
+        strict=not config.option.conformance_baseline_report_only,
         write_baseline_path=invocation_dir / write_option if write_option else None,
-        matrix_dir=None if config.getoption("no_matrix") else invocation_dir / config.getoption("matrix_dir"),
+        matrix_dir=None if config.option.conformance_no_matrix else invocation_dir / config.option.conformance_matrix_dir,
     )
 
 
@@ -135,7 +103,7 @@ def _check_baseline_matches(state: GateState, record: RunRecord) -> None:
         if expected is not None and expected != seen:
             pytest.exit(
                 f"baseline {state.baseline_path} is for {key} {expected!r} but this run tests {key} {seen!r}; "
-                "pass the baseline of this provider, or write one with --write-baseline",
+                "pass the baseline of this provider, or write one with --conformance-write-baseline",
                 returncode=pytest.ExitCode.USAGE_ERROR,
             )
 
@@ -295,8 +263,8 @@ def _write_current_baseline(state: GateState) -> None:
         # Check ids leave the provider out, so one file cannot hold several providers' failures.
         shown = ", ".join(f"{provider} ({wire})" for provider, wire in targets)
         state.report_error = (
-            f"--write-baseline not written: a baseline holds one provider, this run tested {shown}; "
-            "run once per --provider"
+            f"--conformance-write-baseline not written: a baseline holds one provider, this run tested {shown}; "
+            "run once per --conformance-provider"
         )
         return
     kept = state.baseline.expected_failures if state.baseline else {}
@@ -317,7 +285,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         if state.newly_passing or stale:
             terminalreporter.section("conformance baseline")
         for check, reason in state.newly_passing:
-            verdict = "fails the run" if state.strict else "reported only (--baseline-report-only)"
+            verdict = "fails the run" if state.strict else "reported only (--conformance-baseline-report-only)"
             write(f"NOW PASSING {check} (baseline: {reason}); remove it from {state.baseline_path} [{verdict}]")
         for check in stale:
             write(f"NOT RUN {check}: listed in {state.baseline_path} but no check with this id ran (renamed, or deselected)")

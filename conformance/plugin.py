@@ -2,15 +2,16 @@
 
 It turns the command line into a matrix: every check that takes the `conformance_run` fixture and
 declares its cases (`@pytest.mark.cases(...)`) and family (`pytest.mark.family(...)`) becomes one
-test per provider x case x cassette (replay) or x live server (`--live`), ids like
+test per provider x case x cassette (replay) or x live server (`--conformance-live`), ids like
 `test_tool_call[neuron-tool_parallel-written]`. The `conformance_run` fixture hands the check a `Run`
 (the provider built against the replay or the live server), fills the `RunRecord` the report
 plugins read, fails a check whose cassette was not fully played or met a request it does not hold,
-and in `--record` mode writes the cassette of a passing live run.
+and in `--conformance-record` mode writes the cassette of a passing live run.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,14 +19,15 @@ from typing import Any
 
 import httpx
 import pytest
+from strands.models import Model
 
 from conformance.cases import SERVER_KINDS, get_case
 from conformance.cassette import Cassette, CassetteError, load_cassette
 from conformance.evidence import CHECK_FAMILIES, RUN_RECORD_KEY, RunRecord
 from conformance.harness import Run
 from conformance.loopback import LoopbackServer
-from conformance.targets import DEFAULT_MATRIX, REFERENCE_PROVIDERS, ProviderEntry, ProviderSelectionError, resolve_provider
-from conformance.wires import ERROR_KINDS, WireFamily, get_wire, known_wires
+from conformance.targets import DEFAULT_MATRIX, ProviderEntry, ProviderSelectionError, resolve_provider
+from conformance.wires import ERROR_KINDS, WireFamily, get_wire
 
 __all__ = ["Cell", "SuiteSettings", "SETTINGS_KEY"]
 
@@ -58,14 +60,14 @@ class LiveServer:
 @dataclass
 class SuiteSettings:
     providers: list[ProviderEntry]
-    # provider name -> the wire family its cassettes (or live requests) use: its own, or --wire.
+    # provider name -> the wire family its cassettes (or live requests) use: its own, or --conformance-wire.
     wires: dict[str, WireFamily]
     live: bool
     record: bool
     base_url: str | None
     model_id: str | None
     api_key: str
-    # True when --provider named them: a --base-url run then tries each, whatever its wire.
+    # True when --conformance-provider named them: a --conformance-base-url run then tries each, whatever its wire.
     chosen: bool = False
     probed: LiveServer | None = None
     recorded: list[str] = field(default_factory=list)
@@ -80,55 +82,82 @@ SETTINGS_KEY = pytest.StashKey[SuiteSettings]()
 RUN_KEY = pytest.StashKey[Run]()
 
 
-def _reference_names() -> list[str]:
-    """The default matrix first, then the providers named only on request (upstream-*)."""
-    return [*DEFAULT_MATRIX, *(name for name in REFERENCE_PROVIDERS if name not in DEFAULT_MATRIX)]
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("conformance", "Strands provider conformance suite")
-    group.addoption(
-        "--provider", action="append", default=None, metavar="NAME|package.module:factory",
-        help=f"provider to certify (repeatable): a reference name ({', '.join(_reference_names())}) or a factory; "
-        "default: every reference provider, each on its own wire, as one matrix",
-    )
-    group.addoption("--wire", default=None,
-                    help="wire family whose cassettes replay, for every selected provider (default: each reference "
-                    f"provider's own wire, openai-chat for a factory; known: {', '.join(known_wires())})")
-    group.addoption("--live", action="store_true", help="run against a real server instead of cassettes")
-    group.addoption("--base-url", default=None, help="with --live: the server root (e.g. http://127.0.0.1:8080); "
-                    "without it the local llama.cpp/vLLM servers are started")
-    group.addoption("--model-id", default=None, help="with --live --base-url: the served model id")
-    group.addoption("--api-key", default=os.environ.get("CONFORMANCE_API_KEY", "EMPTY"),
-                    help="with --live: API key sent to the server (default $CONFORMANCE_API_KEY or EMPTY); never recorded")
-    group.addoption("--record", action="store_true", help="with --live: rewrite the cassettes of passing live runs")
+# Warnings that third-party SDKs raise on every use and that no provider code can act on, each named
+# exactly (message, category, issuing module), so that any other warning still shows.
+THIRD_PARTY_WARNINGS = (
+    # litellm reads pydantic's deprecated per-instance model_fields/model_computed_fields in every response.
+    "ignore:Accessing the 'model_:pydantic.warnings.PydanticDeprecatedSince211:litellm",
+    # litellm's openai types declare a ReadOnly TypedDict item, which pydantic warns about once per schema.
+    "ignore:Item 'summary' on TypedDict class 'ChatCompletionReasoningItem':UserWarning",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "cases(*names): the conformance cases a check runs ('stop_reasons': the "
-                            "wire's stop-reason table; 'errors:<kind>': the wire's own error cases of that kind)")
-    config.addinivalue_line("markers", f"family(name): the check family, one of {', '.join(CHECK_FAMILIES)}")
+    for line in THIRD_PARTY_WARNINGS:
+        config.addinivalue_line("filterwarnings", line)
     option = config.option
-    if not hasattr(option, "wire"):  # plugin loaded without its options (e.g. -p no:...)
-        return
     try:
-        providers = [resolve_provider(spec) for spec in dict.fromkeys(option.provider or DEFAULT_MATRIX)]
+        providers = [resolve_provider(spec) for spec in dict.fromkeys(option.conformance_provider or DEFAULT_MATRIX)]
     except ProviderSelectionError as exc:
         raise pytest.UsageError(str(exc)) from None
     try:
-        wires = {entry.name: get_wire(option.wire or entry.wire) for entry in providers}
+        wires = {entry.name: get_wire(option.conformance_wire or entry.wire) for entry in providers}
     except KeyError as exc:
-        raise pytest.UsageError(f"--wire: {exc.args[0]}") from None
-    if option.record and not option.live:
-        raise pytest.UsageError("--record refreshes cassettes from a live server: add --live")
-    if (option.base_url or option.model_id) and not option.live:
-        raise pytest.UsageError("--base-url/--model-id only apply with --live")
-    if option.base_url and not option.model_id:
-        raise pytest.UsageError("--live --base-url needs --model-id (the model id the server serves)")
+        raise pytest.UsageError(f"--conformance-wire: {exc.args[0]}") from None
+    live, base_url, model_id = option.conformance_live, option.conformance_base_url, option.conformance_model_id
+    if option.conformance_record and not live:
+        raise pytest.UsageError("--conformance-record refreshes cassettes from a live server: add --conformance-live")
+    if (base_url or model_id) and not live:
+        raise pytest.UsageError("--conformance-base-url/--conformance-model-id only apply with --conformance-live")
+    if base_url and not model_id:
+        raise pytest.UsageError(
+            "--conformance-live --conformance-base-url needs --conformance-model-id (the model id the server serves)")
     config.stash[SETTINGS_KEY] = SuiteSettings(
-        providers=providers, wires=wires, live=option.live, record=option.record,
-        base_url=option.base_url, model_id=option.model_id, api_key=option.api_key, chosen=bool(option.provider),
+        providers=providers, wires=wires, live=live, record=option.conformance_record, base_url=base_url,
+        model_id=model_id, api_key=live_api_key(config), chosen=bool(option.conformance_provider),
     )
+    for entry in providers:
+        if ":" in entry.name:  # the reference providers are the suite's own, checked by its tests
+            wire = wires[entry.name]
+            check_factory(entry, wire.api_base(base_url or REPLAY_ROOT), model_id or REPLAY_MODEL_ID, live_api_key(config))
+
+
+FACTORY_CONTRACT = (
+    "The contract: factory(*, base_url: str, model_id: str, api_key: str, **config) -> strands.models.Model, "
+    "called with keyword arguments, making no network call; config holds request parameters as params={...}."
+)
+
+
+def check_factory(entry: ProviderEntry, base_url: str, model_id: str, api_key: str) -> None:
+    """Build the provider once before any test, so a broken factory is one message, not a failure per check."""
+    problem = _factory_problem(entry, {"base_url": base_url, "model_id": model_id, "api_key": api_key})
+    if problem is not None:
+        raise pytest.UsageError(
+            f"--conformance-provider {entry.name}: the factory is broken: {problem}.\n{FACTORY_CONTRACT}")
+
+
+def _factory_problem(entry: ProviderEntry, arguments: dict[str, str]) -> str | None:
+    try:
+        signature: inspect.Signature | None = inspect.signature(entry.factory)
+    except (TypeError, ValueError):  # no introspectable signature: calling it is the only test
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(**arguments)
+        except TypeError as exc:
+            return f"its signature {signature} does not take {', '.join(arguments)} as keywords ({exc})"
+    try:
+        model = entry.build(**arguments)
+    except Exception as exc:  # the factory is third-party code: whatever it raises is the finding
+        return f"calling it with {', '.join(arguments)} raised {type(exc).__name__}: {exc}"
+    if not isinstance(model, Model):
+        return f"it returned {type(model).__module__}.{type(model).__qualname__}, not a strands.models.Model"
+    return None
+
+
+def live_api_key(config: pytest.Config) -> str:
+    """The option, else $CONFORMANCE_API_KEY, else the placeholder the local servers accept."""
+    return config.option.conformance_api_key or os.environ.get("CONFORMANCE_API_KEY", "EMPTY")
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -148,12 +177,12 @@ def probe_server(root: str, model_id: str, wire: WireFamily) -> LiveServer:
         response = httpx.get(models_url, timeout=5.0)
     except httpx.HTTPError as exc:
         pytest.exit(
-            f"--live: the server at {root} is unreachable (GET {models_url}: {type(exc).__name__}: {exc}). "
-            "Start it, fix --base-url, or drop --base-url to start the local llama.cpp/vLLM servers.",
+            f"--conformance-live: the server at {root} is unreachable (GET {models_url}: {type(exc).__name__}: {exc}). "
+            "Start it, fix --conformance-base-url, or drop it to start the local llama.cpp/vLLM servers.",
             returncode=4,
         )
     if response.status_code >= 400:
-        pytest.exit(f"--live: GET {models_url} answered HTTP {response.status_code}: {response.text[:200]}", returncode=4)
+        pytest.exit(f"--conformance-live: GET {models_url} answered HTTP {response.status_code}: {response.text[:200]}", returncode=4)
     owners = {str(item.get("owned_by", "")) for item in response.json().get("data", [])}
     kind = "vllm" if "vllm" in owners else "llamacpp" if "llamacpp" in owners else "generic"
     return LiveServer(kind, root, model_id, server_version(root, kind))
@@ -215,8 +244,8 @@ def _variants(provider: ProviderEntry, name: str | None, settings: SuiteSettings
         return [Cell(provider.name, name, variant) for variant in variants] or [Cell(provider.name, name, "missing")]
     if settings.probed and not provider.server_kinds and not settings.chosen:
         return [Cell(provider.name, name, settings.probed.kind,
-                     f"not run live: no local server speaks wire {wire.name}; name --provider {provider.name} "
-                     "to run it against --base-url")]
+                     f"not run live: no local server speaks wire {wire.name}; name --conformance-provider "
+                     f"{provider.name} to run it against --conformance-base-url")]
     servers = [settings.probed.kind] if settings.probed else [kind for kind in SERVER_KINDS if kind in provider.server_kinds]
     cells = []
     for server in servers:
@@ -272,7 +301,7 @@ def conformance_run(request: pytest.FixtureRequest, conformance_cell: Cell) -> I
             if conformance_cell.variant == "missing":
                 pytest.fail(
                     f"no cassette for case {case.cassette_case!r} in {wire.cassette_dir}: record one "
-                    f"(pytest conformance --live --record) or write {case.cassette_case}.written.json"
+                    f"(pytest conformance --conformance-live --conformance-record) or write {case.cassette_case}.written.json"
                 )
             cassette = _load(settings, path)
             record.cassette = cassette.name
@@ -310,8 +339,8 @@ def _live_server(request: pytest.FixtureRequest, settings: SuiteSettings, kind: 
             running = request.getfixturevalue(f"conformance_{kind}_server")  # conformance.servers' session fixture
         except Exception as exc:  # one clear stop, not the same start failure once per check
             pytest.exit(
-                f"--live: the local {kind} server could not be provisioned or started: {type(exc).__name__}: {exc}\n"
-                f"See `python -m conformance.servers logs {kind}`, or pass --base-url/--model-id for a running server.",
+                f"--conformance-live: the local {kind} server could not be provisioned or started: {type(exc).__name__}: {exc}\n"
+                f"See `python -m conformance.servers logs {kind}`, or pass --conformance-base-url/--conformance-model-id for a running server.",
                 returncode=4,
             )
         servers[kind] = LiveServer(kind, running.base_url, running.model_id, server_version(running.base_url, kind))

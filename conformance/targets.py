@@ -2,7 +2,7 @@
 
 The reference providers are declared by the wire modules (`conformance.wires`), each with the wire it
 speaks and how the cases' request parameters become its configuration; a third-party factory gets
-them as `params={...}` and replays openai-chat unless `--wire` says otherwise.
+them as `params={...}` and replays openai-chat unless `--conformance-wire` says otherwise.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ __all__ = [
 
 
 class ProviderSelectionError(ValueError):
-    """`--provider` names nothing usable; the message lists the choices or the import failure."""
+    """`--conformance-provider` names nothing usable; the message lists the choices or the import failure."""
 
 
 def resolve_provider(spec: str) -> ProviderEntry:
@@ -31,30 +31,30 @@ def resolve_provider(spec: str) -> ProviderEntry:
         if spec in REFERENCE_PROVIDERS:
             return REFERENCE_PROVIDERS[spec]
         raise ProviderSelectionError(
-            f"--provider {spec!r} is not a reference provider; known: {', '.join(REFERENCE_PROVIDERS)}; "
+            f"--conformance-provider {spec!r} is not a reference provider; known: {', '.join(REFERENCE_PROVIDERS)}; "
             "or pass a factory as package.module:function"
         )
     module_name, _, attribute = spec.partition(":")
     if not module_name or not attribute:
-        raise ProviderSelectionError(f"--provider {spec!r}: expected package.module:factory with both parts")
+        raise ProviderSelectionError(f"--conformance-provider {spec!r}: expected package.module:factory with both parts")
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:  # any import-time failure of third-party code is the user's to see
         raise ProviderSelectionError(
-            f"--provider {spec!r}: importing module {module_name!r} failed: {type(exc).__name__}: {exc}"
+            f"--conformance-provider {spec!r}: importing module {module_name!r} failed: {type(exc).__name__}: {exc}"
         ) from exc
     factory = getattr(module, attribute, None)
     if factory is None:
         public = sorted(name for name in vars(module) if not name.startswith("_"))[:20]
         raise ProviderSelectionError(
-            f"--provider {spec!r}: module {module_name!r} has no attribute {attribute!r} (it has: {', '.join(public)})"
+            f"--conformance-provider {spec!r}: module {module_name!r} has no attribute {attribute!r} (it has: {', '.join(public)})"
         )
     if not callable(factory):
-        raise ProviderSelectionError(f"--provider {spec!r}: {attribute!r} is a {type(factory).__name__}, not callable")
+        raise ProviderSelectionError(f"--conformance-provider {spec!r}: {attribute!r} is a {type(factory).__name__}, not callable")
     # A factory may declare that its client is not httpx (`factory.conformance_transport = "sockets"`).
     transport = getattr(factory, "conformance_transport", "httpx")
     if transport not in TRANSPORTS:
         raise ProviderSelectionError(
-            f"--provider {spec!r}: conformance_transport is {transport!r}; use one of {', '.join(TRANSPORTS)}"
+            f"--conformance-provider {spec!r}: conformance_transport is {transport!r}; use one of {', '.join(TRANSPORTS)}"
         )
     return ProviderEntry(spec, factory, ("vllm", "llamacpp"), transport=transport)

@@ -1,6 +1,6 @@
 """Suite factories for the upstream providers, so the gate certifies them like any third party.
 
-    pytest conformance --provider conformance.upstream:openai --wire openai-chat
+    pytest conformance --conformance-provider conformance.upstream:openai --conformance-wire openai-chat
 
 - `openai`: `strands.models.openai.OpenAIModel` (strands-agents).
 - `llamacpp`: `strands.models.llamacpp.LlamaCppModel` (strands-agents).
@@ -11,7 +11,7 @@
 - `vllm`: `strands_vllm.VLLMModel` (strands-vllm 0.0.6); it needs `openai<2`, so it runs in an
   environment of its own (`scripts/certify-upstream.sh` makes it).
 - `anthropic`, `ollama`, `writer`, `llamaapi`: strands-agents' providers on their own wire families
-  (`--wire anthropic|ollama|writer|llama-api`), with the suite's parameter mappings for those wires,
+  (`--conformance-wire anthropic|ollama|writer|llama-api`), with the suite's parameter mappings for those wires,
   also in `update_config(params=...)` for the providers whose sampling settings are named keys.
   Not here: MistralModel (its SDK is on httpx2, which the in-process replay cannot intercept),
   LiteLLMModel (litellm fetches its model cost map over the network at run time), BedrockModel (boto3:
@@ -129,7 +129,7 @@ def vllm(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any)
 
 
 def anthropic(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
-    """strands-agents' AnthropicModel (anthropic SDK), for `--wire anthropic`."""
+    """strands-agents' AnthropicModel (anthropic SDK), for `--conformance-wire anthropic`."""
     from anthropic.resources.messages import AsyncMessages
     from strands.models.anthropic import AnthropicModel
 
@@ -142,7 +142,7 @@ def anthropic(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config:
 
 
 def ollama(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
-    """strands-agents' OllamaModel (ollama SDK, native /api/chat), for `--wire ollama`."""
+    """strands-agents' OllamaModel (ollama SDK, native /api/chat), for `--conformance-wire ollama`."""
     from strands.models.ollama import OllamaModel
 
     _reject_unknown("ollama", config)
@@ -151,7 +151,7 @@ def ollama(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: An
 
 
 def writer(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
-    """strands-agents' WriterModel (writer-sdk), for `--wire writer`."""
+    """strands-agents' WriterModel (writer-sdk), for `--conformance-wire writer`."""
     from strands.models.writer import WriterModel
 
     _reject_unknown("writer", config)
@@ -162,7 +162,7 @@ def writer(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: An
 
 
 def llamaapi(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
-    """strands-agents' LlamaAPIModel (llama-api-client), for `--wire llama-api`."""
+    """strands-agents' LlamaAPIModel (llama-api-client), for `--conformance-wire llama-api`."""
     from strands.models.llamaapi import LlamaAPIModel
 
     _reject_unknown("llamaapi", config)

@@ -1,6 +1,6 @@
 """Suite factory for the upstream `strands.models.bedrock.BedrockModel`, which talks through boto3.
 
-    pytest conformance --provider conformance.upstream_bedrock:bedrock --wire bedrock-converse
+    pytest conformance --conformance-provider conformance.upstream_bedrock:bedrock --conformance-wire bedrock-converse
 
 boto3 sends its requests through urllib3, which the in-process respx replay cannot see, so the
 factory declares `conformance_transport = "sockets"`: the harness serves each cassette from its

@@ -12,8 +12,8 @@
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 set +e
 
-mode="--baseline"
-if [ "${1:-}" = "--write-baselines" ]; then mode="--write-baseline"; shift; fi
+mode="--conformance-baseline"
+if [ "${1:-}" = "--write-baselines" ]; then mode="--conformance-write-baseline"; shift; fi
 names=("$@")
 [ "${#names[@]}" -gt 0 ] || names=(openai llamacpp neuron vllm anthropic ollama writer llamaapi bedrock)
 
@@ -53,11 +53,11 @@ for name in "${names[@]}"; do
     esac
     echo "[certify] $name: $mode $baseline"
     "$python_bin" -m pytest conformance -m "not live" -q -p no:cacheprovider -o addopts="" \
-        --provider "$provider" --wire "$wire" \
-        "$mode=$baseline" --matrix-dir=reports/upstream --junitxml="reports/upstream/junit-$name.xml"
+        --conformance-provider "$provider" --conformance-wire "$wire" \
+        "$mode=$baseline" --conformance-matrix-dir=reports/upstream --junitxml="reports/upstream/junit-$name.xml"
     code=$?
     echo "[certify] $name: exit $code"
-    [ "$mode" = "--write-baseline" ] || [ "$code" -eq 0 ] || status=$code
+    [ "$mode" = "--conformance-write-baseline" ] || [ "$code" -eq 0 ] || status=$code
 done
 python -m conformance.report.defects conformance/baselines/upstream-*.json > reports/upstream/DEFECTS.md
 cat >> reports/upstream/DEFECTS.md <<'NOTES'

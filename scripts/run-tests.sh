@@ -38,7 +38,7 @@ run() {
 # Unit tests, live-server smoke tests and the offline conformance matrix.
 run core tests conformance --ignore=tests/loadtests "$@"
 # The conformance suite live against both local servers.
-run conformance-live conformance --live "$@"
+run conformance-live conformance --conformance-live "$@"
 # Locust monkey-patches the whole process when imported, so its tests run in a pytest of their own.
 run loadtests tests/loadtests "$@"
 exit $status

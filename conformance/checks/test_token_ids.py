@@ -13,7 +13,7 @@ Against our real vLLM server (marked ``live``) and replayed from cassettes recor
 
 These checks are vLLM-specific, so they drive one provider and one server themselves rather than
 the suite's provider x case matrix; they use the suite's cassette, capture and replay modules.
-Re-record: ``pytest conformance/checks/test_token_ids.py --live --record -m live``.
+Re-record: ``pytest conformance/checks/test_token_ids.py --conformance-live --conformance-record -m live``.
 """
 
 from __future__ import annotations
@@ -247,15 +247,15 @@ def test_token_ids_replayed(case: str, record_property: Callable[[str, Any], Non
 
 @pytest.fixture
 def vllm_root(request: pytest.FixtureRequest) -> str:
-    """``--live --base-url`` names a running vLLM server; otherwise the session's own one is started."""
-    if not request.config.getoption("--live", default=False):
-        pytest.skip("live token-id check: runs with --live (an offline run never starts a server)")
-    base_url = request.config.getoption("--base-url", default=None)
+    """``--conformance-live --conformance-base-url`` names a running vLLM server; otherwise the session's own one is started."""
+    if not request.config.getoption("--conformance-live", default=False):
+        pytest.skip("live token-id check: runs with --conformance-live (an offline run never starts a server)")
+    base_url = request.config.getoption("--conformance-base-url", default=None)
     if base_url:
-        # Only vLLM returns token ids: a --base-url of another server kind is not this check's to judge.
+        # Only vLLM returns token ids: a --conformance-base-url of another server kind is not this check's to judge.
         probed = getattr(request.config.stash.get(SETTINGS_KEY, None), "probed", None)
         if probed is not None and probed.kind != "vllm":
-            pytest.skip(f"live token-id check needs vLLM (return_token_ids); --base-url {base_url} is a "
+            pytest.skip(f"live token-id check needs vLLM (return_token_ids); --conformance-base-url {base_url} is a "
                         f"{probed.kind} server")
         return str(base_url).rstrip("/")
     return str(request.getfixturevalue("conformance_vllm_server").base_url)
@@ -285,7 +285,7 @@ def test_token_ids_live(
     assert not capture.incomplete_reasons(), capture.incomplete_reasons()
     interactions = capture.interactions()
     check_scenario(scenario, ScenarioRun(recorder, messages, interactions), record_property)
-    if request.config.getoption("--record", default=False):
+    if request.config.getoption("--conformance-record", default=False):
         version = httpx.get(vllm_root + "/version", timeout=5).json().get("version", "unknown")
         write_cassette_atomically(
             Cassette(

@@ -6,7 +6,7 @@ one thing, a failure class seen in bug reports filed against real providers: a d
 into an empty `end_turn`, and so on. Each is a suite factory, so the suite runs it like any
 third-party provider:
 
-    pytest conformance --provider conformance.mutants:dropped_block_stop --wire openai-chat
+    pytest conformance --conformance-provider conformance.mutants:dropped_block_stop --conformance-wire openai-chat
 
 `conformance.mutants:faithful` wraps without corrupting anything: the control run. A mutant is
 caught when a check that passes for `faithful` fails for the mutant (`tests/conformance/test_mutants.py`).
@@ -58,7 +58,7 @@ def _factory(name: str) -> Callable[..., MutantModel]:
 
 
 def __getattr__(name: str) -> Any:
-    """One suite factory per mutant, so `--provider conformance.mutants:NAME` resolves."""
+    """One suite factory per mutant, so `--conformance-provider conformance.mutants:NAME` resolves."""
     if name in MUTATIONS:
         return _factory(name)
     if name in _RUNNER_NAMES:

@@ -30,12 +30,12 @@ class CheckOutcome:
 
 
 def run_suite(spec: str, workdir: Path, wire: str = "openai-chat", timeout: float = 600) -> dict[str, CheckOutcome]:
-    """Run the whole suite in a subprocess against `--provider spec`; check id -> outcome, from the gate's results."""
+    """Run the whole suite in a subprocess against `--conformance-provider spec`; check id -> outcome, from the gate's results."""
     workdir.mkdir(parents=True, exist_ok=True)
     command = [
-        sys.executable, "-m", "pytest", str(SUITE_DIR), "--provider", spec, "--wire", wire,
+        sys.executable, "-m", "pytest", str(SUITE_DIR), "--conformance-provider", spec, "--conformance-wire", wire,
         # Replayed cassettes only: tests marked live start real servers, which no mutant needs.
-        "-m", "not live", "-q", "-p", "no:cacheprovider", "--matrix-dir", str(workdir), "--junitxml", str(workdir / "junit.xml"),
+        "-m", "not live", "-q", "-p", "no:cacheprovider", "--conformance-matrix-dir", str(workdir), "--junitxml", str(workdir / "junit.xml"),
     ]
     done = subprocess.run(command, cwd=SUITE_DIR.parent, capture_output=True, text=True, timeout=timeout)
     if done.returncode not in (0, 1):

@@ -85,9 +85,9 @@ REFERENCE_PROVIDERS: dict[str, ProviderEntry] = _unique(
 for _entry in REFERENCE_PROVIDERS.values():
     if _entry.wire not in _WIRES:
         raise ValueError(f"reference provider {_entry.name} speaks wire {_entry.wire!r}, which no module declares")
-# The wire of a third-party factory when --wire names none.
+# The wire of a third-party factory when --conformance-wire names none.
 OPENAI_CHAT: WireFamily = _WIRES["openai-chat"]
-# Every reference provider, each on its own wire (`pytest conformance` with no --provider).
+# Every reference provider, each on its own wire (`pytest conformance` with no --conformance-provider).
 DEFAULT_MATRIX: tuple[str, ...] = tuple(name for name, entry in REFERENCE_PROVIDERS.items() if entry.in_default_matrix)
 
 

@@ -51,13 +51,13 @@ def server_root(base_url: str, prefix: str) -> str:
 class ProviderEntry:
     name: str
     factory: Factory
-    # Live servers this provider is meant for (its matrix cells in `--live` without `--base-url`).
+    # Live servers this provider is meant for (its matrix cells in `--conformance-live` without `--conformance-base-url`).
     server_kinds: tuple[str, ...]
     params_to_config: Callable[[Mapping[str, Any]], dict[str, Any]] = params_as_params
-    # The wire family this provider speaks: its cassettes replay when no --wire overrides it.
+    # The wire family this provider speaks: its cassettes replay when no --conformance-wire overrides it.
     wire: str = "openai-chat"
     transport: str = "httpx"  # one of TRANSPORTS
-    # False for the SDK's own providers kept for comparison: named with --provider, not in the default matrix.
+    # False for the SDK's own providers kept for comparison: named with --conformance-provider, not in the default matrix.
     in_default_matrix: bool = True
 
     def build(self, *, base_url: str, model_id: str, api_key: str, params: Mapping[str, Any] | None = None) -> Model:

@@ -1,7 +1,7 @@
 """OpenAI chat completions through the litellm library: the openai-chat wire, with only recorded traffic.
 
 Its folder holds what the real litellm sent to llama.cpp and vLLM; the written OpenAI-chat quirks run
-with `--provider litellm --wire openai-chat`.
+with `--conformance-provider litellm --conformance-wire openai-chat`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ WIRE = WireFamily(
     name="litellm", api_prefix="/v1", decode=decode_openai_chat, read_request=read_openai_chat_request,
     description="OpenAI chat completions through the litellm library (recorded from llama.cpp and vLLM)",
     stop_reasons={"finish_stop": "end_turn", "finish_length": "max_tokens", "finish_tool_calls": "tool_use"},
-    only_recorded="not recorded through LiteLLM; its written quirks run with --provider litellm --wire openai-chat",
+    only_recorded="not recorded through LiteLLM; its written quirks run with --conformance-provider litellm --conformance-wire openai-chat",
 )
 
 

@@ -57,7 +57,7 @@ def write_json(pytester: pytest.Pytester, name: str, data: object) -> str:
 
 
 def test_write_baseline_records_current_failures_with_one_line_reasons(fake_suite: pytest.Pytester) -> None:
-    result = fake_suite.runpytest("--write-baseline", "baseline.json", "--no-matrix")
+    result = fake_suite.runpytest("--conformance-write-baseline", "baseline.json", "--conformance-no-matrix")
     result.assert_outcomes(passed=2, failed=2, skipped=1)
     data = json.loads((fake_suite.path / "baseline.json").read_text())
     assert data == {
@@ -73,8 +73,8 @@ def test_write_baseline_records_current_failures_with_one_line_reasons(fake_suit
 
 
 def test_known_failures_become_expected_failures_and_the_run_passes(fake_suite: pytest.Pytester) -> None:
-    fake_suite.runpytest("--write-baseline", "baseline.json", "--no-matrix")
-    result = fake_suite.runpytest("--baseline", "baseline.json", "--no-matrix", "-rx")
+    fake_suite.runpytest("--conformance-write-baseline", "baseline.json", "--conformance-no-matrix")
+    result = fake_suite.runpytest("--conformance-baseline", "baseline.json", "--conformance-no-matrix", "-rx")
     result.assert_outcomes(passed=2, xfailed=2, skipped=1)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["XFAIL *test_wrong_stop*baseline: event 4 (messageStop)*"])
@@ -83,7 +83,7 @@ def test_known_failures_become_expected_failures_and_the_run_passes(fake_suite: 
 def run_with_baseline(pytester: pytest.Pytester, expected_failures: dict[str, str], *options: str):
     """Run the fake suite against a baseline listing `expected_failures` (format 1, no provider)."""
     baseline = write_json(pytester, "b.json", {"format": 1, "expected_failures": expected_failures})
-    return pytester.runpytest("--baseline", baseline, *options, "--no-matrix")
+    return pytester.runpytest("--conformance-baseline", baseline, *options, "--conformance-no-matrix")
 
 
 def test_a_failure_outside_the_baseline_is_a_regression(fake_suite: pytest.Pytester) -> None:
@@ -110,7 +110,7 @@ def test_a_baseline_check_that_passes_fails_the_run_and_says_to_remove_it(fake_s
 
 def test_report_only_mode_reports_a_newly_passing_check_without_failing(fake_suite: pytest.Pytester) -> None:
     result = run_with_baseline(
-        fake_suite, {"stop.tool_calls": "x", "usage.final_chunk": "y", "stop.end_turn": "z"}, "--baseline-report-only"
+        fake_suite, {"stop.tool_calls": "x", "usage.final_chunk": "y", "stop.end_turn": "z"}, "--conformance-baseline-report-only"
     )
     result.assert_outcomes(passed=1, xfailed=2, xpassed=1, skipped=1)
     assert result.ret == pytest.ExitCode.OK
@@ -133,7 +133,7 @@ def test_tests_without_a_run_record_are_untouched(pytester: pytest.Pytester) -> 
 
 def test_a_baseline_of_another_provider_stops_the_run(fake_suite: pytest.Pytester) -> None:
     baseline = write_json(fake_suite, "b.json", {"format": 1, "provider": "neuron", "expected_failures": {}})
-    result = fake_suite.runpytest("--baseline", baseline, "--no-matrix")
+    result = fake_suite.runpytest("--conformance-baseline", baseline, "--conformance-no-matrix")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stdout.fnmatch_lines(["*baseline *b.json is for provider 'neuron' but this run tests provider 'fake'*"])
 
@@ -141,7 +141,7 @@ def test_a_baseline_of_another_provider_stops_the_run(fake_suite: pytest.Pyteste
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        (None, "*baseline file *missing.json does not exist; create it with --write-baseline*"),
+        (None, "*baseline file *missing.json does not exist; create it with --conformance-write-baseline*"),
         ("{not json", "*is not valid JSON: Expecting property name*line 1 column 2*"),
         ("[]", "*must hold a JSON object*got a JSON list*"),
         ('{"format": 2, "expected_failures": {}}', "*has format 2; this gate reads format 1*"),
@@ -158,7 +158,7 @@ def test_a_bad_baseline_file_is_a_usage_error_that_says_what_is_wrong(
     if content is not None:
         name = "bad.json"
         (fake_suite.path / name).write_text(content, encoding="utf-8")
-    result = fake_suite.runpytest("--baseline", name, "--no-matrix")
+    result = fake_suite.runpytest("--conformance-baseline", name, "--conformance-no-matrix")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([expected])
 
@@ -192,6 +192,6 @@ def test_write_baseline_refuses_a_run_of_several_providers(pytester: pytest.Pyte
     pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile(FAKE_CHECKS.replace('def test_passes(request):\n    record(request, "stop.end_turn")',
                                             'def test_passes(request):\n    record(request, "stop.end_turn", provider="other")'))
-    result = pytester.runpytest("--write-baseline=b.json", "--no-matrix")
-    result.stdout.fnmatch_lines(["*--write-baseline not written: a baseline holds one provider, this run tested fake (openai-chat), other (openai-chat)*"])
+    result = pytester.runpytest("--conformance-write-baseline=b.json", "--conformance-no-matrix")
+    result.stdout.fnmatch_lines(["*--conformance-write-baseline not written: a baseline holds one provider, this run tested fake (openai-chat), other (openai-chat)*"])
     assert not (pytester.path / "b.json").exists()

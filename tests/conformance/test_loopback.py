@@ -62,7 +62,7 @@ def test_closed_recording_drops_the_connection_before_its_length():
 def test_suite_replays_upstream_bedrock_through_the_loopback(pytester):
     result = pytester.runpytest_subprocess(
         "--pyargs", "conformance.checks.test_tool_calls", "-p", "no:cacheprovider", "-q",
-        "--provider", "conformance.upstream_bedrock:bedrock", "--wire", "bedrock-converse",
+        "--conformance-provider", "conformance.upstream_bedrock:bedrock", "--conformance-wire", "bedrock-converse",
         "-k", "test_tool_calls_reassembled and tool_single",
     )
     result.assert_outcomes(passed=1)

@@ -14,33 +14,33 @@ def _errors(result) -> str:
 
 
 def test_unknown_provider_lists_the_known_ones(pytester):
-    result = pytester.runpytest("--provider", "nosuch")
+    result = pytester.runpytest("--conformance-provider", "nosuch")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "'nosuch' is not a reference provider; known: neuron, vllm, llamacpp, openai" in _errors(result)
 
 
 def test_unimportable_factory_says_what_failed(pytester):
-    result = pytester.runpytest("--provider", "no_such_package.models:factory")
+    result = pytester.runpytest("--conformance-provider", "no_such_package.models:factory")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "importing module 'no_such_package.models' failed: ModuleNotFoundError" in _errors(result)
 
 
 def test_missing_factory_attribute_lists_the_module(pytester):
-    result = pytester.runpytest("--provider", "json:no_factory")
+    result = pytester.runpytest("--conformance-provider", "json:no_factory")
     assert "module 'json' has no attribute 'no_factory'" in _errors(result)
 
 
 def test_unknown_wire_lists_known(pytester):
-    result = pytester.runpytest("--wire", "smoke-signals")
+    result = pytester.runpytest("--conformance-wire", "smoke-signals")
     assert "unknown wire family 'smoke-signals'; known: " in _errors(result) and "openai-chat" in _errors(result)
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--record"], "--record refreshes cassettes from a live server: add --live"),
-        (["--base-url", "http://x"], "--base-url/--model-id only apply with --live"),
-        (["--live", "--base-url", "http://x"], "--live --base-url needs --model-id"),
+        (["--conformance-record"], "--conformance-record refreshes cassettes from a live server: add --conformance-live"),
+        (["--conformance-base-url", "http://x"], "--conformance-base-url/--conformance-model-id only apply with --conformance-live"),
+        (["--conformance-live", "--conformance-base-url", "http://x"], "--conformance-live --conformance-base-url needs --conformance-model-id"),
     ],
 )
 def test_inconsistent_modes_refused(pytester, args, message):
@@ -59,7 +59,7 @@ def test_unreachable_live_server_fails_once_naming_the_url(pytester):
         """
     )
     started = time.perf_counter()
-    result = pytester.runpytest("--live", "--base-url", "http://127.0.0.1:9", "--model-id", "m")
+    result = pytester.runpytest("--conformance-live", "--conformance-base-url", "http://127.0.0.1:9", "--conformance-model-id", "m")
     text = _errors(result)
     assert "the server at http://127.0.0.1:9 is unreachable" in text
     assert "\n".join(result.errlines).count("unreachable") == 1, "one probe, one message"
@@ -106,14 +106,14 @@ def _unit_wire(pytester, interactions: int) -> None:
 
 def test_cassette_interaction_never_played_fails_the_check(pytester):
     _unit_wire(pytester, interactions=2)
-    result = pytester.runpytest("--provider", "neuron", "--wire", "unit-wire", "-p", "no:cacheprovider")
+    result = pytester.runpytest("--conformance-provider", "neuron", "--conformance-wire", "unit-wire", "-p", "no:cacheprovider")
     result.assert_outcomes(failed=1)
     assert "1 interaction(s) never played, from #1" in _errors(result)
 
 
 def test_matrix_ids_read_provider_case_variant(pytester):
     _unit_wire(pytester, interactions=1)
-    result = pytester.runpytest("--provider", "neuron", "--provider", "vllm", "--wire", "unit-wire", "-v")
+    result = pytester.runpytest("--conformance-provider", "neuron", "--conformance-provider", "vllm", "--conformance-wire", "unit-wire", "-v")
     result.assert_outcomes(passed=2)
     assert "test_streams_once[neuron-text_basic-written] PASSED" in _errors(result)
     assert "test_streams_once[vllm-text_basic-written] PASSED" in _errors(result)
@@ -122,7 +122,7 @@ def test_matrix_ids_read_provider_case_variant(pytester):
 def test_missing_cassette_is_a_failing_row_not_a_missing_one(pytester):
     _unit_wire(pytester, interactions=1)
     (pytester.path / "rec" / "unit-wire" / "text_basic.written.json").unlink()
-    result = pytester.runpytest("--provider", "neuron", "--wire", "unit-wire")
+    result = pytester.runpytest("--conformance-provider", "neuron", "--conformance-wire", "unit-wire")
     result.assert_outcomes(errors=1)
     assert "no cassette for case 'text_basic'" in _errors(result)
 
@@ -146,7 +146,7 @@ def pytest_runtest_makereport(item, call):
 def test_run_record_filled_before_the_call_report(pytester):
     _unit_wire(pytester, interactions=1)
     pytester.makeconftest(CONFTEST + RECORD_PROBE)
-    result = pytester.runpytest("--provider", "neuron", "--wire", "unit-wire", "-s")
+    result = pytester.runpytest("--conformance-provider", "neuron", "--conformance-wire", "unit-wire", "-s")
     result.assert_outcomes(passed=1)
     assert "RECORD test_streams_once[neuron-text_basic-written] ('event_grammar', 'text_basic.written', True, 1, 'replay')" in _errors(result)
 
@@ -155,8 +155,9 @@ def test_run_record_filled_before_the_call_report(pytester):
 def _settings_for(pytester, *args: str):
     """The suite's settings as its pytest_configure builds them from a command line."""
     from conformance.plugin import SETTINGS_KEY
+    from conformance.pytest_entry import SUITE_DIR
 
-    return pytester.parseconfigure("-p", "no:cacheprovider", *args).stash[SETTINGS_KEY]
+    return pytester.parseconfigure("-p", "no:cacheprovider", str(SUITE_DIR), *args).stash[SETTINGS_KEY]
 
 
 def test_default_matrix_pairs_every_reference_provider_with_its_own_wire(pytester):
@@ -170,7 +171,8 @@ def test_default_matrix_pairs_every_reference_provider_with_its_own_wire(pyteste
 
 
 def test_provider_alone_picks_its_own_wire_and_wire_overrides_it(pytester):
-    assert _settings_for(pytester, "--provider", "anthropic").wire_for("anthropic").name == "anthropic"
-    overridden = _settings_for(pytester, "--provider", "litellm", "--wire", "openai-chat")
+    assert _settings_for(pytester, "--conformance-provider", "anthropic").wire_for("anthropic").name == "anthropic"
+    overridden = _settings_for(pytester, "--conformance-provider", "litellm", "--conformance-wire", "openai-chat")
     assert overridden.wire_for("litellm").name == "openai-chat"
-    assert _settings_for(pytester, "--provider", "json:loads").wire_for("json:loads").name == "openai-chat"
+    factory = "conformance.mutants:faithful"
+    assert _settings_for(pytester, "--conformance-provider", factory).wire_for(factory).name == "openai-chat"

@@ -22,14 +22,14 @@ def run_gate(workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(EXAMPLE / "src")}
     command = [
         sys.executable, "-m", "pytest", "--pyargs", "conformance", "-m", "not live",
-        "-p", "no:cacheprovider", "-q", "--provider", "acme_provider:make_model", "--wire", "openai-chat", *extra,
+        "-p", "no:cacheprovider", "-q", "--conformance-provider", "acme_provider:make_model", "--conformance-wire", "openai-chat", *extra,
     ]
     return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=900)
 
 
 def test_the_example_provider_passes_the_gate_with_its_baseline(tmp_path: Path) -> None:
     baseline = json.loads((EXAMPLE / "conformance-baseline.json").read_text())["expected_failures"]
-    done = run_gate(tmp_path, f"--baseline={EXAMPLE / 'conformance-baseline.json'}", "--junitxml=reports/conformance.xml")
+    done = run_gate(tmp_path, f"--conformance-baseline={EXAMPLE / 'conformance-baseline.json'}", "--junitxml=reports/conformance.xml")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
 
     suite = ET.parse(tmp_path / "reports" / "conformance.xml").getroot().find("testsuite")
@@ -46,6 +46,6 @@ def test_the_example_provider_passes_the_gate_with_its_baseline(tmp_path: Path) 
 
 
 def test_without_its_baseline_the_example_fails_with_exit_code_1(tmp_path: Path) -> None:
-    done = run_gate(tmp_path, "--no-matrix", "-k", "update_config")
+    done = run_gate(tmp_path, "--conformance-no-matrix", "-k", "update_config")
     assert done.returncode == 1, done.stdout[-3000:]
     assert "test_update_config_rejects_unknown_key" in done.stdout

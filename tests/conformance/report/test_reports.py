@@ -37,7 +37,9 @@ def test_stop(request):
 
 @pytest.fixture
 def fake_suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    # A --conformance- option makes the run the suite's, as its checks' folder does for the real suite.
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+                     "addopts = --conformance-matrix-dir=reports/conformance\n")
     pytester.makepyfile(test_fake_checks=FAKE_PROVIDER_RUN)
     return pytester
 
@@ -86,7 +88,7 @@ def test_a_corrupt_results_file_is_reported_not_ignored(fake_suite: pytest.Pytes
 
 def test_allure_results_carry_labels_and_the_failure_evidence(fake_suite: pytest.Pytester, monkeypatch) -> None:
     monkeypatch.setenv("FAKE_PROVIDER", "broken")
-    result = fake_suite.runpytest_subprocess("--alluredir", "allure-results", "--no-matrix")
+    result = fake_suite.runpytest_subprocess("--alluredir", "allure-results", "--conformance-no-matrix")
     result.assert_outcomes(passed=1, failed=1)
     results_dir = fake_suite.path / "allure-results"
     tests = [json.loads(p.read_text()) for p in results_dir.glob("*-result.json")]
@@ -120,7 +122,7 @@ def test_an_allure_html_report_is_generated_offline_from_the_results(fake_suite:
     from pathlib import Path
 
     monkeypatch.setenv("FAKE_PROVIDER", "broken")
-    fake_suite.runpytest_subprocess("--alluredir", "allure-results", "--no-matrix").assert_outcomes(passed=1, failed=1)
+    fake_suite.runpytest_subprocess("--alluredir", "allure-results", "--conformance-no-matrix").assert_outcomes(passed=1, failed=1)
     script = Path(__file__).resolve().parents[3] / "scripts" / "allure-report.sh"
     done = subprocess.run(
         ["bash", str(script), str(fake_suite.path / "allure-results"), str(fake_suite.path / "allure-report")],
