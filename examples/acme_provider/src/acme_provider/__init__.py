@@ -1,6 +1,6 @@
 """Acme's Strands model provider: Acme's inference service speaks the OpenAI chat-completions format.
 
-`make_model` is the factory the provider-conformance gate calls (`--provider acme_provider:make_model`).
+`make_model` is the factory the provider-conformance gate calls (`--conformance-provider acme_provider:make_model`).
 """
 
 from __future__ import annotations
