@@ -9,6 +9,12 @@ import pytest
 pytest_plugins = ["pytester"]
 
 
+@pytest.fixture(autouse=True)
+def _quiet_asyncio(pytester):
+    """The inner runs' project chooses its loop scope, as the docs ask, so pytest-asyncio does not warn."""
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+
+
 def _errors(result) -> str:
     return "\n".join(result.errlines + result.outlines)
 

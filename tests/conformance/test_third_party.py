@@ -19,7 +19,8 @@ EXAMPLE = REPO / "examples" / "acme_provider"
 
 
 def run_gate(workdir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(EXAMPLE / "src")}
+    # The example first; a PYTHONPATH of the caller's (a checkout's own code) stays behind it.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(EXAMPLE / "src"), os.environ.get("PYTHONPATH")]))}
     command = [
         sys.executable, "-m", "pytest", "--pyargs", "conformance", "-m", "not live",
         "-p", "no:cacheprovider", "-q", "--conformance-provider", "acme_provider:make_model", "--conformance-wire", "openai-chat", *extra,
