@@ -123,14 +123,17 @@ def is_suite_run(config: pytest.Config, args: list[str]) -> bool:
     if any(arg.startswith(PREFIX) for arg in args):
         return True
     namespace = config.known_args_namespace
-    targets = [str(target) for target in namespace.file_or_dir]
-    invocation_dir = config.invocation_params.dir
-    if not targets and invocation_dir == config.rootpath:
-        targets = list(config.getini("testpaths"))
-    if namespace.pyargs and any(target == "conformance" or target.startswith("conformance.") for target in targets):
+    named = [str(target) for target in namespace.file_or_dir]
+    if namespace.pyargs and any(target == "conformance" or target.startswith("conformance.") for target in named):
         return True
-    for target in targets or [str(invocation_dir)]:
-        path = (invocation_dir / target.split("::")[0]).resolve()
+    invocation_dir = config.invocation_params.dir
+    # The short names are not declared yet, so `--provider neuron` leaves "neuron" among the paths: only
+    # paths that exist count, and none means pytest's own default (testpaths, else the current folder).
+    paths = [path for target in named if (path := invocation_dir / target.split("::")[0]).exists()]
+    if not paths and invocation_dir == config.rootpath:
+        paths = [invocation_dir / target for target in config.getini("testpaths")]
+    for path in paths or [invocation_dir]:
+        path = path.resolve()
         if path == SUITE_DIR or path in SUITE_DIR.parents or SUITE_DIR in path.parents:
             return True
     return False

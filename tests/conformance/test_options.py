@@ -182,3 +182,26 @@ def test_provider_alone_picks_its_own_wire_and_wire_overrides_it(pytester):
     assert overridden.wire_for("litellm").name == "openai-chat"
     factory = "conformance.mutants:faithful"
     assert _settings_for(pytester, "--conformance-provider", factory).wire_for(factory).name == "openai-chat"
+
+
+def test_an_unrelated_run_loads_no_suite_plugin_and_takes_no_short_name(pytester):
+    pytester.makepyfile(test_unrelated="def test_nothing():\n    pass\n")
+    result = pytester.runpytest("--provider", "neuron")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "unrecognized arguments: --provider" in _errors(result)
+    config = pytester.parseconfigure("-p", "no:cacheprovider")
+    assert not config.pluginmanager.has_plugin("conformance.plugin")
+
+
+def test_a_short_name_another_plugin_owns_stays_theirs(pytester):
+    """pytest-base-url declares --base-url: the suite must neither clash with it nor read it."""
+    pytester.makepyfile(their_plugin="def pytest_addoption(parser):\n    parser.addoption('--base-url', default=None)\n")
+    pytester.syspathinsert()
+    from conformance.plugin import SETTINGS_KEY
+    from conformance.pytest_entry import SUITE_DIR
+
+    config = pytester.parseconfigure(
+        "-p", "their_plugin", str(SUITE_DIR), "--provider", "neuron", "--base-url", "http://theirs")
+    assert config.option.base_url == "http://theirs"
+    assert config.stash[SETTINGS_KEY].base_url is None
+    assert [entry.name for entry in config.stash[SETTINGS_KEY].providers] == ["neuron"]
