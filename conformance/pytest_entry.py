@@ -140,6 +140,7 @@ def is_suite_run(config: pytest.Config, args: list[str]) -> bool:
 
 
 def _add_short_names(parser: pytest.Parser) -> None:
+    # pytest has no public question "is this option name declared?": its groups are read directly.
     taken = {name for group in [*parser._groups, parser._anonymous] for option in group.options
              for name in option.names()}
     for group_name, description, options in _GROUPS:
