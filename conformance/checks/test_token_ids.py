@@ -32,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,15 +183,17 @@ def wire_usage(interaction: Interaction) -> dict[str, int]:
     return found[0]
 
 
-def check_counts(scenario_run: ScenarioRun) -> None:
+def check_counts(scenario_run: ScenarioRun, updated_before_calls: bool) -> None:
     history = scenario_run.recorder.history
     assert len(history) == len(scenario_run.interactions), (
         f"{len(history)} model calls recorded but {len(scenario_run.interactions)} requests on the wire"
     )
     for index, sent in enumerate(scenario_run.sent):
         body = sent.body if isinstance(sent.body, dict) else {}
+        how = " and given update_config(params=...) before each call" if updated_before_calls else ""
         assert body.get("return_token_ids") is True, (
-            f"request {index} did not ask for token ids (return_token_ids is {body.get('return_token_ids')!r})"
+            f"request {index} did not ask for token ids (return_token_ids is {body.get('return_token_ids')!r}); "
+            f"the model was built with return_token_ids=True{how}"
         )
     for call, interaction in zip(history, scenario_run.interactions):
         usage = wire_usage(interaction)
@@ -233,7 +234,7 @@ def check_tool_call_decodes(call: ModelCallTokens, tool_use: dict[str, Any]) -> 
     )
 
 
-def check_trajectories(scenario_run: ScenarioRun, record_property: Callable[[str, Any], None]) -> TokenManager:
+def check_trajectories(scenario_run: ScenarioRun) -> TokenManager:
     manager = TokenManager.from_history(scenario_run.recorder.history)
     masks = set()
     for trajectory in manager.trajectories:
@@ -243,14 +244,13 @@ def check_trajectories(scenario_run: ScenarioRun, record_property: Callable[[str
     assert masks == {0, 1}, f"loss mask values seen: {sorted(masks)}"
     responses = sum(len(call.token_ids or ()) for call in scenario_run.recorder.history)
     assert sum(sum(t.loss_mask) for t in manager.trajectories) == responses
-    record_property("trajectory_drifts", [drift.describe() for drift in manager.drifts])
     for drift in manager.drifts:
         print(f"[token-ids] DRIFT {drift.describe()}")
     return manager
 
 
-def check_scenario(scenario: Scenario, scenario_run: ScenarioRun, record_property: Callable[[str, Any], None]) -> None:
-    check_counts(scenario_run)
+def check_scenario(scenario: Scenario, scenario_run: ScenarioRun) -> None:
+    check_counts(scenario_run, updated_before_calls=scenario.forced_tool_regex is not None)
     history = scenario_run.recorder.history
     if scenario is TEXT:
         assert len(history) == 1
@@ -261,7 +261,7 @@ def check_scenario(scenario: Scenario, scenario_run: ScenarioRun, record_propert
     assert len(uses) == 1 and len(results) == 1
     check_tool_call_decodes(history[0], uses[0])
     check_text_decodes(history[1])
-    check_trajectories(scenario_run, record_property)
+    check_trajectories(scenario_run)
     result_text = results[0]["content"][0]["text"]
     if scenario is UNKNOWN_TOOL:
         assert results[0]["status"] == "error"
@@ -317,8 +317,7 @@ def token_record(request: pytest.FixtureRequest, token_cell: TokenCell) -> RunRe
 
 # -- replay (offline) -----------------------------------------------------------------------------
 
-def test_token_ids_replayed(token_cell: TokenCell, token_record: RunRecord,
-                            record_property: Callable[[str, Any], None]) -> None:
+def test_token_ids_replayed(token_cell: TokenCell, token_record: RunRecord) -> None:
     """The provider's token ids, replayed from the recorded vLLM cassettes, are the server's, exactly.
 
     Severity: must -- wrong or missing token ids are wrong training data (RL trains on these ids).
@@ -340,7 +339,7 @@ def test_token_ids_replayed(token_cell: TokenCell, token_record: RunRecord,
         raise AssertionError(f"the Agent run over {token_cell.provider.name} raised "
                              f"{type(error).__name__}: {error}") from error
     assert not replay.unplayed(), f"{len(replay.unplayed())} recorded interaction(s) never played"
-    check_scenario(scenario, ScenarioRun(recorder, messages, cassette.interactions, replay.sent), record_property)
+    check_scenario(scenario, ScenarioRun(recorder, messages, cassette.interactions, replay.sent))
 
 
 # -- live (real vLLM) -----------------------------------------------------------------------------
@@ -373,8 +372,8 @@ def mark_streams_ended_by_done(capture: Capture) -> None:
 
 
 @pytest.mark.live
-def test_token_ids_live(token_cell: TokenCell, token_record: RunRecord, vllm_root: str, request: pytest.FixtureRequest,
-                        record_property: Callable[[str, Any], None]) -> None:
+def test_token_ids_live(token_cell: TokenCell, token_record: RunRecord, vllm_root: str,
+                        request: pytest.FixtureRequest) -> None:
     """The provider's token ids, live from the real vLLM server, are the server's, exactly.
 
     Severity: must -- wrong or missing token ids are wrong training data (RL trains on these ids).
@@ -389,7 +388,7 @@ def test_token_ids_live(token_cell: TokenCell, token_record: RunRecord, vllm_roo
     mark_streams_ended_by_done(capture)
     assert not capture.incomplete_reasons(), capture.incomplete_reasons()
     interactions = capture.interactions()
-    check_scenario(scenario, ScenarioRun(recorder, messages, interactions, capture.sent), record_property)
+    check_scenario(scenario, ScenarioRun(recorder, messages, interactions, capture.sent))
     # The cassettes are the reference vLLM provider's traffic; other providers replay them.
     if settings.record and token_cell.provider.name == "vllm":
         version = httpx.get(vllm_root + "/version", timeout=5).json().get("version", "unknown")

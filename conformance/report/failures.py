@@ -36,7 +36,12 @@ def root_exception(error: BaseException) -> BaseException:
 
 
 def describe_exception(error: BaseException) -> str:
-    text = str(error).strip()
+    """`Type: message`; for an assertion with its own message, without pytest's `assert ...` explanation."""
+    lines = str(error).strip().splitlines()
+    if isinstance(error, AssertionError) and lines and not lines[0].startswith("assert "):
+        explained = next((i for i, line in enumerate(lines) if line.startswith("assert ")), len(lines))
+        lines = lines[:explained]
+    text = "\n".join(lines)
     name = type(error).__name__
     return f"{name}: {text}" if text else name
 
@@ -56,11 +61,13 @@ def cassette_label(record: RunRecord) -> str | None:
 
 
 def case_of(item: pytest.Item) -> str | None:
-    """The case a check ran: the suite's cell, or a `case` parameter of a check that drives its own runs."""
+    """The case a check ran: a `case` parameter, or the `case` of its cell parameter (the suite's cells)."""
     params: dict[str, Any] = getattr(getattr(item, "callspec", None), "params", {})
-    cell = params.get("conformance_cell")
-    case = getattr(cell, "case", None) if cell is not None else params.get("case")
-    return case if isinstance(case, str) else None
+    for name, value in params.items():
+        case = value if name == "case" else getattr(value, "case", None)
+        if isinstance(case, str):
+            return case
+    return None
 
 
 def short_failure(item: pytest.Item, record: RunRecord, check: str, severity: str,
