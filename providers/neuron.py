@@ -71,18 +71,12 @@ class NeuronModel(OpenAIChatModel):
         }
         super().__init__({key: value for key, value in config.items() if value is not None})
 
-    @property
-    def _collect_token_ids(self) -> bool:  # type: ignore[override]
-        return bool(self.config.get("return_token_ids"))
-
     def _chat_url(self) -> str:
         return f"{self.config['base_url'].rstrip('/')}/chat/completions"
 
     def _request_params(self) -> dict[str, Any]:
         params = self._config_values(_SAMPLING_KEYS)
         params.update(self.config.get("additional_args") or {})
-        if self.config.get("return_token_ids"):
-            params["return_token_ids"] = True
         return params
 
     def _format_tool_choice(self, tool_choice: ToolChoice) -> str | dict[str, Any] | None:

@@ -10,17 +10,8 @@ import json
 from html import escape
 from string import Template
 
-from conformance.report.results import (
-    ERROR,
-    FAILED,
-    NOT_APPLICABLE,
-    PASSED,
-    SKIPPED,
-    XFAILED,
-    XPASSED,
-    Matrix,
-    family_rank,
-)
+from conformance.report.results import ERROR, FAILED, NOT_APPLICABLE, PASSED, SKIPPED, XFAILED, XPASSED, Matrix
+from conformance.report.results import family_rank
 from conformance.severity import SHOULD
 
 CELL_SYMBOL = {
