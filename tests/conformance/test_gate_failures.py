@@ -52,7 +52,7 @@ def failures_section(output: list[str]) -> list[str]:
 
 
 def test_a_failure_is_one_paragraph_with_the_root_error_and_relative_cassette(suite: pytest.Pytester) -> None:
-    result = suite.runpytest("--no-matrix")
+    result = suite.runpytest()
     result.assert_outcomes(failed=1)
     section = failures_section(result.outlines)
     assert section[1:] == [
@@ -67,13 +67,13 @@ def test_a_failure_is_one_paragraph_with_the_root_error_and_relative_cassette(su
 
 @pytest.mark.parametrize("option", ["--conformance-long-failures", "--tb=long"])
 def test_the_long_form_comes_back_on_request(suite: pytest.Pytester, option: str) -> None:
-    result = suite.runpytest("--no-matrix", option)
+    result = suite.runpytest(option)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*The above exception was the direct cause of the following exception*"])
     assert len(failures_section(result.outlines)) > 20
 
 
 def test_a_baseline_reason_is_the_root_error_without_absolute_paths(suite: pytest.Pytester) -> None:
-    suite.runpytest("--no-matrix", "--write-baseline", "baseline.json")
+    suite.runpytest("--write-baseline", "baseline.json")
     reasons = json.loads((suite.path / "baseline.json").read_text())["expected_failures"]
     assert reasons == {"stop.chained": "TypeError: create() got an unexpected keyword argument 'structured_outputs'"}

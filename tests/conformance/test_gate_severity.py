@@ -85,13 +85,13 @@ def test_a_failing_should_check_is_reported_but_only_must_failures_fail_the_run(
 
 
 def test_without_failing_must_checks_the_run_passes(suite: pytest.Pytester) -> None:
-    result = suite.runpytest("-k", "not usage_lost", "--no-matrix")
+    result = suite.runpytest("-k", "not usage_lost")
     result.assert_outcomes(xfailed=1, skipped=1)
     assert result.ret == pytest.ExitCode.OK
 
 
 def test_strict_fails_the_run_on_should_checks_too(suite: pytest.Pytester) -> None:
-    result = suite.runpytest("-k", "not usage_lost", "--no-matrix", "--conformance-strict")
+    result = suite.runpytest("-k", "not usage_lost", "--conformance-strict")
     result.assert_outcomes(failed=1, skipped=1)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["latency.missing (should) | provider fake*"])
@@ -107,10 +107,10 @@ def test_not_applicable_is_its_own_outcome_in_the_matrix(suite: pytest.Pytester)
 
 
 def test_should_failures_are_written_to_the_baseline_and_then_expected(suite: pytest.Pytester) -> None:
-    suite.runpytest("--write-baseline", "baseline.json", "--no-matrix")
+    suite.runpytest("--write-baseline", "baseline.json")
     written = json.loads((suite.path / "baseline.json").read_text())["expected_failures"]
     assert written == {"usage.lost": "AssertionError: usage lost", "latency.missing": "AssertionError: no latencyMs"}
-    result = suite.runpytest("--baseline", "baseline.json", "--no-matrix", "--conformance-strict", "-rx")
+    result = suite.runpytest("--baseline", "baseline.json", "--conformance-strict", "-rx")
     result.assert_outcomes(xfailed=2, skipped=1)
     assert result.ret == pytest.ExitCode.OK
     result.stdout.fnmatch_lines(["XFAIL *test_latency_missing*baseline: AssertionError: no latencyMs*"])
@@ -133,7 +133,7 @@ def test_a_check_without_a_valid_severity_stops_the_run_saying_what_to_add(
         "import pytest\n\npytestmark = pytest.mark.family('errors')\n\n"
         f"def test_unclassified():\n    {docstring}\n"
     ))
-    result = pytester.runpytest("--no-matrix")
+    result = pytester.runpytest()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([
         "*conformance checks without a severity:",
