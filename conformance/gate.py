@@ -41,8 +41,8 @@ from conformance.report.results import (
     CheckResult,
     ResultsError,
     build_matrix,
-    load_all_results,
     is_not_applicable,
+    load_all_results,
     save_results,
 )
 from conformance.severity import FIX, SHOULD, item_severity, unclassified_checks
@@ -131,7 +131,9 @@ def pytest_configure(config: pytest.Config) -> None:
         baseline_path=baseline_path,
         baseline_strict=not config.getoption("baseline_report_only"),
         severity_strict=config.getoption("conformance_strict"),
-        long_failures=config.getoption("conformance_long_failures") or config.getoption("tbstyle") not in ("auto", None),
+        # Any --tb style the user chose (long, short, native, ...) is pytest's own output, not the paragraph.
+        long_failures=config.getoption("conformance_long_failures")
+        or config.getoption("tbstyle") not in ("auto", None),
         write_baseline_path=invocation_dir / write_option if write_option else None,
         matrix_dir=None if config.getoption("no_matrix") else invocation_dir / config.getoption("matrix_dir"),
     )
