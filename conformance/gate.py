@@ -8,6 +8,10 @@ It reads the `RunRecord` the suite stores on every check (`conformance.evidence`
 - The matrix (providers by checks): the run's results are saved under `--conformance-matrix-dir` and
   `matrix.md` / `matrix.html` are rebuilt from every provider's saved results.
 - Allure (with `--alluredir`): labels per check and, on failure, the evidence as attachments.
+- Severity (`conformance.severity`): a failing `should` check is reported but does not fail the run
+  unless `--conformance-strict`; a check that states no severity stops the run at collection.
+- Short failures: a failing check is one paragraph (`conformance.report.failures`), the traceback
+  only with `--conformance-long-failures` or `--tb=long`.
 
 Items without a `RunRecord` (the project's own unit tests) are left alone.
 """
@@ -23,11 +27,13 @@ import pytest
 from conformance.baseline import Baseline, BaselineError, load_baseline, one_line_reason, write_baseline
 from conformance.evidence import RUN_RECORD_KEY, RunRecord
 from conformance.report import allure as allure_report
+from conformance.report.failures import failure_message, short_failure
 from conformance.report.html import render_html
 from conformance.report.markdown import render_markdown
 from conformance.report.results import (
     ERROR,
     FAILED,
+    NOT_APPLICABLE,
     PASSED,
     SKIPPED,
     XFAILED,
@@ -35,9 +41,11 @@ from conformance.report.results import (
     CheckResult,
     ResultsError,
     build_matrix,
+    is_not_applicable,
     load_all_results,
     save_results,
 )
+from conformance.severity import FIX, SHOULD, item_severity, unclassified_checks
 
 @dataclass
 class GateState:
@@ -45,12 +53,15 @@ class GateState:
 
     baseline: Baseline | None
     baseline_path: Path | None
-    strict: bool
+    baseline_strict: bool  # a baseline check that passes fails the run (not --baseline-report-only)
+    severity_strict: bool  # --conformance-strict: `should` failures fail the run too
+    long_failures: bool  # pytest's own traceback instead of the one-paragraph failure
     write_baseline_path: Path | None
     matrix_dir: Path | None
     results: dict[str, CheckResult] = field(default_factory=dict)  # nodeid -> result
     failing_now: dict[str, str] = field(default_factory=dict)  # check id -> one-line reason
     newly_passing: list[tuple[str, str]] = field(default_factory=list)  # (check id, baseline reason)
+    not_gating: list[tuple[str, str]] = field(default_factory=list)  # (check id, reason): `should` failures let pass
     labelled: set[str] = field(default_factory=set)  # nodeids already given Allure labels
     written: list[Path] = field(default_factory=list)
     report_error: str | None = None
@@ -74,10 +85,19 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[GATE_STATE_KEY] = GateState(
         baseline=baseline,
         baseline_path=baseline_path,
-        strict=not config.option.conformance_baseline_report_only,
+        baseline_strict=not config.option.conformance_baseline_report_only,
+        severity_strict=config.option.conformance_strict,
+        # Any --tb style the user chose (long, short, native, ...) is pytest's own output, not the paragraph.
+        long_failures=config.option.conformance_long_failures or config.getoption("tbstyle") not in ("auto", None),
         write_baseline_path=invocation_dir / write_option if write_option else None,
         matrix_dir=None if config.option.conformance_no_matrix else invocation_dir / config.option.conformance_matrix_dir,
     )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    problems = unclassified_checks(items)
+    if problems:
+        raise pytest.UsageError("conformance checks without a severity:\n  " + "\n  ".join(problems) + f"\nFix: {FIX}")
 
 
 def check_id(record: RunRecord) -> str:
@@ -109,11 +129,7 @@ def _check_baseline_matches(state: GateState, record: RunRecord) -> None:
 
 
 def _failure_reason(record: RunRecord, call: pytest.CallInfo[None]) -> str:
-    if record.validator_message:
-        return one_line_reason(record.validator_message)
-    if call.excinfo is not None:
-        return one_line_reason(call.excinfo.exconly())
-    return "failed without a message"
+    return one_line_reason(failure_message(record, call.excinfo))
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -139,11 +155,18 @@ def _apply_baseline(state: GateState, record: RunRecord, report: pytest.TestRepo
             f"[XPASS(strict)] {check} passed, but the baseline {state.baseline_path} lists it as a "
             f"known failure ({reason}). The provider fixed it: remove '{check}' from the baseline."
         )
-        if state.strict:
+        if state.baseline_strict:
             report.outcome = "failed"
             report.longrepr = message
         else:
             report.wasxfail = f"baseline: {reason}"  # type: ignore[attr-defined]
+
+
+def _let_should_pass(state: GateState, record: RunRecord, report: pytest.TestReport, reason: str) -> None:
+    """A failing `should` check is reported as an expected failure: it does not fail the run."""
+    report.outcome = "skipped"
+    report.wasxfail = f"severity should (fails the run with --conformance-strict): {reason}"  # type: ignore[attr-defined]
+    state.not_gating.append((check_id(record), reason))
 
 
 def _outcome(report: pytest.TestReport, originally_failed: bool) -> str:
@@ -166,14 +189,18 @@ def _record_result(
     report: pytest.TestReport,
     call: pytest.CallInfo[None],
     originally_failed: bool,
+    severity: str,
+    not_gating: bool,
 ) -> None:
-    outcome = _outcome(report, originally_failed)
+    outcome = FAILED if not_gating else _outcome(report, originally_failed)
     if originally_failed:
         reason = _failure_reason(record, call)
         if report.when in ("setup", "call"):
             state.failing_now[check_id(record)] = reason
     elif outcome == SKIPPED:
         reason = _skip_reason(report)
+        if is_not_applicable(reason):
+            outcome = NOT_APPLICABLE
     elif outcome == XPASSED:
         reason = "in the baseline but passed: remove it from the baseline"
     else:
@@ -198,6 +225,7 @@ def _record_result(
         reason=reason,
         nodeid=item.nodeid,
         cassette=record.cassette,
+        severity=severity,
     )
 
 
@@ -212,6 +240,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     state = item.config.stash[GATE_STATE_KEY]
     _check_baseline_matches(state, record)
     originally_failed = report.failed
+    severity = item_severity(item)
 
     if allure_report.allure_active(item.config) and (report.when == "call" or not report.passed):
         if item.nodeid not in state.labelled and report.when != "teardown":
@@ -228,7 +257,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     ):
         _apply_baseline(state, record, report)
 
-    _record_result(state, item, record, report, call, originally_failed)
+    not_gating = False
+    if report.failed and originally_failed and report.when in ("setup", "call"):
+        if severity == SHOULD and not state.severity_strict and not item.config.option.runxfail:
+            _let_should_pass(state, record, report, _failure_reason(record, call))
+            not_gating = True
+        elif not state.long_failures and call.excinfo is not None:
+            report.longrepr = short_failure(item, record, check_id(record), severity, call.excinfo, report.when)
+
+    _record_result(state, item, record, report, call, originally_failed, severity, not_gating)
     return report
 
 
@@ -285,10 +322,15 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         if state.newly_passing or stale:
             terminalreporter.section("conformance baseline")
         for check, reason in state.newly_passing:
-            verdict = "fails the run" if state.strict else "reported only (--conformance-baseline-report-only)"
+            verdict = "fails the run" if state.baseline_strict else "reported only (--conformance-baseline-report-only)"
             write(f"NOW PASSING {check} (baseline: {reason}); remove it from {state.baseline_path} [{verdict}]")
         for check in stale:
             write(f"NOT RUN {check}: listed in {state.baseline_path} but no check with this id ran (renamed, or deselected)")
+    if state.not_gating:
+        terminalreporter.section("conformance gate: should-level failures (not failing the run)", yellow=True)
+        for check, reason in state.not_gating:
+            write(f"SHOULD {check}: {reason}")
+        write("--conformance-strict makes these fail the run")
     shared = _shared_check_ids(state)
     if shared:
         terminalreporter.section("conformance gate", yellow=True)

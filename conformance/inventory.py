@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
     print("\nfamily                checks  matrix rows")
     for family in sorted(collector.rows):
         print(f"{family:<20} {len(collector.checks[family]):>7} {collector.rows[family]:>12}")
-    wire_name = argv[argv.index("--wire") + 1] if "--wire" in argv else "openai-chat"
+    wire_name = next((argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg in ("--conformance-wire", "--wire")), "openai-chat")
     kinds: Counter[str] = Counter()
     for path in sorted(get_wire(wire_name).cassette_dir.glob("*.json")):
         source = load_cassette(path).source

@@ -91,6 +91,14 @@ GATE_OPTIONS = (
         help="where the conformance matrix (matrix.md, matrix.html) and per-provider results go, relative "
         f"to the current directory (default: {DEFAULT_MATRIX_DIR})")),
     Option("no-matrix", dict(action="store_true", help="do not write the conformance matrix")),
+    Option("strict", dict(
+        action="store_true",
+        help="fail the run on `should` checks too (observability, configuration hygiene); by default only "
+        "`must` checks fail it and `should` failures are reported")),
+    Option("long-failures", dict(
+        action="store_true",
+        help="show pytest's full traceback for a failing check instead of its one-paragraph summary "
+        "(--tb=long does the same)")),
 )
 
 _GROUPS = (

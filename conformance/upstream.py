@@ -117,15 +117,29 @@ def neuron_as_shipped(*, base_url: str, model_id: str, api_key: str = "EMPTY", *
     return _neuron("neuron_as_shipped", True, base_url, model_id, api_key, config)
 
 
-def vllm(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+def vllm(*, base_url: str, model_id: str, api_key: str = "EMPTY", return_token_ids: bool = False,
+         **config: Any) -> Model:
     from openai import AsyncOpenAI
     from strands_vllm import VLLMModel
 
     _reject_unknown("vllm", config)
+
+    def update_config(self: Model, **model_config: Any) -> None:
+        # The same extra_body adaptation as at construction; VLLMModel's own update_config then replaces
+        # params as it does for any user (with the return_token_ids it had put in extra_body).
+        if "params" in model_config:
+            model_config["params"] = _sdk_params(model_config["params"])
+        VLLMModel.update_config(self, **model_config)
+
+    model_class = type(VLLMModel.__name__, (VLLMModel,), {"update_config": update_config})
     # VLLMModel accepts a ready client: the only way to turn off the SDK's own retries.
     client = AsyncOpenAI(base_url=base_url, api_key=api_key, max_retries=0)
-    return VLLMModel(base_url=base_url, model_id=model_id, api_key=api_key, client=client,
-                     params=_sdk_params(config.get("params")))
+    return model_class(base_url=base_url, model_id=model_id, api_key=api_key, client=client,
+                       return_token_ids=return_token_ids, params=_sdk_params(config.get("params")))
+
+
+# strands-vllm's VLLMModel(return_token_ids=True) passes vLLM's ids on in messageStop, as the checks expect.
+vllm.conformance_token_ids = True  # type: ignore[attr-defined]
 
 
 def anthropic(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:

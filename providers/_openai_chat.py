@@ -13,8 +13,10 @@ and overrides one of the small hooks:
 - ``_format_tool_choice()`` for servers that reject some tool_choice forms
 - ``_special_error()``      a server-specific error worth its own exception
 - ``_structured_output_params()`` how the server is asked for JSON matching a schema
-- ``_overflow_markers``, ``_collect_token_ids``, ``_include_usage``
-  (class attributes)
+- ``_overflow_markers``, ``_include_usage`` (class attributes)
+
+A provider whose configuration keys include ``return_token_ids`` (vLLM, Neuron) gets vLLM's token ids:
+asked for in the request, gathered into ``messageStop.additionalModelResponseFields``.
 
 Speed matters (RL rollouts and load tests run thousands of streams): the stream loop splits raw
 bytes on newlines itself, ``json.loads`` each data payload and reads the chunk with dict lookups;
@@ -72,10 +74,13 @@ class OpenAIChatModel(WireModel[ConfigT]):
     """A Strands model over any server speaking the OpenAI chat-completions stream."""
 
     _finish_words = CHAT_FINISH_WORDS
-    #: vLLM ``return_token_ids``: gather ``prompt_token_ids`` and ``token_ids`` into messageStop.
-    _collect_token_ids: bool = False
     #: Ask for usage in the last chunk (``stream_options``); False for servers that reject the field.
     _include_usage: ClassVar[bool] = True
+
+    @property
+    def _collect_token_ids(self) -> bool:
+        """vLLM ``return_token_ids`` is on: ask for the ids and gather them into messageStop."""
+        return bool(self.config.get("return_token_ids"))
 
     # -- subclass hooks -------------------------------------------------------------------------
 
@@ -103,6 +108,8 @@ class OpenAIChatModel(WireModel[ConfigT]):
             format_choice=self._format_tool_choice, include_usage=self._include_usage,
         )
         request.update(self._request_params())
+        if self._collect_token_ids:
+            request["return_token_ids"] = True
         if request.get("stream") is not True:
             raise ValueError("these providers only stream: remove 'stream' from params")
         if request.get("n", 1) != 1:

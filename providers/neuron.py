@@ -4,6 +4,8 @@ Configuration as the strands-neuron documentation names it, as constructor keywo
 strands-neuron it makes no network call in the constructor and maps every error it can.
 ``timeout`` (which strands-neuron lacks) is taken as ``LlamaCppModel`` takes it: seconds,
 ``(connect, read)`` or an ``httpx.Timeout``; unset, 600 s read and 10 s connect.
+``return_token_ids`` (also not in strands-neuron) asks the vLLM server for its token ids and passes
+them on as ``VLLMModel`` does, in ``messageStop.additionalModelResponseFields``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ class NeuronModel(OpenAIChatModel):
     """A vLLM-on-Neuron server through its OpenAI-compatible chat completions endpoint."""
 
     CONFIG_KEYS: ClassVar[frozenset[str]] = frozenset(
-        {"model_id", "base_url", "api_key", "support_tool_choice_auto", "additional_args", "timeout", *_SAMPLING_KEYS}
+        {"model_id", "base_url", "api_key", "support_tool_choice_auto", "additional_args", "timeout",
+         "return_token_ids", *_SAMPLING_KEYS}
     )
 
     def __init__(
@@ -49,6 +52,7 @@ class NeuronModel(OpenAIChatModel):
         presence_penalty: float | None = None,
         additional_args: dict[str, Any] | None = None,
         timeout: float | tuple[float, float] | httpx.Timeout | None = None,
+        return_token_ids: bool = False,
     ) -> None:
         config = {
             "model_id": model_id,
@@ -63,6 +67,7 @@ class NeuronModel(OpenAIChatModel):
             "presence_penalty": presence_penalty,
             "additional_args": additional_args,
             "timeout": timeout,
+            "return_token_ids": return_token_ids or None,
         }
         super().__init__({key: value for key, value in config.items() if value is not None})
 

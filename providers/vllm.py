@@ -50,18 +50,8 @@ class VLLMModel(OpenAIChatModel):
             }
         )
 
-    @property
-    def _collect_token_ids(self) -> bool:  # type: ignore[override]
-        return bool(self.config.get("return_token_ids"))
-
     def _chat_url(self) -> str:
         return f"{self.config['base_url'].rstrip('/')}/chat/completions"
-
-    def _request_params(self) -> dict[str, Any]:
-        params = dict(self.config.get("params") or {})
-        if self.config.get("return_token_ids"):
-            params["return_token_ids"] = True
-        return params
 
     def _shape_tools(self, turn: Turn) -> Turn:
         if self.config.get("disable_tools"):

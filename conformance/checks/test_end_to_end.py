@@ -14,7 +14,10 @@ MAX_TOOL_CALLS = 3
 @pytest.mark.asyncio
 async def test_agent_tool_loop(conformance_run):
     """The Agent runs get_weather with the arguments the model sent, returns the result under the call's id,
-    and finishes with the model's text answer as its result."""
+    and finishes with the model's text answer as its result.
+
+    Severity: must -- this is the agent loop itself: a tool that does not run or a lost answer is the failure.
+    """
     calls: list[str] = []
     agent: Agent | None = None
 

@@ -21,7 +21,10 @@ def _describe(outcome) -> str:
 @pytest.mark.asyncio
 async def test_throttling_maps_to_model_throttled(conformance_run):
     """HTTP 429 and 503, and the wire's own overload answers, raise ModelThrottledException (the loop retries
-    it with backoff); for the wire's own answers the original error is kept as __cause__."""
+    it with backoff); for the wire's own answers the original error is kept as __cause__.
+
+    Severity: must -- the loop retries only ModelThrottledException; anything else ends the agent.
+    """
     outcome = await conformance_run.attempt()
     assert isinstance(outcome.error, ModelThrottledException), f"got {_describe(outcome)}"
     if conformance_run.case.name in conformance_run.wire.errors:
@@ -32,7 +35,11 @@ async def test_throttling_maps_to_model_throttled(conformance_run):
 @pytest.mark.asyncio
 async def test_context_overflow_maps(conformance_run):
     """Context overflow (before or inside the stream, any server's wording) raises
-    ContextWindowOverflowException with the original error as __cause__ (the loop then trims the context)."""
+    ContextWindowOverflowException with the original error as __cause__ (the loop then trims the context).
+
+    Severity: must -- the loop trims the conversation only on ContextWindowOverflowException;
+    anything else ends the agent.
+    """
     outcome = await conformance_run.attempt()
     assert isinstance(outcome.error, ContextWindowOverflowException), f"got {_describe(outcome)}"
     assert outcome.error.__cause__ is not None, "the original server error is not kept as __cause__"
@@ -43,7 +50,10 @@ async def test_context_overflow_maps(conformance_run):
 @pytest.mark.asyncio
 async def test_broken_stream_raises(conformance_run):
     """A stream cut short (no finish and no [DONE]), a line that is not JSON, a dropped connection, or the
-    wire's own failed answer raises an error naming the problem; it never ends as a normal message."""
+    wire's own failed answer raises an error naming the problem; it never ends as a normal message.
+
+    Severity: must -- a broken stream taken as a complete answer is silently truncated data.
+    """
     outcome = await conformance_run.attempt()
     assert outcome.error is not None, f"no exception: the broken stream ended normally with {outcome.events[-2:]}"
     assert not isinstance(outcome.error, (ModelThrottledException, ContextWindowOverflowException)), (

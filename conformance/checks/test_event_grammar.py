@@ -27,14 +27,20 @@ SUCCESSFUL_STREAMS = (
 @pytest.mark.cases(*SUCCESSFUL_STREAMS)
 @pytest.mark.asyncio
 async def test_event_grammar(conformance_run):
-    """The event sequence passes the validator (schema per event, order by the state machine)."""
+    """The event sequence passes the validator (schema per event, order by the state machine).
+
+    Severity: must -- the loop assembles messages from this sequence; another order loses or misplaces content.
+    """
     await conformance_run.valid_stream()
 
 
 @pytest.mark.cases("text_basic", "text_multibyte_split", "usage_missing", "finish_length", "tool_result_round_trip")
 @pytest.mark.asyncio
 async def test_text_matches_wire(conformance_run):
-    """The assembled text equals the content the server sent, byte for byte, across chunk boundaries."""
+    """The assembled text equals the content the server sent, byte for byte, across chunk boundaries.
+
+    Severity: must -- text lost or changed is wrong data.
+    """
     summary = await conformance_run.valid_stream()
     expected = conformance_run.expected()
     assert summary.text == expected.text, f"text differs from the wire ({conformance_run.where()})"
@@ -44,6 +50,9 @@ async def test_text_matches_wire(conformance_run):
 @pytest.mark.cases("text_basic", "tool_single")
 @pytest.mark.asyncio
 async def test_message_start_first(conformance_run):
-    """The stream opens with messageStart(role=assistant), so the loop knows the speaker from the first event."""
+    """The stream opens with messageStart(role=assistant), so the loop knows the speaker from the first event.
+
+    Severity: must -- the loop takes the message's role from messageStart.
+    """
     events = await conformance_run.stream()
     assert events and "messageStart" in events[0], f"first event is {events[:1]}, expected messageStart"

@@ -10,7 +10,10 @@ pytestmark = pytest.mark.family("reasoning")
 @pytest.mark.cases("reasoning_content", "reasoning_field")
 @pytest.mark.asyncio
 async def test_reasoning_streamed(conformance_run):
-    """The reasoning text arrives as reasoningContent deltas in its own block, before the answer text."""
+    """The reasoning text arrives as reasoningContent deltas in its own block, before the answer text.
+
+    Severity: must -- reasoning the server sent and the provider drops is lost data.
+    """
     summary = await conformance_run.valid_stream()
     expected = conformance_run.expected()
     assert expected.reasoning, f"the cassette carries no reasoning ({conformance_run.where()})"

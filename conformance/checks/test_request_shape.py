@@ -16,7 +16,10 @@ pytestmark = pytest.mark.family("request_shape")
 @pytest.mark.cases("shape_tools")
 @pytest.mark.asyncio
 async def test_tools_sent(conformance_run):
-    """Each tool spec goes out with its name, description and JSON schema unchanged."""
+    """Each tool spec goes out with its name, description and JSON schema unchanged.
+
+    Severity: must -- the model sees other tools than the agent has: calls fail or never happen.
+    """
     await conformance_run.attempt()
     tools = conformance_run.sent_meaning().tools
     assert [tool["name"] for tool in tools] == ["get_weather"], f"tools sent: {tools}"
@@ -28,7 +31,10 @@ async def test_tools_sent(conformance_run):
 @pytest.mark.cases("shape_tools", "shape_tool_choice_any", "shape_tool_choice_named")
 @pytest.mark.asyncio
 async def test_tool_choice_sent(conformance_run):
-    """tool_choice auto, any and a named tool reach the server with the same meaning."""
+    """tool_choice auto, any and a named tool reach the server with the same meaning.
+
+    Severity: must -- the agent's tool choice (structured output forces a tool) is not what the model gets.
+    """
     await conformance_run.attempt()
     meaning = conformance_run.sent_meaning()
     kind = next(iter(conformance_run.case.tool_choice))
@@ -47,7 +53,10 @@ async def test_tool_choice_sent(conformance_run):
 @pytest.mark.cases("shape_system_prompt")
 @pytest.mark.asyncio
 async def test_system_prompt_sent(conformance_run):
-    """A plain system prompt is sent once, before the conversation."""
+    """A plain system prompt is sent once, before the conversation.
+
+    Severity: must -- the model answers without its instructions.
+    """
     await conformance_run.attempt()
     meaning = conformance_run.sent_meaning()
     assert meaning.system_messages <= 1 and meaning.system_first, f"{meaning.system_messages} system messages, first: {meaning.system_first}"
@@ -57,7 +66,10 @@ async def test_system_prompt_sent(conformance_run):
 @pytest.mark.cases("shape_system_prompt_content")
 @pytest.mark.asyncio
 async def test_system_prompt_content_sent(conformance_run):
-    """system_prompt_content blocks are all sent (not silently dropped), in order."""
+    """system_prompt_content blocks are all sent (not silently dropped), in order.
+
+    Severity: must -- instructions dropped from the request are lost data.
+    """
     await conformance_run.attempt()
     text = conformance_run.sent_meaning().system_text or ""
     assert "You are terse." in text and "Answer in English." in text, f"system prompt sent: {text!r}"
@@ -67,7 +79,10 @@ async def test_system_prompt_content_sent(conformance_run):
 @pytest.mark.cases("shape_tool_results")
 @pytest.mark.asyncio
 async def test_tool_results_sent_with_ids(conformance_run):
-    """The earlier call goes back as the assistant's tool call and its result under the same id."""
+    """The earlier call goes back as the assistant's tool call and its result under the same id.
+
+    Severity: must -- the model never sees its tool's result, so the loop repeats the call.
+    """
     await conformance_run.attempt()
     meaning = conformance_run.sent_meaning()
     assert meaning.roles == ["user", "assistant", "tool"] or meaning.roles == ["user", "assistant", "user"], meaning.roles
@@ -81,7 +96,10 @@ async def test_tool_results_sent_with_ids(conformance_run):
 @pytest.mark.cases("text_basic")
 @pytest.mark.asyncio
 async def test_streaming_with_usage_requested(conformance_run):
-    """The request streams and asks for usage (OpenAI's stream_options.include_usage), or servers never send it."""
+    """The request streams and asks for usage (OpenAI's stream_options.include_usage), or servers never send it.
+
+    Severity: must -- without it the server sends no usage: token counts are lost.
+    """
     await conformance_run.attempt()
     meaning = conformance_run.sent_meaning()
     assert meaning.streaming, "the request does not ask for a stream"

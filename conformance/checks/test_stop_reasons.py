@@ -10,7 +10,10 @@ pytestmark = pytest.mark.family("stop_reasons")
 @pytest.mark.cases("stop_reasons")
 @pytest.mark.asyncio
 async def test_stop_reason(conformance_run):
-    """messageStop carries the Strands stop reason the wire's finish reason maps to."""
+    """messageStop carries the Strands stop reason the wire's finish reason maps to.
+
+    Severity: must -- the loop runs tools only on tool_use and stops on end_turn; a wrong reason skips tools or loops.
+    """
     expected_reason = conformance_run.wire.stop_reasons[conformance_run.case.name]
     summary = await conformance_run.valid_stream()
     if conformance_run.live:

@@ -29,7 +29,10 @@ def _ran_past_max_tokens(conformance_run) -> bool:
 @pytest.mark.cases("structured_output")
 @pytest.mark.asyncio
 async def test_provider_structured_output(conformance_run):
-    """model.structured_output(WeatherReport, ...) yields {"output": WeatherReport} equal to the wire's JSON."""
+    """model.structured_output(WeatherReport, ...) yields {"output": WeatherReport} equal to the wire's JSON.
+
+    Severity: must -- a wrong or missing instance is wrong data handed to the caller.
+    """
     model = conformance_run.model()
     outputs = []
     try:
@@ -53,7 +56,10 @@ async def test_provider_structured_output(conformance_run):
 @pytest.mark.asyncio
 async def test_agent_structured_output(conformance_run):
     """A real strands.Agent(structured_output_model=WeatherReport) returns a validated WeatherReport equal to
-    what the model sent (never a silent None)."""
+    what the model sent (never a silent None).
+
+    Severity: must -- the Agent returns a silent None or a wrong instance.
+    """
     model = conformance_run.model()
     uses = "native" if getattr(model, "_supports_structured_output", False) is True else "tool"
     # Cassettes follow one path: written-native holds JSON answers, every other one the forced tool call.

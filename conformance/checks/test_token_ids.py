@@ -1,9 +1,17 @@
-"""Token ids from vLLM (``return_token_ids``) are the ones RL training can trust.
+"""Token ids (vLLM's ``return_token_ids``) are the ones RL training can trust, for any provider that declares them.
 
-Against our real vLLM server (marked ``live``) and replayed from cassettes recorded from it:
+A provider declares the capability on its factory (``factory.conformance_token_ids = True``, see
+``conformance.wires._reference``): built with ``return_token_ids=True``, its model asks the server for
+token ids and ends each model call's stream with ``messageStop.additionalModelResponseFields`` holding
+``prompt_token_ids`` and ``token_ids``. The reference ``vllm`` and ``neuron`` providers declare it, and so
+does ``conformance.upstream:vllm`` (strands-vllm). For a provider that does not, every check here is
+reported as not applicable (never as passed).
 
-- the prompt ids count equals the server's ``usage.prompt_tokens``, the response ids count its
-  ``usage.completion_tokens`` (read from the wire, and as our VLLMModel reported them);
+Replayed from cassettes recorded from our real vLLM server, and live against it (marked ``live``):
+
+- the provider asked for token ids in every request; the prompt ids count equals the server's
+  ``usage.prompt_tokens``, the response ids count its ``usage.completion_tokens`` (read from the wire,
+  and as the provider reported them);
 - the response ids decode, with the served model's own tokenizer (bundled, offline), to exactly
   the streamed text; a tool call's ids decode to the ``<tool_call>`` block the agent executed;
 - a multi-turn Agent run with a tool gives trajectories where ``len(loss_mask) == len(token_ids)``
@@ -11,9 +19,12 @@ Against our real vLLM server (marked ``live``) and replayed from cassettes recor
 - an unknown tool forced on the model is answered by ToolCallValidationHooks, and that exact
   error is in the ids of the next prompt the model saw.
 
-These checks are vLLM-specific, so they drive one provider and one server themselves rather than
-the suite's provider x case matrix; they use the suite's cassette, capture and replay modules.
-Re-record: ``pytest conformance/checks/test_token_ids.py --conformance-live --conformance-record -m live``.
+The ids are read from the Agent's event stream by ``providers.training.TokenRecorder``, which reads
+the same fields as strands-vllm's ``VLLMTokenRecorder``. These checks drive whole Agent runs over the
+token cassettes (``recordings/openai-chat/tokens_*.vllm.json``), so they parametrize themselves by the
+suite's providers instead of using the suite's provider x case matrix; they use its cassette, capture
+and replay modules and store a ``RunRecord`` like every check, so they are in the matrix and baselines.
+Re-record: ``pytest conformance/checks/test_token_ids.py --conformance-provider vllm --conformance-live --conformance-record -m live``.
 """
 
 from __future__ import annotations
@@ -21,7 +32,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,14 +43,20 @@ from strands.hooks import BeforeModelCallEvent, HookProvider, HookRegistry
 
 from conformance.capture import Capture
 from conformance.cassette import Cassette, Interaction, load_cassette, write_cassette_atomically
-from conformance.plugin import SETTINGS_KEY
-from conformance.replay import Replay
+from conformance.evidence import RUN_RECORD_KEY, RunRecord
+from conformance.plugin import SETTINGS_KEY, SuiteSettings
+from conformance.replay import Replay, SentRequest
+from conformance.report.results import NOT_APPLICABLE_PREFIX
+from conformance.targets import ProviderEntry
 from conformance.wires import RECORDINGS_DIR
-from providers import VLLMModel
+from conformance.wires._reference import TOKEN_IDS_ATTRIBUTE
 from providers.training import ModelCallTokens, TokenManager, TokenRecorder, ToolCallValidationHooks
 from providers.training.tokenizer import SERVED_MODEL_ID, decode, encode
 
-CASSETTE_DIR = RECORDINGS_DIR / "openai-chat"
+pytestmark = pytest.mark.family("token_ids")
+
+TOKEN_WIRE = "openai-chat"
+CASSETTE_DIR = RECORDINGS_DIR / TOKEN_WIRE
 REPLAY_BASE_URL = "http://vllm.replay/v1"
 TOOL_CALL_BLOCK = re.compile(r"<tool_call>\s*(\{.*\})\s*</tool_call>", re.DOTALL)
 
@@ -66,9 +82,10 @@ class ForceFirstToolCall(HookProvider):
     server's own tool parser turns it into streamed ``tool_calls``; later calls are unconstrained.
     """
 
-    def __init__(self, regex: str, params: dict[str, Any]) -> None:
+    def __init__(self, regex: str, params: dict[str, Any], provider: ProviderEntry) -> None:
         self.regex = regex
         self.params = params
+        self.provider = provider
         self.calls = 0
 
     def register_hooks(self, registry: HookRegistry, **kwargs: Any) -> None:
@@ -79,7 +96,8 @@ class ForceFirstToolCall(HookProvider):
         if self.calls == 0:
             params["structured_outputs"] = {"regex": self.regex}
         self.calls += 1
-        event.agent.model.update_config(params=params)
+        # Through the provider's own mapping, as every check hands it request parameters.
+        event.agent.model.update_config(**self.provider.params_to_config(params))
 
 
 @dataclass
@@ -113,17 +131,38 @@ class ScenarioRun:
     recorder: TokenRecorder
     messages: list[dict[str, Any]]
     interactions: list[Interaction]
+    sent: list[SentRequest]
 
 
-def run_scenario(scenario: Scenario, base_url: str) -> tuple[TokenRecorder, list[dict[str, Any]]]:
-    model = VLLMModel(base_url=base_url, model_id=SERVED_MODEL_ID, return_token_ids=True, params=scenario.params)
-    recorder = TokenRecorder()
+@dataclass(frozen=True)
+class TokenCell:
+    """One provider and one scenario: a parameter of the checks below (its `case` names the scenario)."""
+
+    provider: ProviderEntry
+    case: str
+
+
+def run_scenario(provider: ProviderEntry, scenario: Scenario, base_url: str, model_id: str, api_key: str,
+                 record: RunRecord) -> tuple[TokenRecorder, list[dict[str, Any]]]:
+    """The scenario's Agent run over the provider built with token ids on; its events go to `record`."""
+    model = provider.build(base_url=base_url, model_id=model_id, api_key=api_key, params=scenario.params,
+                           token_ids=True)
+
+    def keep_event(**kwargs: Any) -> None:
+        if "event" in kwargs:
+            record.events.append(_json_safe(kwargs["event"]))
+
+    recorder = TokenRecorder(inner=keep_event)
     hooks: list[HookProvider] = [ToolCallValidationHooks()]
     if scenario.forced_tool_regex:
-        hooks.append(ForceFirstToolCall(scenario.forced_tool_regex, scenario.params))
+        hooks.append(ForceFirstToolCall(scenario.forced_tool_regex, scenario.params, provider))
     agent = Agent(model=model, tools=[calculator], hooks=hooks, callback_handler=recorder)
     agent(scenario.prompt)
     return recorder, agent.messages
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=repr))
 
 
 def cassette_path(case: str) -> Path:
@@ -144,13 +183,19 @@ def wire_usage(interaction: Interaction) -> dict[str, int]:
     return found[0]
 
 
-def check_counts(scenario_run: ScenarioRun) -> None:
+def check_counts(scenario_run: ScenarioRun, updated_before_calls: bool) -> None:
     history = scenario_run.recorder.history
     assert len(history) == len(scenario_run.interactions), (
         f"{len(history)} model calls recorded but {len(scenario_run.interactions)} requests on the wire"
     )
+    for index, sent in enumerate(scenario_run.sent):
+        body = sent.body if isinstance(sent.body, dict) else {}
+        how = " and given update_config(params=...) before each call" if updated_before_calls else ""
+        assert body.get("return_token_ids") is True, (
+            f"request {index} did not ask for token ids (return_token_ids is {body.get('return_token_ids')!r}); "
+            f"the model was built with return_token_ids=True{how}"
+        )
     for call, interaction in zip(history, scenario_run.interactions):
-        assert interaction.request.body.get("return_token_ids") is True, "the request did not ask for token ids"
         usage = wire_usage(interaction)
         assert call.prompt_token_ids and call.token_ids, f"model call {call.index} carried no token ids"
         assert len(call.prompt_token_ids) == usage["prompt_tokens"], (
@@ -159,7 +204,7 @@ def check_counts(scenario_run: ScenarioRun) -> None:
         assert len(call.token_ids) == usage["completion_tokens"], (
             f"model call {call.index}: {len(call.token_ids)} response ids, usage.completion_tokens={usage['completion_tokens']}"
         )
-        assert call.usage is not None
+        assert call.usage is not None, f"model call {call.index}: the provider reported no usage"
         assert (call.usage.input_tokens, call.usage.output_tokens) == (usage["prompt_tokens"], usage["completion_tokens"])
 
 
@@ -189,7 +234,7 @@ def check_tool_call_decodes(call: ModelCallTokens, tool_use: dict[str, Any]) -> 
     )
 
 
-def check_trajectories(scenario_run: ScenarioRun, record_property: Callable[[str, Any], None]) -> TokenManager:
+def check_trajectories(scenario_run: ScenarioRun) -> TokenManager:
     manager = TokenManager.from_history(scenario_run.recorder.history)
     masks = set()
     for trajectory in manager.trajectories:
@@ -199,14 +244,13 @@ def check_trajectories(scenario_run: ScenarioRun, record_property: Callable[[str
     assert masks == {0, 1}, f"loss mask values seen: {sorted(masks)}"
     responses = sum(len(call.token_ids or ()) for call in scenario_run.recorder.history)
     assert sum(sum(t.loss_mask) for t in manager.trajectories) == responses
-    record_property("trajectory_drifts", [drift.describe() for drift in manager.drifts])
     for drift in manager.drifts:
         print(f"[token-ids] DRIFT {drift.describe()}")
     return manager
 
 
-def check_scenario(scenario: Scenario, scenario_run: ScenarioRun, record_property: Callable[[str, Any], None]) -> None:
-    check_counts(scenario_run)
+def check_scenario(scenario: Scenario, scenario_run: ScenarioRun) -> None:
+    check_counts(scenario_run, updated_before_calls=scenario.forced_tool_regex is not None)
     history = scenario_run.recorder.history
     if scenario is TEXT:
         assert len(history) == 1
@@ -217,7 +261,7 @@ def check_scenario(scenario: Scenario, scenario_run: ScenarioRun, record_propert
     assert len(uses) == 1 and len(results) == 1
     check_tool_call_decodes(history[0], uses[0])
     check_text_decodes(history[1])
-    check_trajectories(scenario_run, record_property)
+    check_trajectories(scenario_run)
     result_text = results[0]["content"][0]["text"]
     if scenario is UNKNOWN_TOOL:
         assert results[0]["status"] == "error"
@@ -231,16 +275,71 @@ def check_scenario(scenario: Scenario, scenario_run: ScenarioRun, record_propert
     )
 
 
+# -- which provider, and what the run stores ------------------------------------------------------
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "token_cell" not in metafunc.fixturenames:
+        return
+    settings: SuiteSettings = metafunc.config.stash[SETTINGS_KEY]
+    cells = [TokenCell(provider, case) for provider in settings.providers for case in SCENARIOS]
+    metafunc.parametrize("token_cell", cells, ids=[f"{cell.provider.name}-{cell.case}" for cell in cells])
+
+
+def not_applicable(provider: ProviderEntry, settings: SuiteSettings) -> str | None:
+    """Why these checks do not judge `provider`, or None when they do."""
+    if not provider.token_ids:
+        return (f"{NOT_APPLICABLE_PREFIX}provider {provider.name} does not declare token ids "
+                f"(factory.{TOKEN_IDS_ATTRIBUTE} = True when it takes return_token_ids=True)")
+    wire = settings.wire_for(provider.name).name
+    if wire != TOKEN_WIRE or provider.transport != "httpx":
+        return (f"{NOT_APPLICABLE_PREFIX}the token-id cassettes are vLLM's {TOKEN_WIRE} over httpx; provider "
+                f"{provider.name} speaks {wire} over {provider.transport}")
+    return None
+
+
+@pytest.fixture
+def token_record(request: pytest.FixtureRequest, token_cell: TokenCell) -> RunRecord:
+    """The check's RunRecord (for the matrix, baselines and failure reports); not applicable ends it here."""
+    settings: SuiteSettings = request.config.stash[SETTINGS_KEY]
+    scenario = SCENARIOS[token_cell.case]
+    doc = (request.function.__doc__ or "").strip()
+    live = request.node.get_closest_marker("live") is not None
+    record = RunRecord(
+        provider=token_cell.provider.name, wire=TOKEN_WIRE, family="token_ids", check=request.node.name,
+        title=f"{doc.splitlines()[0]} ({scenario.case})", description=doc, mode="live" if live else "replay",
+    )
+    request.node.stash[RUN_RECORD_KEY] = record
+    reason = not_applicable(token_cell.provider, settings)
+    if reason:
+        pytest.skip(reason)
+    return record
+
+
 # -- replay (offline) -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("case", list(SCENARIOS))
-def test_token_ids_replayed(case: str, record_property: Callable[[str, Any], None]) -> None:
-    cassette = load_cassette(cassette_path(case))
+def test_token_ids_replayed(token_cell: TokenCell, token_record: RunRecord) -> None:
+    """The provider's token ids, replayed from the recorded vLLM cassettes, are the server's, exactly.
+
+    Severity: must -- wrong or missing token ids are wrong training data (RL trains on these ids).
+    """
+    scenario = SCENARIOS[token_cell.case]
+    cassette = load_cassette(cassette_path(scenario.case))
+    token_record.cassette = cassette.name
+    error: Exception | None = None
     with Replay(cassette) as replay:
-        recorder, messages = run_scenario(SCENARIOS[case], REPLAY_BASE_URL)
-    assert not replay.mismatches, replay.mismatches[0]
+        try:
+            recorder, messages = run_scenario(token_cell.provider, scenario, REPLAY_BASE_URL, SERVED_MODEL_ID,
+                                              "EMPTY", token_record)
+        except Exception as exc:  # judged below, after what the replay saw
+            error = exc
+    token_record.requests = [_json_safe(sent.to_json()) for sent in replay.sent]
+    if replay.mismatches:
+        raise AssertionError(replay.mismatches[0]) from error
+    if error is not None:
+        raise AssertionError(f"the Agent run over {token_cell.provider.name} raised "
+                             f"{type(error).__name__}: {error}") from error
     assert not replay.unplayed(), f"{len(replay.unplayed())} recorded interaction(s) never played"
-    check_scenario(SCENARIOS[case], ScenarioRun(recorder, messages, cassette.interactions), record_property)
+    check_scenario(scenario, ScenarioRun(recorder, messages, cassette.interactions, replay.sent))
 
 
 # -- live (real vLLM) -----------------------------------------------------------------------------
@@ -248,16 +347,15 @@ def test_token_ids_replayed(case: str, record_property: Callable[[str, Any], Non
 @pytest.fixture
 def vllm_root(request: pytest.FixtureRequest) -> str:
     """``--conformance-live --conformance-base-url`` names a running vLLM server; otherwise the session's own one is started."""
-    if not request.config.getoption("--conformance-live", default=False):
+    settings: SuiteSettings = request.config.stash[SETTINGS_KEY]
+    if not settings.live:
         pytest.skip("live token-id check: runs with --conformance-live (an offline run never starts a server)")
-    base_url = request.config.getoption("--conformance-base-url", default=None)
-    if base_url:
+    if settings.base_url:
         # Only vLLM returns token ids: a --conformance-base-url of another server kind is not this check's to judge.
-        probed = getattr(request.config.stash.get(SETTINGS_KEY, None), "probed", None)
-        if probed is not None and probed.kind != "vllm":
-            pytest.skip(f"live token-id check needs vLLM (return_token_ids); --conformance-base-url {base_url} is a "
-                        f"{probed.kind} server")
-        return str(base_url).rstrip("/")
+        if settings.probed is not None and settings.probed.kind != "vllm":
+            pytest.skip(f"live token-id check needs vLLM (return_token_ids); --conformance-base-url {settings.base_url} is a "
+                        f"{settings.probed.kind} server")
+        return str(settings.base_url).rstrip("/")
     return str(request.getfixturevalue("conformance_vllm_server").base_url)
 
 
@@ -274,35 +372,45 @@ def mark_streams_ended_by_done(capture: Capture) -> None:
 
 
 @pytest.mark.live
-@pytest.mark.parametrize("case", list(SCENARIOS))
-def test_token_ids_live(
-    case: str, vllm_root: str, request: pytest.FixtureRequest, record_property: Callable[[str, Any], None]
-) -> None:
-    scenario = SCENARIOS[case]
+def test_token_ids_live(token_cell: TokenCell, token_record: RunRecord, vllm_root: str,
+                        request: pytest.FixtureRequest) -> None:
+    """The provider's token ids, live from the real vLLM server, are the server's, exactly.
+
+    Severity: must -- wrong or missing token ids are wrong training data (RL trains on these ids).
+    """
+    settings: SuiteSettings = request.config.stash[SETTINGS_KEY]
+    scenario = SCENARIOS[token_cell.case]
+    model_id = settings.model_id or SERVED_MODEL_ID
     with Capture() as capture:
-        recorder, messages = run_scenario(scenario, vllm_root + "/v1")
+        recorder, messages = run_scenario(token_cell.provider, scenario, vllm_root + "/v1", model_id,
+                                          settings.api_key, token_record)
+    token_record.requests = [_json_safe(sent.to_json()) for sent in capture.sent]
     mark_streams_ended_by_done(capture)
     assert not capture.incomplete_reasons(), capture.incomplete_reasons()
     interactions = capture.interactions()
-    check_scenario(scenario, ScenarioRun(recorder, messages, interactions), record_property)
-    if request.config.getoption("--conformance-record", default=False):
+    check_scenario(scenario, ScenarioRun(recorder, messages, interactions, capture.sent))
+    # The cassettes are the reference vLLM provider's traffic; other providers replay them.
+    if settings.record and token_cell.provider.name == "vllm":
         version = httpx.get(vllm_root + "/version", timeout=5).json().get("version", "unknown")
         write_cassette_atomically(
             Cassette(
-                wire="openai-chat",
-                case=case,
+                wire=TOKEN_WIRE,
+                case=scenario.case,
                 source={"kind": "recorded", "server": "vllm", "server_version": f"vllm {version}",
-                        "model": SERVED_MODEL_ID, "provider": "vllm", "by": "conformance/checks/test_token_ids.py",
+                        "model": model_id, "provider": "vllm", "by": "conformance/checks/test_token_ids.py",
                         "recorded_at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d")},
                 interactions=interactions,
             ),
-            cassette_path(case),
+            cassette_path(scenario.case),
         )
 
 
 @pytest.mark.live
 def test_bundled_tokenizer_is_the_served_one(vllm_root: str) -> None:
-    """The server's own /tokenize and /detokenize agree with the bundled tokenizer."""
+    """The server's own /tokenize and /detokenize agree with the bundled tokenizer.
+
+    Severity: must -- the token-id checks decode with the bundled tokenizer; another one judges wrongly.
+    """
     texts = ["HAVING", "Hello, world! 123 45.6", "naïve café résumé", "def f(x):\n    return x ** 2\n",
              "<tool_call>\n{\"name\": \"calculator\"}\n</tool_call>", "https://example.com/a?b=c&d=e"]
     with httpx.Client(base_url=vllm_root, timeout=30) as client:

@@ -21,7 +21,10 @@ TOOL_STREAMS = (
 @pytest.mark.cases(*TOOL_STREAMS)
 @pytest.mark.asyncio
 async def test_tool_calls_reassembled(conformance_run):
-    """Each tool call the server sent becomes one toolUse block with its id, name and parsed arguments."""
+    """Each tool call the server sent becomes one toolUse block with its id, name and parsed arguments.
+
+    Severity: must -- a tool call lost, merged or with wrong arguments runs the wrong tool or none.
+    """
     summary = await conformance_run.valid_stream()
     expected = conformance_run.expected()
     want = [(call.call_id, call.name, call.input) for call in expected.tool_calls]
@@ -37,7 +40,10 @@ async def test_tool_calls_reassembled(conformance_run):
 @pytest.mark.cases("tool_zero_args")
 @pytest.mark.asyncio
 async def test_zero_argument_tool_input_is_empty_object(conformance_run):
-    """A zero-argument call yields input {} (empty or absent arguments are not an error)."""
+    """A zero-argument call yields input {} (empty or absent arguments are not an error).
+
+    Severity: must -- a zero-argument tool fails to run.
+    """
     summary = await conformance_run.valid_stream()
     assert [tool.input for tool in summary.tool_uses] == [{}]
 
@@ -45,7 +51,10 @@ async def test_zero_argument_tool_input_is_empty_object(conformance_run):
 @pytest.mark.cases("tool_result_round_trip")
 @pytest.mark.asyncio
 async def test_tool_result_round_trip(conformance_run):
-    """After a tool result the server's text answer streams normally, and the result went out with its call's id."""
+    """After a tool result the server's text answer streams normally, and the result went out with its call's id.
+
+    Severity: must -- the loop's second turn after a tool breaks.
+    """
     summary = await conformance_run.valid_stream()
     assert summary.text.strip(), "no text after the tool result"
     meaning = conformance_run.sent_meaning()

@@ -14,6 +14,8 @@ async def test_usage_from_usage_chunk(conformance_run):
 
     With a prompt cache, inputTokens may be the whole prompt or the uncached part with the cached
     share in cacheRead/WriteInputTokens (Strands' providers do both); totalTokens counts it all.
+
+    Severity: must -- token counts that differ from the server's are wrong data (cost, limits).
     """
     summary = await conformance_run.valid_stream()
     expected = conformance_run.expected()
@@ -28,7 +30,10 @@ async def test_usage_from_usage_chunk(conformance_run):
 @pytest.mark.cases("text_basic", "tool_single")
 @pytest.mark.asyncio
 async def test_latency_and_time_to_first_byte(conformance_run):
-    """metadata.metrics has latencyMs and timeToFirstByteMs, with first byte <= latency."""
+    """metadata.metrics has latencyMs and timeToFirstByteMs, with first byte <= latency.
+
+    Severity: should -- observability: the loop only reports these metrics.
+    """
     summary = await conformance_run.valid_stream()
     metrics = summary.metrics or {}
     assert "latencyMs" in metrics and "timeToFirstByteMs" in metrics, f"metrics {metrics}"
@@ -38,7 +43,10 @@ async def test_latency_and_time_to_first_byte(conformance_run):
 @pytest.mark.cases("usage_missing")
 @pytest.mark.asyncio
 async def test_missing_usage_is_not_invented(conformance_run):
-    """A server that sends no usage yields a valid stream whose usage, if reported, is zero (not made up)."""
+    """A server that sends no usage yields a valid stream whose usage, if reported, is zero (not made up).
+
+    Severity: must -- invented token counts are wrong data.
+    """
     summary = await conformance_run.valid_stream()
     if summary.usage is not None:
         assert summary.usage["inputTokens"] == summary.usage["outputTokens"] == 0, f"usage {summary.usage}"

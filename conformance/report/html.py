@@ -10,9 +10,13 @@ import json
 from html import escape
 from string import Template
 
-from conformance.report.results import ERROR, FAILED, PASSED, SKIPPED, XFAILED, XPASSED, Matrix, family_rank
+from conformance.report.results import ERROR, FAILED, NOT_APPLICABLE, PASSED, SKIPPED, XFAILED, XPASSED, Matrix
+from conformance.report.results import family_rank
+from conformance.severity import SHOULD
 
-CELL_SYMBOL = {PASSED: "✓", FAILED: "✗", ERROR: "E", SKIPPED: "–", XFAILED: "known", XPASSED: "fixed?"}
+CELL_SYMBOL = {
+    PASSED: "✓", FAILED: "✗", ERROR: "E", SKIPPED: "–", NOT_APPLICABLE: "n/a", XFAILED: "known", XPASSED: "fixed?",
+}
 
 _PAGE = Template(
     """<!DOCTYPE html>
@@ -36,7 +40,9 @@ thead th { background: #eceef2; position: sticky; top: 0; }
 td.cell { text-align: center; font-weight: 600; min-width: 4em; }
 .passed { background: #e3f5e6; color: #1b6b2c; }
 .failed, .error { background: #fde2e1; color: #a11a15; }
-.skipped { background: #f1f1f1; color: #666; }
+.skipped, .not-applicable { background: #f1f1f1; color: #666; }
+.failed.should { background: #fdf0e1; color: #8a4b08; }
+td.severity { color: #555; }
 .xfailed { background: #fff4d6; color: #7a5a00; }
 .xpassed { background: #e1ecff; color: #1742a0; }
 td.family { color: #555; }
@@ -51,8 +57,10 @@ code { font-size: .95em; }
 <h1>Conformance matrix</h1>
 <p class="legend">
 <span class="passed">✓ passed</span><span class="failed">✗ failed</span><span class="error">E error</span>
-<span class="skipped">– skipped</span><span class="xfailed">known: in the baseline</span>
+<span class="skipped">– skipped</span><span class="not-applicable">n/a: the provider does not declare what it judges</span>
+<span class="xfailed">known: in the baseline</span>
 <span class="xpassed">fixed?: in the baseline but passed, remove it</span>
+<span class="failed should">✗ on a should row: fails the gate only with --conformance-strict</span>
 </p>
 <form id="filters" onsubmit="return false">
 <fieldset id="provider-filter"><legend>Providers</legend>
@@ -69,15 +77,15 @@ $family_options
 </form>
 <p id="shown-count"></p>
 <table id="matrix">
-<thead><tr><th>family</th><th>check</th>$column_heads</tr></thead>
+<thead><tr><th>family</th><th>check</th><th>severity</th>$column_heads</tr></thead>
 <tbody>
 $body_rows
 </tbody>
-<tfoot><tr><th colspan="2">totals</th>$column_totals</tr></tfoot>
+<tfoot><tr><th colspan="3">totals</th>$column_totals</tr></tfoot>
 </table>
 <h2>Not passed, and why</h2>
 <table id="reasons">
-<thead><tr><th>provider</th><th>family</th><th>check</th><th>outcome</th><th>reason</th><th>cassette</th></tr></thead>
+<thead><tr><th>provider</th><th>family</th><th>check</th><th>severity</th><th>outcome</th><th>reason</th><th>cassette</th></tr></thead>
 <tbody>
 $reason_rows
 </tbody>
@@ -153,6 +161,12 @@ def _attr(text: str) -> str:
     return escape(text, quote=True)
 
 
+def _cell_class(outcome: str, severity: str) -> str:
+    if outcome == NOT_APPLICABLE:
+        return "not-applicable"
+    return f"{outcome} should" if outcome == FAILED and severity == SHOULD else outcome
+
+
 def render_html(matrix: Matrix) -> str:
     column_ids = {column: str(i) for i, column in enumerate(matrix.columns)}
     provider_boxes = "\n".join(
@@ -160,12 +174,13 @@ def render_html(matrix: Matrix) -> str:
         f"{escape(c)}</label>"
         for c in matrix.columns
     )
-    families = sorted({row[0] for row in matrix.rows}, key=lambda f: (family_rank(f), f))
+    families = sorted({row.family for row in matrix.rows}, key=lambda f: (family_rank(f), f))
     family_options = "\n".join(f'<option value="{_attr(f)}">{escape(f)}</option>' for f in families)
     column_heads = "".join(f'<th data-col="{column_ids[c]}">{escape(c)}</th>' for c in matrix.columns)
 
     body_rows = []
-    for family, check, title in matrix.rows:
+    for row in matrix.rows:
+        family, check = row.family, row.check
         cells = []
         for column in matrix.columns:
             result = matrix.cells.get((check, column))
@@ -175,12 +190,14 @@ def render_html(matrix: Matrix) -> str:
                 continue
             tip = result.outcome + (f": {result.reason}" if result.reason else "")
             cells.append(
-                f'<td class="cell {_attr(result.outcome)}" data-col="{col}" data-outcome="{_attr(result.outcome)}" '
+                f'<td class="cell {_attr(_cell_class(result.outcome, row.severity))}" data-col="{col}" '
+                f'data-outcome="{_attr(result.outcome)}" '
                 f'title="{_attr(tip)}">{CELL_SYMBOL.get(result.outcome, escape(result.outcome))}</td>'
             )
         body_rows.append(
             f'<tr data-family="{_attr(family)}" data-check="{_attr(check)}"><td class="family">{escape(family)}</td>'
-            f'<td title="{_attr(title)}"><code>{escape(check)}</code></td>{"".join(cells)}</tr>'
+            f'<td title="{_attr(row.title)}"><code>{escape(check)}</code></td>'
+            f'<td class="severity">{escape(row.severity)}</td>{"".join(cells)}</tr>'
         )
 
     column_totals = []
@@ -192,7 +209,8 @@ def render_html(matrix: Matrix) -> str:
     reason_rows = [
         f'<tr data-col="{column_ids[r.column]}" data-family="{_attr(r.family)}">'
         f"<td>{escape(r.column)}</td><td>{escape(r.family)}</td><td><code>{escape(r.check)}</code></td>"
-        f'<td class="cell {_attr(r.outcome)}">{escape(r.outcome)}</td><td>{escape(r.reason)}</td>'
+        f"<td>{escape(r.severity)}</td>"
+        f'<td class="cell {_attr(_cell_class(r.outcome, r.severity))}">{escape(r.outcome)}</td><td>{escape(r.reason)}</td>'
         f"<td>{escape(r.cassette or '')}</td></tr>"
         for r in matrix.not_passed()
     ]

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from conformance.report.results import ERROR, FAILED, PASSED, SKIPPED, XFAILED, XPASSED, Matrix
+from conformance.report.results import ERROR, FAILED, NOT_APPLICABLE, PASSED, SKIPPED, XFAILED, XPASSED, Matrix
+from conformance.severity import SHOULD
 
 CELL_TEXT = {
     PASSED: "pass",
     FAILED: "**FAIL**",
     ERROR: "**ERROR**",
     SKIPPED: "skip",
+    NOT_APPLICABLE: "n/a",
     XFAILED: "known",
     XPASSED: "**fixed?**",
 }
 
 LEGEND = (
     "pass: the check passed. **FAIL**: the provider broke the check. **ERROR**: the check could not run. "
-    "skip: not applicable in this mode (the reason is listed). known: a failure recorded in the baseline "
-    "(an expected failure). **fixed?**: in the baseline but passed: remove it from the baseline."
+    "skip: not run in this mode (the reason is listed). n/a: the provider does not declare what the check "
+    "judges (e.g. token ids). known: a failure recorded in the baseline (an expected failure). **fixed?**: in "
+    "the baseline but passed: remove it from the baseline. Severity: a `must` check failing fails the gate; "
+    "a `should` check failing (fail, not bold) fails it only with --conformance-strict."
 )
+
+
+def cell_text(outcome: str, severity: str) -> str:
+    if outcome == FAILED and severity == SHOULD:
+        return "fail"
+    return CELL_TEXT.get(outcome, outcome)
 
 
 def _escape(text: str) -> str:
@@ -30,15 +40,15 @@ def render_markdown(matrix: Matrix) -> str:
         return "\n".join(lines + ["No conformance check ran.", ""])
     lines.append(LEGEND)
     lines.append("")
-    lines.append("| family | check | " + " | ".join(_escape(c) for c in matrix.columns) + " |")
-    lines.append("|---|---|" + "---|" * len(matrix.columns))
-    for family, check, _title in matrix.rows:
-        label = f"`{check}`"  # the title (long, in the HTML page's tooltip) would drown the table
+    lines.append("| family | check | severity | " + " | ".join(_escape(c) for c in matrix.columns) + " |")
+    lines.append("|---|---|---|" + "---|" * len(matrix.columns))
+    for row in matrix.rows:
+        label = f"`{row.check}`"  # the title (long, in the HTML page's tooltip) would drown the table
         cells = []
         for column in matrix.columns:
-            result = matrix.cells.get((check, column))
-            cells.append(CELL_TEXT.get(result.outcome, result.outcome) if result else "")
-        lines.append(f"| {family} | {label} | " + " | ".join(cells) + " |")
+            result = matrix.cells.get((row.check, column))
+            cells.append(cell_text(result.outcome, row.severity) if result else "")
+        lines.append(f"| {row.family} | {label} | {row.severity} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append("## Totals")
     lines.append("")
@@ -51,12 +61,12 @@ def render_markdown(matrix: Matrix) -> str:
         lines.append("")
         lines.append("## Not passed, and why")
         lines.append("")
-        lines.append("| provider | check | outcome | reason |")
-        lines.append("|---|---|---|---|")
+        lines.append("| provider | check | severity | outcome | reason |")
+        lines.append("|---|---|---|---|---|")
         for result in attention:
             reason = result.reason + (f" (cassette `{result.cassette}`)" if result.cassette else "")
             lines.append(
-                f"| {_escape(result.column)} | `{result.check}` | {result.outcome} | {_escape(reason)} |"
+                f"| {_escape(result.column)} | `{result.check}` | {result.severity} | {result.outcome} | {_escape(reason)} |"
             )
     if matrix.runs:
         lines.append("")

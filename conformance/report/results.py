@@ -22,11 +22,20 @@ PASSED = "passed"
 FAILED = "failed"  # the check failed (an assertion or the provider raised)
 ERROR = "error"  # the check could not run (setup or teardown broke)
 SKIPPED = "skipped"
+NOT_APPLICABLE = "n/a"  # the provider does not declare the capability the check judges
 XFAILED = "xfailed"  # failed as the baseline (or the suite) expects
 XPASSED = "xpassed"  # expected to fail, passed: remove it from the baseline
-OUTCOMES = (PASSED, FAILED, ERROR, SKIPPED, XFAILED, XPASSED)
-# Outcomes that make the gate fail when they are what the run ends with.
+OUTCOMES = (PASSED, FAILED, ERROR, SKIPPED, NOT_APPLICABLE, XFAILED, XPASSED)
+# Outcomes that make the gate fail when they are what the run ends with (for a `should` check only
+# with --conformance-strict).
 BLOCKING = frozenset({FAILED, ERROR})
+# A check skips with a reason starting so when the provider lacks what it judges: shown as n/a, not as
+# skipped for the mode, and never as passed.
+NOT_APPLICABLE_PREFIX = "not applicable: "
+
+
+def is_not_applicable(skip_reason: str) -> bool:
+    return skip_reason.startswith(NOT_APPLICABLE_PREFIX)
 
 
 class ResultsError(Exception):
@@ -47,6 +56,7 @@ class CheckResult:
     reason: str = ""
     nodeid: str = ""
     cassette: str | None = None
+    severity: str = "must"  # `must` or `should` (conformance.severity); results written before it: must
 
     @property
     def column(self) -> str:
@@ -130,12 +140,22 @@ def load_all_results(directory: Path) -> tuple[list[CheckResult], list[RunSummar
     return results, runs
 
 
+@dataclass(frozen=True)
+class Row:
+    """One check of the matrix: its family, id, title and severity."""
+
+    family: str
+    check: str
+    title: str
+    severity: str
+
+
 @dataclass
 class Matrix:
     """Checks (rows, grouped by family) by provider columns, ready for a renderer."""
 
     columns: list[str]
-    rows: list[tuple[str, str, str]]  # (family, check id, title)
+    rows: list[Row]
     cells: dict[tuple[str, str], CheckResult]  # (check id, column) -> result
     runs: list[RunSummary]
 
@@ -148,20 +168,18 @@ class Matrix:
 
     def not_passed(self) -> list[CheckResult]:
         """Every cell whose outcome needs a reader's attention, in matrix order."""
-        order = {row[1]: i for i, row in enumerate(self.rows)}
+        order = {row.check: i for i, row in enumerate(self.rows)}
         cells = [r for r in self.cells.values() if r.outcome != PASSED]
         return sorted(cells, key=lambda r: (self.columns.index(r.column), order[r.check]))
 
 
 def build_matrix(results: list[CheckResult], runs: list[RunSummary] | None = None) -> Matrix:
     columns = sorted({r.column for r in results})
-    titles: dict[str, tuple[str, str]] = {}
+    rows_by_check: dict[str, Row] = {}
     for result in results:
-        family, title = titles.get(result.check, (result.family, ""))
-        titles[result.check] = (family, title or result.title)
-    rows = sorted(
-        ((family, check, title) for check, (family, title) in titles.items()),
-        key=lambda row: (family_rank(row[0]), row[0], row[1]),
-    )
+        known = rows_by_check.get(result.check)
+        title = (known.title if known else "") or result.title
+        rows_by_check[result.check] = Row(known.family if known else result.family, result.check, title, result.severity)
+    rows = sorted(rows_by_check.values(), key=lambda row: (family_rank(row.family), row.family, row.check))
     cells = {(r.check, r.column): r for r in results}
     return Matrix(columns=columns, rows=rows, cells=cells, runs=list(runs or []))

@@ -4,6 +4,14 @@ A factory is `factory(base_url=..., model_id=..., api_key=..., **config) -> stra
 `base_url` is the wire's API base. Every SDK names request parameters differently, so an entry also says
 how the cases' parameters (`max_tokens`, extra body fields such as vLLM's `structured_outputs`) become
 that provider's configuration; third-party factories get them as `params={...}` (the common convention).
+
+Token ids: a factory that sets `factory.conformance_token_ids = True` promises that, called with the extra
+keyword `return_token_ids=True`, it builds a model that asks the server for them (vLLM's
+`return_token_ids` request field) and ends every model call's stream with
+`messageStop.additionalModelResponseFields = {"prompt_token_ids": [...], "token_ids": [...]}`: the
+prompt's ids and every generated id, as the server sent them (what `providers.training.TokenRecorder`
+and strands-vllm's `VLLMTokenRecorder` read). The token-id checks run only for such a provider; for
+any other they are not applicable.
 """
 
 from __future__ import annotations
@@ -14,12 +22,14 @@ from typing import Any
 
 from strands.models import Model
 
-__all__ = ["TRANSPORTS", "Factory", "ProviderEntry", "named_params", "params_as_params", "server_root"]
+__all__ = ["TOKEN_IDS_ATTRIBUTE", "TRANSPORTS", "Factory", "ProviderEntry", "named_params", "params_as_params",
+           "server_root"]
 
 Factory = Callable[..., Model]
 # "httpx": replayed in-process by respx. "sockets": a client respx cannot see (boto3's urllib3): the
 # cassette is served by a loopback server on 127.0.0.1 whose URL is the provider's base_url.
 TRANSPORTS = ("httpx", "sockets")
+TOKEN_IDS_ATTRIBUTE = "conformance_token_ids"
 
 
 def params_as_params(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -60,6 +70,14 @@ class ProviderEntry:
     # False for the SDK's own providers kept for comparison: named with --conformance-provider, not in the default matrix.
     in_default_matrix: bool = True
 
-    def build(self, *, base_url: str, model_id: str, api_key: str, params: Mapping[str, Any] | None = None) -> Model:
+    @property
+    def token_ids(self) -> bool:
+        """The factory declares the token-id capability (see the module docstring)."""
+        return getattr(self.factory, TOKEN_IDS_ATTRIBUTE, False) is True
+
+    def build(self, *, base_url: str, model_id: str, api_key: str, params: Mapping[str, Any] | None = None,
+              token_ids: bool = False) -> Model:
         config = self.params_to_config(params or {})
+        if token_ids:
+            config["return_token_ids"] = True
         return self.factory(base_url=base_url, model_id=model_id, api_key=api_key, **config)

@@ -273,6 +273,10 @@ def upstream_llamacpp_factory(*, base_url: str, model_id: str, api_key: str = "E
     return LlamaCppModel(base_url=server_root(base_url, "/v1"), model_id=model_id, **config)
 
 
+# Both take return_token_ids=True and then pass vLLM's ids on in messageStop (the token-id checks' contract).
+neuron_factory.conformance_token_ids = True  # type: ignore[attr-defined]
+vllm_factory.conformance_token_ids = True  # type: ignore[attr-defined]
+
 # `upstream-*` wrap the SDK's own providers: not in the default matrix, but they show what the suite finds
 # in the code the reference providers replace.
 PROVIDERS = (

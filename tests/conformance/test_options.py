@@ -92,6 +92,7 @@ pytestmark = pytest.mark.family("event_grammar")
 
 @pytest.mark.cases("text_basic")
 async def test_streams_once(conformance_run):
+    '''Severity: must -- a check of the suite states its severity.'''
     await conformance_run.valid_stream()
 """
 

@@ -58,11 +58,11 @@ def test_the_matrix_spans_the_runs_of_several_providers(fake_suite: pytest.Pytes
         "good--openai-chat--replay.json",
     ]
     markdown = (out / "matrix.md").read_text()
-    assert "| family | check | broken (openai-chat, replay) | good (openai-chat, replay) |" in markdown
-    assert "| event_grammar | `grammar.text` | pass | pass |" in markdown
-    assert "| stop_reasons | `stop.tool_calls` | **FAIL** | pass |" in markdown
+    assert "| family | check | severity | broken (openai-chat, replay) | good (openai-chat, replay) |" in markdown
+    assert "| event_grammar | `grammar.text` | must | pass | pass |" in markdown
+    assert "| stop_reasons | `stop.tool_calls` | must | **FAIL** | pass |" in markdown
     assert (
-        "| broken (openai-chat, replay) | `stop.tool_calls` | failed | event 1 (messageStop): stopReason expected "
+        "| broken (openai-chat, replay) | `stop.tool_calls` | must | failed | event 1 (messageStop): stopReason expected "
         "'tool_use', got 'end_turn' (cassette `tool_calls_finish_stop`) |"
     ) in markdown
     html = (out / "matrix.html").read_text()
