@@ -40,7 +40,9 @@ def test_chained(request, case):
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    # A --conformance- option makes the run the suite's, as its checks' folder does for the real suite.
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+                     "addopts = --conformance-matrix-dir=reports/conformance\n")
     pytester.makepyfile(test_chained=CHAINED)
     return pytester
 

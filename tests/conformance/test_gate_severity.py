@@ -58,7 +58,9 @@ def test_token_ids(request):
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    # A --conformance- option makes the run the suite's, as its checks' folder does for the real suite.
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+                     "addopts = --conformance-matrix-dir=reports/conformance\n")
     pytester.makepyfile(test_checks=CHECKS)
     return pytester
 
@@ -128,7 +130,9 @@ def test_should_failures_are_written_to_the_baseline_and_then_expected(suite: py
 def test_a_check_without_a_valid_severity_stops_the_run_saying_what_to_add(
     pytester: pytest.Pytester, docstring: str, expected: str
 ) -> None:
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    # A --conformance- option makes the run the suite's, as its checks' folder does for the real suite.
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+                     "addopts = --conformance-matrix-dir=reports/conformance\n")
     pytester.makepyfile(test_unclassified=(
         "import pytest\n\npytestmark = pytest.mark.family('errors')\n\n"
         f"def test_unclassified():\n    {docstring}\n"

@@ -1,5 +1,5 @@
 """The token-id checks judge the provider under test: a provider declaring token ids and returning none
-or wrong ones fails them, one that cannot build a model fails them, one that does not declare them gets
+or wrong ones fails them, one whose streams raise fails them, one that does not declare them gets
 them as not applicable (never passed), and the reference vLLM provider passes them.
 """
 

@@ -1,6 +1,7 @@
 """Provider factories for the token-id checks' own tests: each declares the capability and breaks it.
 
-`silent` never asks for token ids, `shifted` passes on ids off by one, `raising` cannot build a model,
+`silent` never asks for token ids, `shifted` passes on ids off by one, `raising` builds a model whose every stream raises (a factory that cannot build one at all is
+stopped before any check by the suite's factory check),
 `undeclared` is the reference vLLM provider without the declaration (its checks are not applicable).
 """
 
@@ -34,8 +35,16 @@ def shifted(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: A
     return ShiftedIdsModel(base_url=base_url, model_id=model_id, api_key=api_key, **config)
 
 
-def raising(**config: Any) -> Model:
-    raise RuntimeError("this factory cannot build a model")
+class RaisingModel(VLLMModel):
+    """Builds, and raises on every request: the token-id checks must fail it, never pass it."""
+
+    async def stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+        raise RuntimeError("this model cannot stream")
+        yield  # an async generator, as the contract asks
+
+
+def raising(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+    return RaisingModel(base_url=base_url, model_id=model_id, api_key=api_key, **config)
 
 
 def undeclared(**config: Any) -> Model:
