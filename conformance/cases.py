@@ -216,6 +216,7 @@ _CASE_LIST = [
     _text_case("text_basic", "a short streamed text answer"),
     Case("text_multibyte_split", "text with chunk boundaries inside multi-byte characters", _TEXT),
     Case("usage_missing", "a server that ignores stream_options and sends no usage chunk", _TEXT),
+    Case("usage_cached", "a prompt partly read from and partly written to the server's cache", _TEXT),
     Case("finish_stop", "finish_reason stop", _TEXT, params={"max_tokens": 48, "temperature": 0.0}, live=ANY_SERVER),
     Case("finish_length", "finish_reason length (max_tokens reached)", _TEXT,
          params={"max_tokens": 3, "temperature": 0.0}, live=ANY_SERVER),

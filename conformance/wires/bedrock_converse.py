@@ -56,7 +56,9 @@ def decode_bedrock_converse(body: bytes) -> WireExpectation:
             expectation.saw_done = True
         elif name == "metadata" and payload.get("usage"):
             usage = payload["usage"]
-            expectation.usage = {key: usage[key] for key in ("inputTokens", "outputTokens", "totalTokens")}
+            expectation.usage = {key: usage[key] for key in ("inputTokens", "outputTokens", "totalTokens",
+                                                             "cacheReadInputTokens", "cacheWriteInputTokens")
+                                 if key in usage}
     return expectation
 
 

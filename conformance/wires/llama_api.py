@@ -59,7 +59,7 @@ WIRE = WireFamily(
     description="Meta Llama API chat completions (its own SSE events)",
     stop_reasons={key: value for key, value in FINISH_STOP_REASONS.items() if key != "finish_content_filter"},
     content=CHAT_CONTENT, request_schema="openai-chat.request.json",
-    unsupported={**OPENAI_ONLY, **NO_REASONING, **NO_CITATIONS,
+    unsupported={**OPENAI_ONLY, **NO_REASONING, **NO_CITATIONS, "usage_cached": "this wire reports no cache token counts",
                  "finish_content_filter": "the Llama API has no content filter stop_reason",
                  "error_503": "no published 503 shape for the Llama API"},
 )

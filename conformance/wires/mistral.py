@@ -41,7 +41,7 @@ WIRE = WireFamily(
     name="mistral", api_prefix="/v1", decode=decode_openai_chat, read_request=read_always_usage_chat_request,
     description="Mistral chat completions (OpenAI-shaped SSE chunks)",
     stop_reasons={**FINISH_STOP_REASONS, "finish_model_length": "max_tokens"},
-    unsupported={**OPENAI_ONLY, **NO_REASONING, **NO_CITATIONS,
+    unsupported={**OPENAI_ONLY, **NO_REASONING, **NO_CITATIONS, "usage_cached": "this wire reports no cache token counts",
                  "tool_split_arguments": "Mistral sends each tool call whole, in one delta"},
     errors={"finish_error": "failed"},
     content=CHAT_CONTENT, request_schema="mistral.request.json",

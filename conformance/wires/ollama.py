@@ -100,6 +100,7 @@ WIRE = WireFamily(
         "tool_split_arguments": "Ollama sends tool arguments whole, as a JSON object",
         "tool_split_multibyte": _ARGUMENTS_WHOLE,
         **NO_CITATIONS,
+        "usage_cached": "this wire reports no cache token counts",
     },
     errors={"error_model_not_found": "failed"},
     content={

@@ -108,8 +108,17 @@ def decode_openai_chat(body: bytes) -> WireExpectation:
     if stream.usage:
         expectation.usage = {"inputTokens": stream.usage["prompt_tokens"],
                              "outputTokens": stream.usage["completion_tokens"],
-                             "totalTokens": stream.usage["total_tokens"]}
+                             "totalTokens": stream.usage["total_tokens"], **chat_cache_counts(stream.usage)}
     return expectation
+
+
+def chat_cache_counts(usage: Mapping[str, Any]) -> dict[str, int]:
+    """The cache shares of a chat-completions usage object, where non-zero: OpenAI's cached prompt tokens and
+    the cache-write count that the LiteLLM proxy adds (both already inside prompt_tokens)."""
+    read = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    write = usage.get("cache_creation_input_tokens")
+    return {key: value for key, value in (("cacheReadInputTokens", read), ("cacheWriteInputTokens", write))
+            if isinstance(value, int) and value > 0}
 
 
 def chat_completion_from_stream(body: bytes) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ WIRE = WireFamily(
     name="writer", api_prefix="/v1", decode=decode_openai_chat, read_request=read_openai_chat_request,
     description="Writer chat (OpenAI-shaped SSE chunks)",
     stop_reasons=FINISH_STOP_REASONS,
-    unsupported={**OPENAI_ONLY, **NO_REASONING, **NO_CITATIONS},
+    unsupported={**OPENAI_ONLY, **NO_REASONING, **NO_CITATIONS, "usage_cached": "this wire reports no cache token counts"},
     content=CHAT_CONTENT, request_schema="openai-chat.request.json",
 )
 
