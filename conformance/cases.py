@@ -272,7 +272,8 @@ _CASE_LIST = [
     # Request content: each block in a history the replayed text (or post-tool-result) answer follows.
     *(Case(f"content_{kind}", f"a {kind.replace('_', ' ')} block in the history", messages,
            tool_specs=(WEATHER_TOOL,) if kind.startswith("tool_result") else None,
-           cassette="tool_result_round_trip" if kind.startswith("tool_result") else "text_basic",
+           # one written text answer per wire (no usage: these judge the request) keeps the matrix small
+           cassette="tool_result_round_trip" if kind.startswith("tool_result") else "usage_missing",
            not_live_reason=_CONTENT_NOT_LIVE) for kind, messages in CONTENT_MESSAGES.items()),
     Case("content_tool_result_json", "a tool result holding JSON", _result_history({"json": REPORT_JSON}),
          tool_specs=(WEATHER_TOOL,), cassette="tool_result_round_trip", not_live_reason=_CONTENT_NOT_LIVE),

@@ -5,7 +5,8 @@ cache point, a tool result holding an image or JSON, citations) in a history ans
 content table (`WireFamily.content`) says what its request must do with the block: send it (the wire's
 request reader finds it), send it or refuse it, refuse it, or omit it where the wire has no place for it by
 design. A refusal is an exception raised before anything is sent, whose message names the block.
-Every request body is also validated against the wire's published request schema (`conformance/schemas/`).
+Every request body these checks and the request-shape checks see is also validated against the wire's
+published request schema (`conformance/schemas/`): e.g. no `content: []` on an assistant turn of tool calls only.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import pytest
 
 from conformance.cases import PNG_BYTES, REPORT_JSON
-from conformance.schemas import schema_errors
+from conformance.schemas import assert_bodies_match_schema
 
 pytestmark = pytest.mark.family("request_shape")  # the request-shape family, content part
 
@@ -90,23 +91,3 @@ async def test_same_tool_twice_keeps_both_calls(conformance_run):
         ids = [call.call_id for call in meaning.tool_calls]
         assert ids == ["call_oslo0001", "call_rome0001"], f"tool call ids sent {ids}"
         assert [result.call_id for result in meaning.tool_results] == ids, meaning.tool_results
-
-
-def assert_bodies_match_schema(run) -> None:
-    """Every body sent is valid under the wire's request schema (a wire that keeps none is not judged here)."""
-    name = run.wire.request_schema
-    for number, sent in enumerate(run.sent if name else ()):
-        problems = schema_errors(name, sent.body)
-        assert not problems, f"request #{number} breaks {name} ({run.where()}):\n" + "\n".join(problems)
-
-
-@pytest.mark.cases("shape_tools", "shape_tool_results", "shape_system_prompt_content")
-@pytest.mark.asyncio
-async def test_request_matches_wire_schema(conformance_run):
-    """A request with tools, tool choice, system blocks and an assistant turn of tool calls only is valid under
-    the wire's published request schema (e.g. no `content: []` on that turn, which the vendors reject); the
-    content checks above validate their bodies too."""
-    if conformance_run.wire.request_schema is None:
-        pytest.skip(f"wire {conformance_run.wire.name} keeps no request schema")
-    await conformance_run.stream()
-    assert_bodies_match_schema(conformance_run)

@@ -1,7 +1,8 @@
 """Request shape: what the provider sends means what the caller asked (asserted apart from replay matching).
 
 The wire's request reader turns the body into a meaning (tools, tool choice, system prompt, tool calls
-and results), so these checks hold for every wire family.
+and results), so these checks hold for every wire family; each body must also be valid under the wire's
+published request schema (an assistant turn of tool calls only never goes out with `content: []`).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.cases import WEATHER_TOOL
+from conformance.schemas import assert_bodies_match_schema
 
 pytestmark = pytest.mark.family("request_shape")
 
@@ -18,6 +20,7 @@ pytestmark = pytest.mark.family("request_shape")
 async def test_tools_sent(conformance_run):
     """Each tool spec goes out with its name, description and JSON schema unchanged."""
     await conformance_run.attempt()
+    assert_bodies_match_schema(conformance_run)
     tools = conformance_run.sent_meaning().tools
     assert [tool["name"] for tool in tools] == ["get_weather"], f"tools sent: {tools}"
     (tool,) = tools
@@ -30,6 +33,7 @@ async def test_tools_sent(conformance_run):
 async def test_tool_choice_sent(conformance_run):
     """tool_choice auto, any and a named tool reach the server with the same meaning."""
     await conformance_run.attempt()
+    assert_bodies_match_schema(conformance_run)
     meaning = conformance_run.sent_meaning()
     kind = next(iter(conformance_run.case.tool_choice))
     wanted = {"auto": "auto", "any": "any", "tool": ("tool", "get_weather")}[kind]
@@ -49,6 +53,7 @@ async def test_tool_choice_sent(conformance_run):
 async def test_system_prompt_sent(conformance_run):
     """A plain system prompt is sent once, before the conversation."""
     await conformance_run.attempt()
+    assert_bodies_match_schema(conformance_run)
     meaning = conformance_run.sent_meaning()
     assert meaning.system_messages <= 1 and meaning.system_first, f"{meaning.system_messages} system messages, first: {meaning.system_first}"
     assert meaning.system_text == "You are terse.", f"system prompt sent: {meaning.system_text!r}"
@@ -59,6 +64,7 @@ async def test_system_prompt_sent(conformance_run):
 async def test_system_prompt_content_sent(conformance_run):
     """system_prompt_content blocks are all sent (not silently dropped), in order."""
     await conformance_run.attempt()
+    assert_bodies_match_schema(conformance_run)
     text = conformance_run.sent_meaning().system_text or ""
     assert "You are terse." in text and "Answer in English." in text, f"system prompt sent: {text!r}"
     assert text.index("You are terse.") < text.index("Answer in English."), f"system prompt sent: {text!r}"
@@ -69,6 +75,7 @@ async def test_system_prompt_content_sent(conformance_run):
 async def test_tool_results_sent_with_ids(conformance_run):
     """The earlier call goes back as the assistant's tool call and its result under the same id."""
     await conformance_run.attempt()
+    assert_bodies_match_schema(conformance_run)
     meaning = conformance_run.sent_meaning()
     assert meaning.roles == ["user", "assistant", "tool"] or meaning.roles == ["user", "assistant", "user"], meaning.roles
     assert [(call.call_id, call.name, call.input) for call in meaning.tool_calls] == [
@@ -83,6 +90,7 @@ async def test_tool_results_sent_with_ids(conformance_run):
 async def test_streaming_with_usage_requested(conformance_run):
     """The request streams and asks for usage (OpenAI's stream_options.include_usage), or servers never send it."""
     await conformance_run.attempt()
+    assert_bodies_match_schema(conformance_run)
     meaning = conformance_run.sent_meaning()
     assert meaning.streaming, "the request does not ask for a stream"
     assert meaning.usage_requested, "the request does not ask for the usage chunk"

@@ -15,7 +15,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-__all__ = ["SCHEMA_DIR", "schema_errors"]
+__all__ = ["SCHEMA_DIR", "assert_bodies_match_schema", "schema_errors"]
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 
@@ -31,3 +31,11 @@ def schema_errors(name: str, body: Any) -> list[str]:
     """Where `body` breaks the schema file `name`, one line per error (path, then the rule); [] when valid."""
     errors = sorted(_validator(name).iter_errors(body), key=lambda error: list(error.absolute_path))
     return [f"at /{'/'.join(str(part) for part in error.absolute_path)}: {error.message[:300]}" for error in errors]
+
+
+def assert_bodies_match_schema(run: Any) -> None:
+    """Every body a check's run sent is valid under its wire's request schema (a wire keeping none: not judged)."""
+    name = run.wire.request_schema
+    for number, sent in enumerate(run.sent if name else ()):
+        problems = schema_errors(name, sent.body)
+        assert not problems, f"request #{number} breaks schemas/{name} ({run.where()}):\n" + "\n".join(problems)
