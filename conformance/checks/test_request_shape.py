@@ -11,17 +11,23 @@ import pytest
 
 from conformance.cases import WEATHER_TOOL
 from conformance.schemas import assert_bodies_match_schema
+from conformance.wires import RequestMeaning
 
 pytestmark = pytest.mark.family("request_shape")
+
+
+async def sent_meaning(conformance_run) -> RequestMeaning:
+    """Stream the case, require every body valid under the wire's schema, and read what request #0 means."""
+    await conformance_run.attempt()
+    assert_bodies_match_schema(conformance_run)
+    return conformance_run.sent_meaning()
 
 
 @pytest.mark.cases("shape_tools")
 @pytest.mark.asyncio
 async def test_tools_sent(conformance_run):
     """Each tool spec goes out with its name, description and JSON schema unchanged."""
-    await conformance_run.attempt()
-    assert_bodies_match_schema(conformance_run)
-    tools = conformance_run.sent_meaning().tools
+    tools = (await sent_meaning(conformance_run)).tools
     assert [tool["name"] for tool in tools] == ["get_weather"], f"tools sent: {tools}"
     (tool,) = tools
     assert tool["description"] == WEATHER_TOOL["description"], tool
@@ -32,9 +38,7 @@ async def test_tools_sent(conformance_run):
 @pytest.mark.asyncio
 async def test_tool_choice_sent(conformance_run):
     """tool_choice auto, any and a named tool reach the server with the same meaning."""
-    await conformance_run.attempt()
-    assert_bodies_match_schema(conformance_run)
-    meaning = conformance_run.sent_meaning()
+    meaning = await sent_meaning(conformance_run)
     kind = next(iter(conformance_run.case.tool_choice))
     wanted = {"auto": "auto", "any": "any", "tool": ("tool", "get_weather")}[kind]
     # Same meanings: auto is the server default when tools are present, so leaving it out says the same;
@@ -52,9 +56,7 @@ async def test_tool_choice_sent(conformance_run):
 @pytest.mark.asyncio
 async def test_system_prompt_sent(conformance_run):
     """A plain system prompt is sent once, before the conversation."""
-    await conformance_run.attempt()
-    assert_bodies_match_schema(conformance_run)
-    meaning = conformance_run.sent_meaning()
+    meaning = await sent_meaning(conformance_run)
     assert meaning.system_messages <= 1 and meaning.system_first, f"{meaning.system_messages} system messages, first: {meaning.system_first}"
     assert meaning.system_text == "You are terse.", f"system prompt sent: {meaning.system_text!r}"
 
@@ -63,9 +65,7 @@ async def test_system_prompt_sent(conformance_run):
 @pytest.mark.asyncio
 async def test_system_prompt_content_sent(conformance_run):
     """system_prompt_content blocks are all sent (not silently dropped), in order."""
-    await conformance_run.attempt()
-    assert_bodies_match_schema(conformance_run)
-    text = conformance_run.sent_meaning().system_text or ""
+    text = (await sent_meaning(conformance_run)).system_text or ""
     assert "You are terse." in text and "Answer in English." in text, f"system prompt sent: {text!r}"
     assert text.index("You are terse.") < text.index("Answer in English."), f"system prompt sent: {text!r}"
 
@@ -74,9 +74,7 @@ async def test_system_prompt_content_sent(conformance_run):
 @pytest.mark.asyncio
 async def test_tool_results_sent_with_ids(conformance_run):
     """The earlier call goes back as the assistant's tool call and its result under the same id."""
-    await conformance_run.attempt()
-    assert_bodies_match_schema(conformance_run)
-    meaning = conformance_run.sent_meaning()
+    meaning = await sent_meaning(conformance_run)
     assert meaning.roles == ["user", "assistant", "tool"] or meaning.roles == ["user", "assistant", "user"], meaning.roles
     assert [(call.call_id, call.name, call.input) for call in meaning.tool_calls] == [
         ("call_oslo0001", "get_weather", {"city": "Oslo"})
@@ -89,8 +87,6 @@ async def test_tool_results_sent_with_ids(conformance_run):
 @pytest.mark.asyncio
 async def test_streaming_with_usage_requested(conformance_run):
     """The request streams and asks for usage (OpenAI's stream_options.include_usage), or servers never send it."""
-    await conformance_run.attempt()
-    assert_bodies_match_schema(conformance_run)
-    meaning = conformance_run.sent_meaning()
+    meaning = await sent_meaning(conformance_run)
     assert meaning.streaming, "the request does not ask for a stream"
     assert meaning.usage_requested, "the request does not ask for the usage chunk"
