@@ -40,21 +40,23 @@ async def test_content_block_sent_or_refused(conformance_run):
     kind = conformance_run.case.name.removeprefix("content_")
     handling, why = conformance_run.wire.content.get(kind, ("send_or_refuse", "the wire declares nothing"))
     outcome = await conformance_run.attempt()
-    if outcome.error is not None:
+    if outcome.error is not None and not conformance_run.sent:  # refused before sending: judge the refusal
+        conformance_run.replay_refused()
         message = f"{type(outcome.error).__name__}: {outcome.error}"
-        assert handling in ("refuse", "send_or_refuse"), (
-            f"the {kind} block raised {message}; wire {conformance_run.wire.name} carries it ({why})")
+        assert handling != "omit", (f"the {kind} block raised {message}; wire {conformance_run.wire.name} has no "
+                                    f"place for it ({why}), so it is left out, not refused")
+        assert handling != "send", f"the {kind} block raised {message}; wire {conformance_run.wire.name} carries it ({why})"
         assert any(name in message.lower() for name in BLOCK_NAMES[kind]), (
             f"the refusal does not name the {kind} block: {message}")
-        assert not conformance_run.sent, f"a refused block still sent {len(conformance_run.sent)} request(s)"
-        conformance_run.replay_refused()
         return
+    # What the provider made of the answer is other checks' business: the request is judged here.
     assert_bodies_match_schema(conformance_run)
-    assert handling != "refuse", f"the {kind} block must be refused by name on this wire ({why}); it was not"
+    assert handling != "refuse", f"the {kind} block must be refused by name on this wire ({why}); it was sent"
     meaning = conformance_run.sent_meaning()
-    found = kind.removesuffix("_unsigned")
+    # reasoning goes back as reasoning, signed or not; an image in a tool result may go in the next user message
+    found = {"reasoning_unsigned": ("reasoning",), "tool_result_image": ("tool_result_image", "image")}.get(kind, (kind,))
     if handling in ("send", "send_or_refuse"):
-        assert found in meaning.content, (
+        assert set(found) & set(meaning.content), (
             f"the {kind} block was silently dropped: the request carries {meaning.content or 'no such block'} "
             f"(wire {conformance_run.wire.name}: {why})")
     if "image" in kind:
@@ -65,7 +67,7 @@ async def test_content_block_sent_or_refused(conformance_run):
 @pytest.mark.asyncio
 async def test_tool_result_json_sent(conformance_run):
     """A tool result holding JSON goes out under its call's id with the same JSON value (not dropped, not repr'd)."""
-    await conformance_run.stream()
+    await conformance_run.attempt()  # the request is judged here, whatever the provider made of the answer
     assert_bodies_match_schema(conformance_run)
     results = conformance_run.sent_meaning().tool_results
     assert len(results) == 1, f"tool results sent: {results}"
@@ -81,7 +83,7 @@ async def test_tool_result_json_sent(conformance_run):
 async def test_same_tool_twice_keeps_both_calls(conformance_run):
     """One assistant turn calling the same tool twice goes out as two calls with distinct ids (on a wire without
     ids, two calls and two results in order), each result after its call."""
-    await conformance_run.stream()
+    await conformance_run.attempt()
     assert_bodies_match_schema(conformance_run)
     meaning = conformance_run.sent_meaning()
     calls = [(call.name, call.input) for call in meaning.tool_calls]

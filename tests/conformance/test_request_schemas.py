@@ -37,9 +37,14 @@ def _with_assistant_content(body: dict, content: object) -> dict:
     return {**body, "messages": messages}
 
 
+# Wires whose request bodies are not validated yet, with the reason.
+WITHOUT_SCHEMA = {"llama-api": "the Llama API's own published chat schema is not kept here yet"}
+
+
 def test_every_wire_names_a_schema_file() -> None:
-    names = {get_wire(name).request_schema for name in known_wires()}
-    assert None not in names, [name for name in known_wires() if get_wire(name).request_schema is None]
+    missing = sorted(name for name in known_wires() if get_wire(name).request_schema is None)
+    assert missing == sorted(WITHOUT_SCHEMA), missing
+    names = {get_wire(name).request_schema for name in known_wires()} - {None}
     assert names == set(VALID) == {path.name for path in SCHEMA_DIR.glob("*.json")}
 
 
