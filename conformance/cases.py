@@ -87,6 +87,49 @@ ROUND_TRIP_HISTORY = [
     tool_use("call_oslo0001", "get_weather", {"city": "Oslo"}),
     tool_result("call_oslo0001", "3 C, light snow"),
 ]
+# Request content: every block a Strands user can send beyond text and tools, in a history answered by text.
+PNG_BYTES = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+RADAR = {"image": {"format": "png", "source": {"bytes": PNG_BYTES}}}
+REPORT_JSON = {"city": "Oslo", "celsius": 3, "sky": "light snow"}
+
+
+def _asked_after(*blocks: dict[str, Any], role: str = "user") -> tuple[dict[str, Any], ...]:
+    """A history holding `blocks` in one `role` turn, then the question the text answer replies to."""
+    if role == "user":
+        return ({"role": "user", "content": [{"text": "Look at this."}, *blocks]},)
+    return (user("Think first, then greet."), {"role": "assistant", "content": [*blocks, {"text": "Hello."}]},
+            user("Say hello to the conformance suite in one short sentence."))
+
+
+def _result_history(*content: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    return (*ROUND_TRIP_HISTORY[:2], {"role": "user", "content": [
+        {"toolResult": {"toolUseId": "call_oslo0001", "status": "success", "content": list(content)}}]})
+
+
+_REASONING = "The user wants a greeting."
+CONTENT_MESSAGES: dict[str, tuple[dict[str, Any], ...]] = {
+    "image": _asked_after(RADAR),
+    "document": _asked_after({"document": {"format": "pdf", "name": "report", "source": {"bytes": PDF_BYTES}}}),
+    "reasoning": _asked_after({"reasoningContent": {"reasoningText": {"text": _REASONING, "signature": "c2lnbmVk"}}},
+                              role="assistant"),
+    "reasoning_unsigned": _asked_after({"reasoningContent": {"reasoningText": {"text": _REASONING}}}, role="assistant"),
+    "cache_point": _asked_after({"cachePoint": {"type": "default"}}),
+    "tool_result_image": _result_history({"text": "radar image"}, RADAR),
+    "citations": _asked_after({"citationsContent": {
+        "citations": [{"title": "report", "location": {"documentChar": {"documentIndex": 0, "start": 0, "end": 5}},
+                       "sourceContent": [{"text": "Hello"}]}],
+        "content": [{"text": "Hello, as the report says."}]}}, role="assistant"),
+}
+SAME_TOOL_TWICE_HISTORY = (
+    user("What is the weather in Oslo and in Rome?"),
+    {"role": "assistant", "content": [
+        {"toolUse": {"toolUseId": "call_oslo0001", "name": "get_weather", "input": {"city": "Oslo"}}},
+        {"toolUse": {"toolUseId": "call_rome0001", "name": "get_weather", "input": {"city": "Rome"}}}]},
+    {"role": "user", "content": [
+        {"toolResult": {"toolUseId": "call_oslo0001", "status": "success", "content": [{"text": "3 C, light snow"}]}},
+        {"toolResult": {"toolUseId": "call_rome0001", "status": "success", "content": [{"text": "22 C, clear"}]}}]},
+)
 # Far over both servers' context (llama.cpp -c 4096, vLLM --max-model-len 2048).
 OVERFLOW_PROMPT = "Repeat after me: " + "lorem ipsum dolor sit amet " * 1800
 
@@ -155,6 +198,7 @@ SHAPE_ONLY_LIVE: dict[str, dict[str, Any]] = {
     "llamacpp": {"params": {"max_tokens": 16, "temperature": 0.0}},
 }
 
+_CONTENT_NOT_LIVE = "a request-content case: judged on the request, replayed only (the local 135M model reads no images)"
 _TEXT = (user("Say hello to the conformance suite in one short sentence."),)
 _WEATHER_QUESTION = (user("What is the weather in Tokyo?"),)
 
@@ -172,6 +216,7 @@ _CASE_LIST = [
     _text_case("text_basic", "a short streamed text answer"),
     Case("text_multibyte_split", "text with chunk boundaries inside multi-byte characters", _TEXT),
     Case("usage_missing", "a server that ignores stream_options and sends no usage chunk", _TEXT),
+    Case("usage_cached", "a prompt partly read from and partly written to the server's cache", _TEXT),
     Case("finish_stop", "finish_reason stop", _TEXT, params={"max_tokens": 48, "temperature": 0.0}, live=ANY_SERVER),
     Case("finish_length", "finish_reason length (max_tokens reached)", _TEXT,
          params={"max_tokens": 3, "temperature": 0.0}, live=ANY_SERVER),
@@ -224,6 +269,17 @@ _CASE_LIST = [
     Case("shape_tool_results", "tool results sent back with the ids of their calls", ROUND_TRIP_HISTORY,
          tool_specs=(WEATHER_TOOL,), cassette="tool_result_round_trip", live=ANY_SERVER,
          params={"max_tokens": 32, "temperature": 0.0}),
+    # Request content: each block in a history the replayed text (or post-tool-result) answer follows.
+    *(Case(f"content_{kind}", f"a {kind.replace('_', ' ')} block in the history", messages,
+           tool_specs=(WEATHER_TOOL,) if kind.startswith("tool_result") else None,
+           # one written text answer per wire (no usage: these judge the request) keeps the matrix small
+           cassette="tool_result_round_trip" if kind.startswith("tool_result") else "usage_missing",
+           not_live_reason=_CONTENT_NOT_LIVE) for kind, messages in CONTENT_MESSAGES.items()),
+    Case("content_tool_result_json", "a tool result holding JSON", _result_history({"json": REPORT_JSON}),
+         tool_specs=(WEATHER_TOOL,), cassette="tool_result_round_trip", not_live_reason=_CONTENT_NOT_LIVE),
+    Case("content_same_tool_twice", "one assistant turn calling the same tool twice, both results sent back",
+         SAME_TOOL_TWICE_HISTORY, tool_specs=(WEATHER_TOOL,), cassette="tool_result_round_trip",
+         not_live_reason=_CONTENT_NOT_LIVE),
     # Structured output and end to end (driven by the checks, not by stream kwargs alone).
     Case("structured_output", "the provider's structured_output", (user("Weather in Tokyo as JSON: city and celsius."),),
          params={"max_tokens": 64, "temperature": 0.0}, live=ANY_SERVER),

@@ -267,6 +267,8 @@ class OpenAIChatModel(WireModel[ConfigT]):
                                 usage.get("completion_tokens"),
                                 usage.get("total_tokens"),
                                 details.get("cached_tokens"),
+                                # the LiteLLM proxy's cache-write count, beside OpenAI's fields
+                                usage.get("cache_creation_input_tokens"),
                             )
                     if done:
                         break

@@ -187,10 +187,37 @@ def _format_tool_choice(tool_choice: ToolChoice) -> dict[str, Any]:
 def _format_messages(messages: Messages) -> list[dict[str, Any]]:
     formatted = []
     for message in messages:
-        content = [block for block in (_format_block(b) for b in message["content"]) if block is not None]
+        content: list[dict[str, Any]] = []
+        for block in message["content"]:
+            if "cachePoint" in block:
+                if not content:
+                    raise ValueError("AnthropicModel: a cachePoint must follow the block it caches; this one opens "
+                                     f"a {message['role']} message")
+                # Anthropic marks the end of the cached prefix on the block itself.
+                content[-1]["cache_control"] = {"type": "ephemeral"}
+                continue
+            formatted_block = _format_block(block)
+            if formatted_block is not None:
+                content.append(formatted_block)
         if content:
             formatted.append({"role": message["role"], "content": content})
     return formatted
+
+
+# Document formats Anthropic reads as text (a `text` source); PDF goes as base64, the rest are refused.
+_TEXT_DOCUMENTS = ("txt", "md", "csv", "html")
+
+
+def _format_document(document: dict[str, Any]) -> dict[str, Any]:
+    data, doc_format = document["source"]["bytes"], document.get("format", "")
+    if doc_format == "pdf":
+        source = {"type": "base64", "media_type": "application/pdf", "data": base64.b64encode(data).decode()}
+    elif doc_format in _TEXT_DOCUMENTS:
+        source = {"type": "text", "media_type": "text/plain", "data": data.decode("utf-8")}
+    else:
+        raise TypeError(f"AnthropicModel: document format {doc_format!r} is not supported; Anthropic reads pdf "
+                        f"and the text formats {', '.join(_TEXT_DOCUMENTS)}")
+    return {"type": "document", "source": source, **({"title": document["name"]} if document.get("name") else {})}
 
 
 def _format_block(block: ContentBlock) -> dict[str, Any] | None:
@@ -225,8 +252,8 @@ def _format_block(block: ContentBlock) -> dict[str, Any] | None:
                 "data": base64.b64encode(image["source"]["bytes"]).decode(),
             },
         }
-    if "cachePoint" in block:
-        return None
+    if "document" in block:
+        return _format_document(cast(dict[str, Any], block["document"]))
     raise TypeError(f"AnthropicModel: content block {sorted(block)} is not supported by this provider")
 
 

@@ -175,8 +175,10 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
             prompt, completion = getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None)
             if prompt is not None or completion is not None:
                 details = getattr(usage, "prompt_tokens_details", None)
+                # LiteLLM keeps the cache-write count apart from OpenAI's details (Anthropic's, Bedrock's, the proxy's).
                 asm.set_usage(prompt, completion, getattr(usage, "total_tokens", None),
-                              getattr(details, "cached_tokens", None) if details is not None else None)
+                              getattr(details, "cached_tokens", None) if details is not None else None,
+                              getattr(usage, "cache_creation_input_tokens", None))
         return events
 
     def _mapped(self, exc: BaseException, where: str, *, mid_stream: bool = False) -> Exception:

@@ -229,12 +229,17 @@ def _format_messages(
                 )
             elif "toolResult" in block:
                 result = block["toolResult"]
-                text = "\n".join(
-                    item["text"] if "text" in item else json.dumps(item["json"], ensure_ascii=False)
-                    for item in result["content"]
-                    if "text" in item or "json" in item
-                )
-                tool_message = {"role": "tool", "content": text}
+                texts, images = [], []
+                for item in result["content"]:
+                    if "text" in item or "json" in item:
+                        texts.append(item["text"] if "text" in item else json.dumps(item["json"], ensure_ascii=False))
+                    elif "image" in item:
+                        images.append(base64.b64encode(item["image"]["source"]["bytes"]).decode())
+                    else:
+                        raise TypeError(f"OllamaModel: tool result item {sorted(item)} is not supported by /api/chat")
+                tool_message: dict[str, Any] = {"role": "tool", "content": "\n".join(texts)}
+                if images:
+                    tool_message["images"] = images
                 if result["toolUseId"] in names_by_id:
                     tool_message["tool_name"] = names_by_id[result["toolUseId"]]
                 formatted.append(tool_message)

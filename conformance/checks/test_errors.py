@@ -6,10 +6,17 @@ overloaded event, Bedrock's exception frames, Mistral's finish_reason error, ...
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 
 pytestmark = pytest.mark.family("errors")
+
+# Python's own errors from a provider's code (a dict key or attribute that was not there, a None where an
+# object was expected): a stream the provider could not read must be named as such, not crash its parser.
+PROGRAMMING_ERRORS = (AttributeError, KeyError, IndexError, TypeError, NameError, UnboundLocalError,
+                      ZeroDivisionError, AssertionError, json.JSONDecodeError, UnicodeDecodeError)
 
 
 def _describe(outcome) -> str:
@@ -60,5 +67,8 @@ async def test_broken_stream_raises(conformance_run):
         f"a broken stream is neither throttling nor overflow: {_describe(outcome)}"
     )
     assert str(outcome.error).strip(), "the exception has no message"
+    assert not isinstance(outcome.error, PROGRAMMING_ERRORS), (
+        f"the broken stream surfaced as a Python programming error from inside the provider: {_describe(outcome)}; "
+        "raise a typed error (a Strands exception, or e.g. providers.errors.MalformedStreamError / TruncatedStreamError)")
     stops = [event for event in outcome.events if "messageStop" in event]
     assert not stops, f"messageStop {stops} emitted for a broken stream"

@@ -1,7 +1,8 @@
 """Request shape: what the provider sends means what the caller asked (asserted apart from replay matching).
 
 The wire's request reader turns the body into a meaning (tools, tool choice, system prompt, tool calls
-and results), so these checks hold for every wire family.
+and results), so these checks hold for every wire family; each body must also be valid under the wire's
+published request schema (an assistant turn of tool calls only never goes out with `content: []`).
 """
 
 from __future__ import annotations
@@ -9,8 +10,17 @@ from __future__ import annotations
 import pytest
 
 from conformance.cases import WEATHER_TOOL
+from conformance.schemas import assert_bodies_match_schema
+from conformance.wires import RequestMeaning
 
 pytestmark = pytest.mark.family("request_shape")
+
+
+async def sent_meaning(conformance_run) -> RequestMeaning:
+    """Stream the case, require every body valid under the wire's schema, and read what request #0 means."""
+    await conformance_run.attempt()
+    assert_bodies_match_schema(conformance_run)
+    return conformance_run.sent_meaning()
 
 
 @pytest.mark.cases("shape_tools")
@@ -20,8 +30,7 @@ async def test_tools_sent(conformance_run):
 
     Severity: must -- the model sees other tools than the agent has: calls fail or never happen.
     """
-    await conformance_run.attempt()
-    tools = conformance_run.sent_meaning().tools
+    tools = (await sent_meaning(conformance_run)).tools
     assert [tool["name"] for tool in tools] == ["get_weather"], f"tools sent: {tools}"
     (tool,) = tools
     assert tool["description"] == WEATHER_TOOL["description"], tool
@@ -35,8 +44,7 @@ async def test_tool_choice_sent(conformance_run):
 
     Severity: must -- the agent's tool choice (structured output forces a tool) is not what the model gets.
     """
-    await conformance_run.attempt()
-    meaning = conformance_run.sent_meaning()
+    meaning = await sent_meaning(conformance_run)
     kind = next(iter(conformance_run.case.tool_choice))
     wanted = {"auto": "auto", "any": "any", "tool": ("tool", "get_weather")}[kind]
     # Same meanings: auto is the server default when tools are present, so leaving it out says the same;
@@ -57,8 +65,7 @@ async def test_system_prompt_sent(conformance_run):
 
     Severity: must -- the model answers without its instructions.
     """
-    await conformance_run.attempt()
-    meaning = conformance_run.sent_meaning()
+    meaning = await sent_meaning(conformance_run)
     assert meaning.system_messages <= 1 and meaning.system_first, f"{meaning.system_messages} system messages, first: {meaning.system_first}"
     assert meaning.system_text == "You are terse.", f"system prompt sent: {meaning.system_text!r}"
 
@@ -70,8 +77,7 @@ async def test_system_prompt_content_sent(conformance_run):
 
     Severity: must -- instructions dropped from the request are lost data.
     """
-    await conformance_run.attempt()
-    text = conformance_run.sent_meaning().system_text or ""
+    text = (await sent_meaning(conformance_run)).system_text or ""
     assert "You are terse." in text and "Answer in English." in text, f"system prompt sent: {text!r}"
     assert text.index("You are terse.") < text.index("Answer in English."), f"system prompt sent: {text!r}"
 
@@ -83,8 +89,7 @@ async def test_tool_results_sent_with_ids(conformance_run):
 
     Severity: must -- the model never sees its tool's result, so the loop repeats the call.
     """
-    await conformance_run.attempt()
-    meaning = conformance_run.sent_meaning()
+    meaning = await sent_meaning(conformance_run)
     assert meaning.roles == ["user", "assistant", "tool"] or meaning.roles == ["user", "assistant", "user"], meaning.roles
     assert [(call.call_id, call.name, call.input) for call in meaning.tool_calls] == [
         ("call_oslo0001", "get_weather", {"city": "Oslo"})
@@ -100,7 +105,6 @@ async def test_streaming_with_usage_requested(conformance_run):
 
     Severity: must -- without it the server sends no usage: token counts are lost.
     """
-    await conformance_run.attempt()
-    meaning = conformance_run.sent_meaning()
+    meaning = await sent_meaning(conformance_run)
     assert meaning.streaming, "the request does not ask for a stream"
     assert meaning.usage_requested, "the request does not ask for the usage chunk"

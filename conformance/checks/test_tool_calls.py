@@ -37,6 +37,21 @@ async def test_tool_calls_reassembled(conformance_run):
     assert summary.stop_reason == "tool_use", f"stopReason {summary.stop_reason!r} with tool calls, expected tool_use"
 
 
+@pytest.mark.cases("tool_single", "tool_parallel", "tool_parallel_same_index")
+@pytest.mark.asyncio
+async def test_tool_use_ids_unique(conformance_run):
+    """Every toolUse in a message has its own non-empty id, also for the same tool called twice and on a wire
+    without ids (Ollama's /api/chat), where the provider must make them: results are matched to calls by id.
+
+    Severity: must -- colliding ids give a result to the wrong call, or the agent drops one.
+    """
+    summary = await conformance_run.valid_stream()
+    ids = [tool.tool_use_id for tool in summary.tool_uses]
+    assert ids, f"no toolUse in the message ({conformance_run.where()})"
+    assert all(isinstance(tool_id, str) and tool_id for tool_id in ids), f"toolUse ids {ids}: each must be a non-empty string"
+    assert len(set(ids)) == len(ids), f"toolUse ids collide within one message: {ids}"
+
+
 @pytest.mark.cases("tool_zero_args")
 @pytest.mark.asyncio
 async def test_zero_argument_tool_input_is_empty_object(conformance_run):

@@ -7,7 +7,7 @@ import pytest
 pytestmark = pytest.mark.family("usage_metrics")
 
 
-@pytest.mark.cases("text_basic", "tool_single", "reasoning_field")
+@pytest.mark.cases("text_basic", "tool_single", "reasoning_field", "usage_cached")
 @pytest.mark.asyncio
 async def test_usage_from_usage_chunk(conformance_run):
     """metadata.usage carries the server's prompt/completion/total tokens, unchanged.
@@ -20,11 +20,32 @@ async def test_usage_from_usage_chunk(conformance_run):
     summary = await conformance_run.valid_stream()
     expected = conformance_run.expected()
     assert expected.usage, f"the server sent no usage ({conformance_run.where()})"
+    # Input and output must differ in the cassette, or a provider swapping them would pass.
+    assert expected.usage["inputTokens"] != expected.usage["outputTokens"], (
+        f"{conformance_run.where()} cannot tell input from output tokens: both {expected.usage['inputTokens']}")
     readings = [expected.usage, *expected.usage_also]
     matched = summary.usage is not None and any(
         {key: summary.usage.get(key) for key in reading} == reading for reading in readings)
     also = "".join(f" or {reading}" for reading in expected.usage_also)
     assert matched, f"usage {summary.usage}, the wire said {expected.usage}{also}"
+
+
+@pytest.mark.cases("usage_cached")
+@pytest.mark.asyncio
+async def test_cache_tokens_reported(conformance_run):
+    """The cache shares the server reports (Anthropic's cache_read/cache_creation_input_tokens, Bedrock's
+    cacheRead/WriteInputTokens, OpenAI's prompt_tokens_details.cached_tokens, the LiteLLM proxy's
+    cache_creation_input_tokens) reach metadata.usage as cacheReadInputTokens and cacheWriteInputTokens.
+
+    Severity: must -- lost cache counts are lost data: cost accounting is wrong.
+    """
+    summary = await conformance_run.valid_stream()
+    expected = conformance_run.expected()
+    cached = {key: value for reading in (expected.usage or {}, *expected.usage_also)
+              for key, value in reading.items() if key.startswith("cache")}
+    assert cached, f"the server reported no cache counts ({conformance_run.where()})"
+    got = {key: (summary.usage or {}).get(key) for key in cached}
+    assert got == cached, f"cache counts {got}, the wire said {cached} (usage {summary.usage})"
 
 
 @pytest.mark.cases("text_basic", "tool_single")

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 __all__ = [
+    "CONTENT_HANDLING",
+    "CONTENT_KINDS",
     "ERROR_KINDS",
     "RECORDINGS_DIR",
     "ExpectedToolCall",
@@ -98,6 +100,20 @@ class RequestMeaning:
     streaming: bool = False
     usage_requested: bool = False
     params: dict[str, Any] = field(default_factory=dict)  # sampling parameters as sent (temperature, ...)
+    # The non-text content the body carries, as CONTENT_KINDS names it, in order; images as base64 data.
+    content: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+
+# The content blocks a Strands user can send beyond text and tool calls, by the name a request reader gives them.
+# `reasoning_unsigned` is a reasoning block without its signature: read back as `reasoning` when sent.
+CONTENT_KINDS = ("image", "document", "reasoning", "reasoning_unsigned", "cache_point", "tool_result_image",
+                 "citations")
+# What a wire does with such a block: `send` it (the reader must find it), `send_or_refuse` (the wire has a
+# place for it that not every server takes), `refuse` (raise an error naming it), `omit` (the wire has no
+# place for it and leaving it out is the documented behaviour: a hint such as a cache point, or reasoning
+# the vendor does not take back). Silently dropping a block the table says to send is the defect.
+CONTENT_HANDLING = ("send", "send_or_refuse", "refuse", "omit")
 
 
 class RequestReader(Protocol):
@@ -145,11 +161,20 @@ class WireFamily:
     errors: Mapping[str, str] = field(default_factory=dict)
     # Set for a wire that holds only recorded traffic: a case without a cassette is skipped with this reason.
     only_recorded: str | None = None
+    # Content kind (CONTENT_KINDS) -> (one of CONTENT_HANDLING, why): what the request must do with the block.
+    content: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # The wire's published request schema, trimmed to the parts it uses: a file name in conformance/schemas/.
+    request_schema: str | None = None
 
     def __post_init__(self) -> None:
         wrong = {case: kind for case, kind in self.errors.items() if kind not in ERROR_KINDS}
         if wrong:
             raise ValueError(f"wire {self.name}: error kinds {wrong} are not among {', '.join(ERROR_KINDS)}")
+        odd = {kind: how for kind, (how, _why) in self.content.items()
+               if kind not in CONTENT_KINDS or how not in CONTENT_HANDLING}
+        if odd:
+            raise ValueError(f"wire {self.name}: content table {odd} uses kinds outside {CONTENT_KINDS} "
+                             f"or handling outside {CONTENT_HANDLING}")
 
     @property
     def cassette_dir(self) -> Path:

@@ -91,6 +91,23 @@ def turn_role(message: Mapping[str, Any], blocks: list[Any], is_result: Callable
     return "tool" if results and len(results) == len(blocks) else message.get("role")
 
 
+_BLOCK_KINDS = {"image": "image", "document": "document", "thinking": "reasoning", "redacted_thinking": "reasoning"}
+
+
+def _read_blocks(blocks: list[Any], meaning: RequestMeaning, prefix: str = "") -> None:
+    """Note the non-text blocks of a message (or of a tool result, under `prefix`) and the cache marks."""
+    for block in blocks:
+        kind = _BLOCK_KINDS.get(block.get("type"))
+        if kind is not None:
+            meaning.content.append(prefix + kind)
+        if kind == "image":
+            meaning.images.append(str((block.get("source") or {}).get("data", "")))
+        if block.get("citations"):
+            meaning.content.append("citations")
+        if "cache_control" in block:
+            meaning.content.append("cache_point")
+
+
 def read_anthropic_request(body: Any) -> RequestMeaning:
     """Read an Anthropic Messages request body (usage is always in the stream, so it counts as requested)."""
     body = json_object(body, "anthropic")
@@ -115,6 +132,9 @@ def read_anthropic_request(body: Any) -> RequestMeaning:
                 meaning.tool_calls.append(SentToolCall(block.get("id"), block.get("name"), block.get("input")))
             elif block.get("type") == "tool_result":
                 meaning.tool_results.append(SentToolResult(block.get("tool_use_id"), blocks_text(block.get("content"))))
+                inner = block.get("content") if isinstance(block.get("content"), list) else []
+                _read_blocks(inner, meaning, "tool_result_")
+        _read_blocks(blocks, meaning)
     meaning.streaming = body.get("stream") is True
     meaning.usage_requested = True
     meaning.params = {key: body[key] for key in ("temperature", "top_p", "max_tokens") if key in body}
@@ -145,6 +165,16 @@ WIRE = WireFamily(
                   "model_context_window_exceeded": "max_tokens"},
     errors={"error_529_overloaded": "throttled", "overloaded_mid_stream": "throttled",
             "overflow_anthropic_wording": "context_overflow"},
+    content={
+        "image": ("send", "an image block with a base64 source"),
+        "document": ("send", "a document block with a base64 source (PDF) or a text source"),
+        "reasoning": ("send", "a thinking block with its signature"),
+        "reasoning_unsigned": ("omit", "Anthropic takes a thinking block back only with its signature"),
+        "cache_point": ("send", "cache_control on the block before the cache point"),
+        "tool_result_image": ("send", "an image block inside the tool_result content"),
+        "citations": ("send_or_refuse", "citations on a text block, which need a cited document in the request"),
+    },
+    request_schema="anthropic.request.json",
 )
 
 

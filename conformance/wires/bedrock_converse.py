@@ -14,7 +14,7 @@ from strands.models import Model
 from conformance.cases import text_request_case, tool_request_case
 from conformance.wires._reference import ProviderEntry, named_params
 from conformance.wires._types import (
-    STRANDS_NAMED_FINISH_WORDS, ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError,
+    CONTENT_KINDS, STRANDS_NAMED_FINISH_WORDS, ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError,
     WireExpectation, WireFamily, blocks_text, json_object,
 )
 from conformance.wires.anthropic import MESSAGES_STOP_REASONS, turn_role
@@ -56,8 +56,24 @@ def decode_bedrock_converse(body: bytes) -> WireExpectation:
             expectation.saw_done = True
         elif name == "metadata" and payload.get("usage"):
             usage = payload["usage"]
-            expectation.usage = {key: usage[key] for key in ("inputTokens", "outputTokens", "totalTokens")}
+            expectation.usage = {key: usage[key] for key in ("inputTokens", "outputTokens", "totalTokens",
+                                                             "cacheReadInputTokens", "cacheWriteInputTokens")
+                                 if key in usage}
     return expectation
+
+
+_BLOCK_KINDS = {"image": "image", "document": "document", "reasoningContent": "reasoning",
+                "cachePoint": "cache_point", "citationsContent": "citations"}
+
+
+def _read_blocks(blocks: list[Any], meaning: RequestMeaning, prefix: str = "") -> None:
+    """Note the non-text blocks of a message (or of a tool result, under `prefix`); images as base64 bytes."""
+    for block in blocks:
+        for key, kind in _BLOCK_KINDS.items():
+            if key in block:
+                meaning.content.append(("" if kind == "cache_point" else prefix) + kind)
+        if "image" in block:
+            meaning.images.append(str((block["image"].get("source") or {}).get("bytes", "")))
 
 
 def read_bedrock_converse_request(body: Any) -> RequestMeaning:
@@ -95,6 +111,8 @@ def read_bedrock_converse_request(body: Any) -> RequestMeaning:
                 text = "".join(item.get("text", "") if "text" in item else json.dumps(item.get("json"))
                                for item in result.get("content") or ())
                 meaning.tool_results.append(SentToolResult(result.get("toolUseId"), text))
+                _read_blocks(result.get("content") or [], meaning, "tool_result_")
+        _read_blocks(blocks, meaning)
     meaning.streaming = True  # the converse-stream operation is the streaming one
     meaning.usage_requested = True
     inference = body.get("inferenceConfig") or {}
@@ -126,6 +144,8 @@ WIRE = WireFamily(
     errors={"finish_malformed_model_output": "failed", "finish_malformed_tool_use": "failed",
             "model_stream_error": "failed", "throttling_mid_stream": "throttled",
             "overflow_prompt_too_long": "context_overflow"},
+    content={kind: ("send", "Strands' content blocks are Converse's own") for kind in CONTENT_KINDS},
+    request_schema="bedrock-converse.request.json",
 )
 
 

@@ -12,13 +12,14 @@ from strands.models import Model
 
 from conformance.wires._reference import ProviderEntry
 from conformance.wires._types import WireFamily
-from conformance.wires.openai_chat import decode_openai_chat, read_openai_chat_request
+from conformance.wires.openai_chat import CHAT_CONTENT, NO_CITATIONS, decode_openai_chat, read_openai_chat_request
 
 EXTRA_CASES = ()
 WIRE = WireFamily(
     name="litellm", api_prefix="/v1", decode=decode_openai_chat, read_request=read_openai_chat_request,
     description="OpenAI chat completions through the litellm library (recorded from llama.cpp and vLLM)",
     stop_reasons={"finish_stop": "end_turn", "finish_length": "max_tokens", "finish_tool_calls": "tool_use"},
+    unsupported=NO_CITATIONS, content=CHAT_CONTENT, request_schema="openai-chat.request.json",
     only_recorded="not recorded through LiteLLM; its written quirks run with --conformance-provider litellm --conformance-wire openai-chat",
 )
 

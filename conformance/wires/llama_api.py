@@ -14,7 +14,7 @@ from conformance.wires._lines import DONE, sse_payloads
 from conformance.wires._reference import ProviderEntry, named_params
 from conformance.wires._types import ExpectedToolCall, WireDecodeError, WireExpectation, WireFamily
 from conformance.wires.mistral import NO_REASONING, read_always_usage_chat_request
-from conformance.wires.openai_chat import FINISH_STOP_REASONS, OPENAI_ONLY
+from conformance.wires.openai_chat import CHAT_CONTENT, FINISH_STOP_REASONS, NO_CITATIONS, OPENAI_ONLY
 
 __all__ = ["decode_llama_api"]
 
@@ -58,7 +58,9 @@ WIRE = WireFamily(
     name="llama-api", api_prefix="/v1", decode=decode_llama_api, read_request=read_always_usage_chat_request,
     description="Meta Llama API chat completions (its own SSE events)",
     stop_reasons={key: value for key, value in FINISH_STOP_REASONS.items() if key != "finish_content_filter"},
-    unsupported={**OPENAI_ONLY, **NO_REASONING,
+    # No request schema: the Llama API publishes its own chat schema, not kept here yet (OpenAI's would be a guess).
+    content=CHAT_CONTENT,
+    unsupported={**OPENAI_ONLY, **NO_REASONING, **NO_CITATIONS, "usage_cached": "this wire reports no cache token counts",
                  "finish_content_filter": "the Llama API has no content filter stop_reason",
                  "error_503": "no published 503 shape for the Llama API"},
 )

@@ -13,7 +13,9 @@ from strands.models import Model
 from conformance.cases import text_request_case
 from conformance.wires._reference import ProviderEntry, named_params, server_root
 from conformance.wires._types import RequestMeaning, WireFamily
-from conformance.wires.openai_chat import FINISH_STOP_REASONS, OPENAI_ONLY, decode_openai_chat, read_openai_chat_request
+from conformance.wires.openai_chat import (
+    CHAT_CONTENT, FINISH_STOP_REASONS, NO_CITATIONS, OPENAI_ONLY, decode_openai_chat, read_openai_chat_request,
+)
 
 __all__ = ["NO_REASONING", "read_always_usage_chat_request"]
 
@@ -39,8 +41,10 @@ WIRE = WireFamily(
     name="mistral", api_prefix="/v1", decode=decode_openai_chat, read_request=read_always_usage_chat_request,
     description="Mistral chat completions (OpenAI-shaped SSE chunks)",
     stop_reasons={**FINISH_STOP_REASONS, "finish_model_length": "max_tokens"},
-    unsupported={**OPENAI_ONLY, **NO_REASONING, "tool_split_arguments": "Mistral sends each tool call whole, in one delta"},
+    unsupported={**OPENAI_ONLY, **NO_REASONING, **NO_CITATIONS, "usage_cached": "this wire reports no cache token counts",
+                 "tool_split_arguments": "Mistral sends each tool call whole, in one delta"},
     errors={"finish_error": "failed"},
+    content=CHAT_CONTENT, request_schema="mistral.request.json",
 )
 
 

@@ -19,7 +19,7 @@ from conformance.wires._types import (
     ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError, WireExpectation, WireFamily,
     json_object,
 )
-from conformance.wires.openai_chat import FINISH_STOP_REASONS, OPENAI_ONLY, read_tools_and_system
+from conformance.wires.openai_chat import FINISH_STOP_REASONS, NO_CITATIONS, OPENAI_ONLY, read_tools_and_system
 
 __all__ = ["decode_ollama", "ollama_params", "read_ollama_request"]
 
@@ -56,6 +56,11 @@ def read_ollama_request(body: Any) -> RequestMeaning:
             meaning.tool_calls.append(SentToolCall(call.get("id"), function.get("name"), function.get("arguments")))
         if message.get("role") == "tool":
             meaning.tool_results.append(SentToolResult(message.get("tool_call_id"), message.get("content") or ""))
+        for image in message.get("images") or ():
+            meaning.content.append("tool_result_image" if message.get("role") == "tool" else "image")
+            meaning.images.append(str(image))
+        if message.get("thinking"):
+            meaning.content.append("reasoning")
     meaning.streaming = body.get("stream") is True
     meaning.usage_requested = True  # the final line always carries the counts the server has
     options = body.get("options") or {}
@@ -94,8 +99,19 @@ WIRE = WireFamily(
         "error_429": "Ollama does not rate-limit (503 when its queue is full is covered)",
         "tool_split_arguments": "Ollama sends tool arguments whole, as a JSON object",
         "tool_split_multibyte": _ARGUMENTS_WHOLE,
+        **NO_CITATIONS,
+        "usage_cached": "this wire reports no cache token counts",
     },
     errors={"error_model_not_found": "failed"},
+    content={
+        "image": ("send", "base64 images in the message's `images`"),
+        "document": ("refuse", "/api/chat has no documents"),
+        "reasoning": ("omit", "Ollama thinks afresh each turn: the provider need not send `thinking` back"),
+        "reasoning_unsigned": ("omit", "Ollama thinks afresh each turn: the provider need not send `thinking` back"),
+        "cache_point": ("omit", "/api/chat has no cache marks: the server keeps the prompt prefix itself"),
+        "tool_result_image": ("send", "base64 images in the tool message's `images`"),
+    },
+    request_schema="ollama.request.json",
 )
 
 

@@ -26,7 +26,7 @@ from conformance.wires._types import (
 )
 
 __all__ = [
-    "OPENAI_ONLY", "ChatStream", "chat_completion_from_stream", "decode_openai_chat", "read_chat_stream",
+    "CHAT_CONTENT", "NO_CITATIONS", "OPENAI_ONLY", "ChatStream", "chat_completion_from_stream", "decode_openai_chat", "read_chat_stream",
     "read_openai_chat_request", "read_tools_and_system"
 ]
 
@@ -108,8 +108,17 @@ def decode_openai_chat(body: bytes) -> WireExpectation:
     if stream.usage:
         expectation.usage = {"inputTokens": stream.usage["prompt_tokens"],
                              "outputTokens": stream.usage["completion_tokens"],
-                             "totalTokens": stream.usage["total_tokens"]}
+                             "totalTokens": stream.usage["total_tokens"], **chat_cache_counts(stream.usage)}
     return expectation
+
+
+def chat_cache_counts(usage: Mapping[str, Any]) -> dict[str, int]:
+    """The cache shares of a chat-completions usage object, where non-zero: OpenAI's cached prompt tokens and
+    the cache-write count that the LiteLLM proxy adds (both already inside prompt_tokens)."""
+    read = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    write = usage.get("cache_creation_input_tokens")
+    return {key: value for key, value in (("cacheReadInputTokens", read), ("cacheWriteInputTokens", write))
+            if isinstance(value, int) and value > 0}
 
 
 def chat_completion_from_stream(body: bytes) -> dict[str, Any] | None:
@@ -164,6 +173,21 @@ def read_tools_and_system(body: Mapping[str, Any], meaning: RequestMeaning,
     return conversation
 
 
+def _read_parts(content: Any, meaning: RequestMeaning, prefix: str = "") -> None:
+    """Note the image and file parts of a message's content (a string has none)."""
+    if not isinstance(content, list):
+        return
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "image_url":
+            meaning.content.append(prefix + "image")
+            meaning.images.append(str((part.get("image_url") or {}).get("url", "")).partition("base64,")[2])
+        elif kind == "file":
+            meaning.content.append(prefix + "document")
+        if isinstance(part, dict) and "cache_control" in part:
+            meaning.content.append("cache_point")
+
+
 def read_openai_chat_request(body: Any) -> RequestMeaning:
     """Read an OpenAI chat-completions request body."""
     body = json_object(body, "openai-chat")
@@ -186,6 +210,9 @@ def read_openai_chat_request(body: Any) -> RequestMeaning:
             )
         if message.get("role") == "tool":
             meaning.tool_results.append(SentToolResult(message.get("tool_call_id"), blocks_text(message.get("content"))))
+        if message.get("reasoning_content") or message.get("reasoning"):
+            meaning.content.append("reasoning")
+        _read_parts(message.get("content"), meaning, "tool_result_" if message.get("role") == "tool" else "")
     meaning.streaming = body.get("stream") is True
     meaning.usage_requested = (body.get("stream_options") or {}).get("include_usage") is True
     meaning.params = {key: body[key] for key in ("temperature", "top_p", "max_tokens", "max_completion_tokens") if key in body}
@@ -202,6 +229,18 @@ OPENAI_ONLY = {
     "tool_late_id": "OpenAI chat ids in a later delta",
 }
 
+# What the chat-completions wires do with each content block (OpenAI's and the servers that copy its format).
+_NO_REASONING_BACK = "chat completions take no reasoning back: servers think afresh each turn"
+CHAT_CONTENT = {
+    "image": ("send", "an image_url content part holding a base64 data URL"),
+    "document": ("send_or_refuse", "OpenAI's `file` content part; most OpenAI-compatible servers take none"),
+    "reasoning": ("omit", _NO_REASONING_BACK),
+    "reasoning_unsigned": ("omit", _NO_REASONING_BACK),
+    "cache_point": ("omit", "chat completions have no cache marks: servers cache shared prefixes themselves"),
+    "tool_result_image": ("send_or_refuse", "a tool message holds text parts only"),
+}
+NO_CITATIONS = {"content_citations": "this wire's requests have no citation blocks"}
+
 _STOP_REASONS = {
     "finish_stop": "end_turn", "finish_length": "max_tokens", "finish_tool_calls": "tool_use",
     "finish_content_filter": "content_filtered", "finish_function_call": "tool_use", "finish_null": "end_turn",
@@ -217,6 +256,9 @@ WIRE = WireFamily(
     read_request=read_openai_chat_request,
     description="OpenAI chat completions, streamed as SSE (vLLM, llama.cpp, Neuron, OpenAI, LiteLLM)",
     stop_reasons=_STOP_REASONS,
+    unsupported=NO_CITATIONS,
+    content=CHAT_CONTENT,
+    request_schema="openai-chat.request.json",
 )
 EXTRA_CASES = ()
 

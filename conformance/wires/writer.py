@@ -9,14 +9,17 @@ from strands.models import Model
 from conformance.wires._reference import ProviderEntry, named_params
 from conformance.wires._types import WireFamily
 from conformance.wires.mistral import NO_REASONING
-from conformance.wires.openai_chat import FINISH_STOP_REASONS, OPENAI_ONLY, decode_openai_chat, read_openai_chat_request
+from conformance.wires.openai_chat import (
+    CHAT_CONTENT, FINISH_STOP_REASONS, NO_CITATIONS, OPENAI_ONLY, decode_openai_chat, read_openai_chat_request,
+)
 
 EXTRA_CASES = ()
 WIRE = WireFamily(
     name="writer", api_prefix="/v1", decode=decode_openai_chat, read_request=read_openai_chat_request,
     description="Writer chat (OpenAI-shaped SSE chunks)",
     stop_reasons=FINISH_STOP_REASONS,
-    unsupported={**OPENAI_ONLY, **NO_REASONING},
+    unsupported={**OPENAI_ONLY, **NO_REASONING, **NO_CITATIONS, "usage_cached": "this wire reports no cache token counts"},
+    content=CHAT_CONTENT, request_schema="openai-chat.request.json",
 )
 
 

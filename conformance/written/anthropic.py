@@ -95,6 +95,13 @@ WEATHER = ('{"city": ', '"Tokyo"}')
 RESPONSES: dict[str, Callable[[], Response]] = {
     "text_multibyte_split": lambda: Response(200, split_inside_multibyte(
         b"".join([a_start(), *a_text(0, "Grüße, 東京 👋"), *a_end("end_turn")])), SSE_UTF8),
+    "usage_cached": lambda: a_ok(
+        event("message_start", {"type": "message_start", "message": {
+            "id": "msg_written01", "type": "message", "role": "assistant", "content": [], "model": "claude-sonnet-4-5",
+            "stop_reason": None, "stop_sequence": None, "usage": {
+                "input_tokens": 26, "cache_creation_input_tokens": 263, "cache_read_input_tokens": 1024,
+                "output_tokens": 1}}}),
+        a_text(0, *HELLO), a_end("end_turn", usage={"output_tokens": 9})),
     "usage_missing": lambda: a_ok(
         event("message_start", {"type": "message_start", "message": {
             "id": "msg_w", "type": "message", "role": "assistant", "content": [], "model": "m", "stop_reason": None}}),

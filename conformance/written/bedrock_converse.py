@@ -75,6 +75,9 @@ RESPONSES: dict[str, Callable[[], Response]] = {
     "text_basic": lambda: b_ok(B_START, b_text(0, "Hello", ", conformance", " suite!"), b_end("end_turn")),
     "text_multibyte_split": lambda: Response(200, split_inside_multibyte(
         b"".join([B_START, *b_text(0, "Grüße, 東京 👋"), *b_end("end_turn")])), EVENT_STREAM),
+    "usage_cached": lambda: b_ok(B_START, b_text(0, "Hello", ", conformance", " suite!"), b_end("end_turn", {
+        "inputTokens": 26, "outputTokens": 9, "totalTokens": 1322, "cacheReadInputTokens": 1024,
+        "cacheWriteInputTokens": 263})),
     "usage_missing": lambda: b_ok(B_START, b_text(0, "Hello"), aws_event("messageStop", {"stopReason": "end_turn"})),
     "finish_stop": lambda: b_ok(B_START, b_text(0, "Hello", "."), b_end("end_turn")),
     "finish_length": lambda: b_ok(B_START, b_text(0, "Hello"), b_end("max_tokens")),

@@ -99,6 +99,13 @@ def build() -> dict[str, Cassette]:
     # 7-byte pieces cut through the two-byte ü, the four-byte emoji and the three-byte kanji.
     add(cassette("text_multibyte_split", "the same SSE bytes cut every 7 bytes, inside multi-byte characters",
                  [Interaction(_request(), RecordedResponse(200, {"content-type": SSE_UTF8}, timed(split_every(body, 7), step_ms=1)))]))
+    cached = usage_chunk(1313, 9)
+    # OpenAI's cached share of the prompt; the cache-write count is the LiteLLM proxy's extension of the chunk.
+    cached["usage"] |= {"prompt_tokens_details": {"cached_tokens": 1024}, "cache_creation_input_tokens": 263}
+    add(cassette("usage_cached", "usage with prompt_tokens_details.cached_tokens and cache_creation_input_tokens",
+                 [streamed(text_events(HELLO, usage=None)[:-1] + [sse(cached), DONE])],
+                 "https://platform.openai.com/docs/guides/prompt-caching and "
+                 "https://docs.litellm.ai/docs/completion/prompt_caching"))
     add(cassette("usage_missing", "a server ignoring stream_options.include_usage: no usage chunk",
                  [streamed(text_events(HELLO, usage=None))]))
 

@@ -33,6 +33,10 @@ EXPECTED_FAMILY = {
     "dropped_system_prompt": "request_shape",
     "dropped_tool_choice": "request_shape",
     "structured_output_none": "structured_output",
+    "dropped_image_blocks": "request_shape",
+    "swapped_usage": "usage_metrics",
+    "dropped_cache_write_tokens": "usage_metrics",
+    "key_error_on_cut_stream": "errors",
 }
 MUTANTS = [name for name in MUTATIONS if name != CONTROL]
 
