@@ -199,6 +199,24 @@ def _run(model: Any, kwargs: dict[str, Any], result: Probe, memory: bool) -> Non
             tracemalloc.stop()
 
 
+_WARMED: set[tuple[str, str]] = set()
+
+
+def _warm_up(entry: ProviderEntry, wire: str, server: FaultServer) -> None:
+    """One well-formed answer per provider and wire, untimed: what a provider imports or builds on its first
+    call (LiteLLM: seconds on a busy machine) is not the time it takes to notice a fault."""
+    if (entry.name, wire) in _WARMED:
+        return
+    _WARMED.add((entry.name, wire))
+    faults = wire_faults(wire)
+    script = FaultScript("warm_up", faults.content_type, _send(*faults.opening, faults.text("Hello"), *faults.closing))
+    for case in ("text_basic", "tool_single"):
+        result = Probe(entry.name, wire, "warm_up", None, CONTENT_TIMEOUT_S, OUTER_BOUND_S)
+        model = _build(entry, get_wire(wire).api_base(server.url), CONTENT_TIMEOUT_S)
+        with server.serve(script):
+            _run(model, CASES[case].stream_kwargs(), result, memory=False)
+
+
 def probe(entry: ProviderEntry, wire: str, fault: str, server: FaultServer) -> Probe:
     """Stream `fault` (in `wire`'s framing) to the provider of `entry`; never waits much past the bound."""
     script = fault_script(wire, fault)
@@ -209,6 +227,7 @@ def probe(entry: ProviderEntry, wire: str, fault: str, server: FaultServer) -> P
     bound = seconds + MARGIN_S if declared is not None and fault in TIMED_FAULTS else OUTER_BOUND_S
     result = Probe(entry.name, wire, fault, declared.names if declared else None, seconds, bound)
     case = CASES["tool_single" if fault == "truncated_tool_arguments" else "text_basic"]
+    _warm_up(entry, wire, server)
     model = _build(entry, get_wire(wire).api_base(server.url), seconds)
     with server.serve(script) as served:
         result.served = served

@@ -33,6 +33,9 @@ EXPECTED_FAMILY = {
     "dropped_system_prompt": "request_shape",
     "dropped_tool_choice": "request_shape",
     "structured_output_none": "structured_output",
+    "hangs_without_progress": "robustness",
+    "truncated_args_passed_on": "robustness",
+    "invalid_utf8_replaced": "robustness",
 }
 MUTANTS = [name for name in MUTATIONS if name != CONTROL]
 
