@@ -29,18 +29,20 @@ from conformance.targets import ProviderEntry
 from conformance.wires import get_wire
 
 __all__ = [
-    "CONTENT_FAULTS", "FAULTS", "MARGIN_S", "MEMORY_CEILING", "OUTER_BOUND_S", "OVERSIZE_BYTES", "SHORT_TIMEOUT_S",
+    "CONTENT_FAULTS", "CONTENT_TIMEOUT_S", "FAULTS", "MARGIN_S", "MEMORY_CEILING", "OUTER_BOUND_S", "OVERSIZE_BYTES", "SHORT_TIMEOUT_S",
     "TIMED_FAULTS", "Probe", "fault_script", "probe",
 ]
 
 #: The timeouts the suite gives a provider for the faults that only time can end (stalls, keep-alives).
 SHORT_TIMEOUT_S = 0.1
-#: How much later than its timeout a provider may end: the event loop, the thread, a loaded machine.
-MARGIN_S = 1.0
-#: The timeouts for the faults whose content must end the stream; long enough never to be the reason.
-CONTENT_TIMEOUT_S = 2.0
+#: How much later than its timeout a provider may end: the event loop, the thread, a loaded machine (two
+#: cores shared by several test runs have shown a second of delay).
+MARGIN_S = 2.0
+#: The timeouts for the faults whose content must end the stream; long enough never to be the reason
+#: (reading 8 MiB of one event, which is no progress, takes a second or two on a busy machine).
+CONTENT_TIMEOUT_S = 4.0
 #: How long a check waits for a provider that declares no timeouts, or for a content fault.
-OUTER_BOUND_S = 5.0
+OUTER_BOUND_S = 6.0
 #: Keep-alives come this often: well inside any progress deadline, so only the deadline can end them.
 KEEPALIVE_EVERY_S = 0.05
 #: The oversize event: this long unless the provider stops reading first.
@@ -48,6 +50,8 @@ OVERSIZE_BYTES = 64 * 1024 * 1024
 #: A provider that bounds its events keeps well under this much Python memory while refusing one.
 MEMORY_CEILING = 32 * 1024 * 1024
 _FILL = b"x" * 65536
+# How long past its bound a stream's thread is waited for (its own wait ended at the bound).
+_LATE_S = 1.0
 
 TIMED_FAULTS = ("stall_after_headers", "stall_mid_stream", "pings", "empty_chunks")
 CONTENT_FAULTS = ("truncated_tool_arguments", "invalid_utf8", "oversize_event")
@@ -199,6 +203,16 @@ def _run(model: Any, kwargs: dict[str, Any], result: Probe, memory: bool) -> Non
             tracemalloc.stop()
 
 
+def _run_bounded(model: Any, kwargs: dict[str, Any], result: Probe, memory: bool = False) -> None:
+    """`_run` in a thread of its own, joined shortly after the bound: a provider blocking its loop is left behind."""
+    runner = threading.Thread(target=_run, args=(model, kwargs, result, memory),
+                              name=f"robustness-{result.provider}-{result.fault}", daemon=True)
+    runner.start()
+    runner.join(result.bound + _LATE_S)
+    if runner.is_alive():
+        result.ended, result.elapsed = False, result.bound + _LATE_S
+
+
 _WARMED: set[tuple[str, str]] = set()
 
 
@@ -210,11 +224,10 @@ def _warm_up(entry: ProviderEntry, wire: str, server: FaultServer) -> None:
     _WARMED.add((entry.name, wire))
     faults = wire_faults(wire)
     script = FaultScript("warm_up", faults.content_type, _send(*faults.opening, faults.text("Hello"), *faults.closing))
-    for case in ("text_basic", "tool_single"):
-        result = Probe(entry.name, wire, "warm_up", None, CONTENT_TIMEOUT_S, OUTER_BOUND_S)
-        model = _build(entry, get_wire(wire).api_base(server.url), CONTENT_TIMEOUT_S)
-        with server.serve(script):
-            _run(model, CASES[case].stream_kwargs(), result, memory=False)
+    result = Probe(entry.name, wire, "warm_up", None, CONTENT_TIMEOUT_S, CONTENT_TIMEOUT_S)
+    model = _build(entry, get_wire(wire).api_base(server.url), CONTENT_TIMEOUT_S)
+    with server.serve(script):
+        _run_bounded(model, CASES["text_basic"].stream_kwargs(), result)
 
 
 def probe(entry: ProviderEntry, wire: str, fault: str, server: FaultServer) -> Probe:
@@ -231,12 +244,6 @@ def probe(entry: ProviderEntry, wire: str, fault: str, server: FaultServer) -> P
     model = _build(entry, get_wire(wire).api_base(server.url), seconds)
     with server.serve(script) as served:
         result.served = served
-        runner = threading.Thread(target=_run, args=(model, case.stream_kwargs(), result, fault == "oversize_event"),
-                                  name=f"robustness-{entry.name}-{fault}", daemon=True)
-        runner.start()
-        # The thread's own wait ends at the bound; past it by far, its event loop itself is blocked.
-        runner.join(result.bound + 3.0)
-        if runner.is_alive():
-            result.ended, result.elapsed = False, result.bound + 3.0
+        _run_bounded(model, case.stream_kwargs(), result, memory=fault == "oversize_event")
     served.done.wait(1.0)  # the server has noted how far it got (the provider's close reaches it first)
     return result

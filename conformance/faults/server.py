@@ -64,6 +64,8 @@ class FaultServer(LoopbackServer):
         self._served: Served | None = None
         self._stop = threading.Event()
         super().__init__()
+        # A client that left before its answer (a provider given up on) is expected, not an error to print.
+        self._server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
 
     @contextmanager
     def serve(self, script: FaultScript) -> Iterator[Served]:
