@@ -105,8 +105,12 @@ class _CheckedBody(httpx.AsyncByteStream):
             except UnicodeDecodeError as exc:
                 # The decoder may hold the start of a character from the previous block: offsets are approximate there.
                 raise InvalidUTF8Error(self._url, max(offset + exc.start, 0), exc.object[exc.start:exc.end]) from exc
-            end = block.rfind(b"\n")
-            unended = unended + len(block) if end < 0 else len(block) - end - 1
+            start = 0
+            while (end := block.find(b"\n", start)) >= 0:  # every line the block ends, then its unended tail
+                if unended + end - start > self._limit:
+                    raise OversizeEventError(self._url, self._limit, "a line")
+                unended, start = 0, end + 1
+            unended += len(block) - start
             if unended > self._limit:
                 raise OversizeEventError(self._url, self._limit, "a line")
             offset += len(block)

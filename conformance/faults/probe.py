@@ -49,7 +49,7 @@ KEEPALIVE_EVERY_S = 0.05
 OVERSIZE_BYTES = 64 * 1024 * 1024
 #: A provider that bounds its events keeps well under this much Python memory while refusing one.
 MEMORY_CEILING = 32 * 1024 * 1024
-_FILL = b"x" * 65536
+_FILL = b"x" * (256 * 1024)
 # How long past its bound a stream's thread is waited for (its own wait ended at the bound).
 _LATE_S = 1.0
 
