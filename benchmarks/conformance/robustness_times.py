@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> None:
     with FaultServer() as server:
         for spec in args.providers or DEFAULT_MATRIX:
             entry = resolve_provider(spec)
-            cells = [cell(probe(entry, entry.wire, fault, server)) if not isinstance(fault_script(entry.wire, fault), str)
-                     else "n/a" for fault in FAULTS]
+            cells = ["n/a" if isinstance(fault_script(entry.wire, fault), str)
+                     else cell(probe(entry, entry.wire, fault, server)) for fault in FAULTS]
             print(f"| {entry.name} | " + " | ".join(cells) + " |", flush=True)
     print(f"\nSeconds to the end of the stream. Timed faults (the first four): declared timeouts set to "
           f"{SHORT_TIMEOUT_S:g} s, the check allows {MARGIN_S:g} s more; a provider that declares none is waited "

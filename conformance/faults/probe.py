@@ -29,8 +29,8 @@ from conformance.targets import ProviderEntry
 from conformance.wires import get_wire
 
 __all__ = [
-    "CONTENT_FAULTS", "CONTENT_TIMEOUT_S", "FAULTS", "MARGIN_S", "MEMORY_CEILING", "OUTER_BOUND_S", "OVERSIZE_BYTES", "SHORT_TIMEOUT_S",
-    "TIMED_FAULTS", "Probe", "fault_script", "probe",
+    "CONTENT_FAULTS", "CONTENT_TIMEOUT_S", "FAULTS", "MARGIN_S", "MEMORY_CEILING", "OUTER_BOUND_S", "OVERSIZE_BYTES",
+    "SHORT_TIMEOUT_S", "TIMED_FAULTS", "Probe", "fault_script", "probe",
 ]
 
 #: The timeouts the suite gives a provider for the faults that only time can end (stalls, keep-alives).

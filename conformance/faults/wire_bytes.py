@@ -116,7 +116,8 @@ def _bedrock() -> WireFaults:
         content_type=EVENT_STREAM, opening=(B_START,), text=text,
         closing=(b_block("contentBlockStop", 0), *b_end("end_turn")), empty=text(""), ping=None,
         truncated_tool=truncated,
-        not_expressible={"pings": "AWS event-stream has no keep-alive frame (its empty deltas are the empty_chunks case)"},
+        not_expressible={
+            "pings": "AWS event-stream has no keep-alive frame (its empty deltas are the empty_chunks case)"},
         oversize_head=_bedrock_frame_head, bad_text=bad_text,
     )
 
@@ -127,7 +128,8 @@ def _ollama() -> WireFaults:
         truncated_tool=None,
         not_expressible={
             "pings": "NDJSON has no comment form (its empty lines of content are the empty_chunks case)",
-            "truncated_tool_arguments": "Ollama sends tool arguments as a JSON object inside a whole line, never in pieces",
+            "truncated_tool_arguments":
+                "Ollama sends tool arguments as a JSON object inside a whole line, never in pieces",
         },
     )
 

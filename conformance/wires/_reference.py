@@ -14,7 +14,10 @@ from typing import Any
 
 from strands.models import Model
 
-__all__ = ["CLIENT_ARGS_TIMEOUT", "TRANSPORTS", "Factory", "ProviderEntry", "TimeoutOptions", "named_params", "params_as_params", "server_root"]
+__all__ = [
+    "CLIENT_ARGS_TIMEOUT", "TRANSPORTS", "Factory", "ProviderEntry", "TimeoutOptions", "named_params",
+    "params_as_params", "server_root",
+]
 
 Factory = Callable[..., Model]
 # "httpx": replayed in-process by respx. "sockets": a client respx cannot see (boto3's urllib3): the

@@ -158,12 +158,13 @@ def anthropic_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {**config, "params": rest} if rest else config
 
 
-def anthropic_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", client_args: dict[str, Any] | None = None,
-                      **config: Any) -> Model:
+def anthropic_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY",
+                      client_args: dict[str, Any] | None = None, **config: Any) -> Model:
     from providers.anthropic import AnthropicModel
 
-    return AnthropicModel(client_args={"base_url": server_root(base_url, "/v1"), "api_key": api_key, **(client_args or {})},
-                          model_id=model_id, **config)
+    root = server_root(base_url, "/v1")
+    return AnthropicModel(client_args={"base_url": root, "api_key": api_key, **(client_args or {})}, model_id=model_id,
+                          **config)
 
 
 PROVIDERS = (ProviderEntry("anthropic", anthropic_factory, ("vllm", "llamacpp"), anthropic_params, wire="anthropic",

@@ -32,4 +32,5 @@ def litellm_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", cli
                                      **(client_args or {})}, model_id=model_id, **config)
 
 
-PROVIDERS = (ProviderEntry("litellm", litellm_factory, ("vllm", "llamacpp"), wire="litellm", timeouts=CLIENT_ARGS_TIMEOUT),)
+PROVIDERS = (ProviderEntry("litellm", litellm_factory, ("vllm", "llamacpp"), wire="litellm",
+                           timeouts=CLIENT_ARGS_TIMEOUT),)

@@ -68,8 +68,8 @@ def llamaapi_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", cl
                      **config: Any) -> Model:
     from providers.llamaapi import LlamaAPIModel
 
-    return LlamaAPIModel(client_args={"api_key": api_key, "base_url": base_url, **(client_args or {})}, model_id=model_id,
-                         **config)
+    client_args = {"api_key": api_key, "base_url": base_url, **(client_args or {})}
+    return LlamaAPIModel(client_args=client_args, model_id=model_id, **config)
 
 
 PROVIDERS = (ProviderEntry("llamaapi", llamaapi_factory, (), named_params("temperature", "top_p", "top_k",

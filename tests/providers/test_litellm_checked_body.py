@@ -45,4 +45,5 @@ async def test_a_line_over_max_event_bytes_raises() -> None:
 async def test_a_clean_answer_passes_through_unchanged() -> None:
     body = sse(chunk({"content": "Grüße"})) + sse(chunk({}, "stop")) + DONE
     events = await _stream(_model(), body)
-    assert "".join(e["contentBlockDelta"]["delta"].get("text", "") for e in events if "contentBlockDelta" in e) == "Grüße"
+    texts = [event["contentBlockDelta"]["delta"].get("text", "") for event in events if "contentBlockDelta" in event]
+    assert "".join(texts) == "Grüße"
