@@ -23,6 +23,7 @@ CHECK_FAMILIES = (
     "configuration",
     "end_to_end",
     "token_ids",
+    "robustness",
 )
 
 

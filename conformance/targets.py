@@ -10,13 +10,14 @@ from __future__ import annotations
 import importlib
 
 from conformance.wires import DEFAULT_MATRIX, REFERENCE_PROVIDERS
-from conformance.wires._reference import TRANSPORTS, ProviderEntry
+from conformance.wires._reference import TRANSPORTS, ProviderEntry, TimeoutOptions
 
 __all__ = [
     "DEFAULT_MATRIX",
     "ProviderEntry",
     "ProviderSelectionError",
     "REFERENCE_PROVIDERS",
+    "TimeoutOptions",
     "resolve_provider",
 ]
 
@@ -57,4 +58,11 @@ def resolve_provider(spec: str) -> ProviderEntry:
         raise ProviderSelectionError(
             f"--conformance-provider {spec!r}: conformance_transport is {transport!r}; use one of {', '.join(TRANSPORTS)}"
         )
-    return ProviderEntry(spec, factory, ("vllm", "llamacpp"), transport=transport)
+    # A factory may declare how the suite sets its timeouts (`factory.conformance_timeouts`).
+    timeouts = getattr(factory, "conformance_timeouts", None)
+    if timeouts is not None and not isinstance(timeouts, TimeoutOptions):
+        raise ProviderSelectionError(
+            f"--provider {spec!r}: conformance_timeouts is a {type(timeouts).__name__}; declare "
+            "conformance.targets.TimeoutOptions(names=..., config=lambda seconds: {...factory keyword arguments})"
+        )
+    return ProviderEntry(spec, factory, ("vllm", "llamacpp"), transport=transport, timeouts=timeouts)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 try:
-    from botocore.eventstream import EventStreamBuffer, ParserError
+    from botocore.eventstream import EventStreamBuffer, InvalidPayloadLength, ParserError
 except ImportError as exc:  # botocore comes with strands-agents; say which extra restores it
     raise ImportError(
         "the Bedrock provider needs botocore for the AWS event-stream framing: "
@@ -87,6 +87,8 @@ class EventStreamDecoder:
                 self.pending -= length
                 self._frame_at += length
                 yield self._frame(message.headers, message.payload, payload_at)
+        except InvalidPayloadLength as exc:  # a prelude stating a frame longer than any event-stream allows
+            raise OversizeEventError(self._source, self._limit, "an event-stream frame") from exc
         except ParserError as exc:
             raise MalformedStreamError(
                 f"the event stream from {self._source} is not valid AWS event-stream framing: "

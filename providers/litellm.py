@@ -11,15 +11,27 @@ this module turns off two of its import-time behaviours that break offline, repl
 download of the remote model cost map (`LITELLM_LOCAL_MODEL_COST_MAP`), and the aiohttp transport
 (`DISABLE_AIOHTTP_TRANSPORT`), so requests go through httpx, where the suite's respx replay and
 capture see them.
+
+LiteLLM decodes the body itself (bytes that are not UTF-8 become U+FFFD, a line is buffered whole
+however long), so the rules every wire keeps (``providers.errors``) are applied beneath it: each
+call gets LiteLLM's HTTP handler over a transport whose response bodies are checked as they arrive
+(``InvalidUTF8Error``, ``OversizeEventError`` past ``max_event_bytes``), and the time bounds are
+kept here rather than trusted to LiteLLM: the handler carries the read timeout, and each chunk
+with content must come within the progress deadline, whether or not LiteLLM hands over the
+keep-alives in between.
 """
 
 from __future__ import annotations
 
+import asyncio
+import codecs
 import logging
 import os
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, TypedDict
+
+import httpx
 
 from strands.types.exceptions import ContextWindowOverflowException, ModelThrottledException
 from strands.types.streaming import StreamEvent
@@ -30,7 +42,9 @@ from ._model_base import ProviderModel, Turn
 from ._chat_format import chat_request
 from ._openai_chat import CHAT_FINISH_WORDS
 from .errors import (
+    InvalidUTF8Error,
     MalformedStreamError,
+    OversizeEventError,
     ProviderConnectionError,
     ProviderError,
     ProviderHTTPError,
@@ -66,7 +80,62 @@ def _import_litellm() -> Any:
         ) from exc
     litellm.disable_aiohttp_transport = True
     litellm.suppress_debug_info = True
+    try:  # imported by LiteLLM on the first call with tools (seconds): at construction, not inside a deadline
+        import litellm.responses.mcp.chat_completions_handler  # noqa: F401
+    except ImportError:
+        pass
     return litellm
+
+
+class _CheckedBody(httpx.AsyncByteStream):
+    """A response body passed on as it arrives, raising once it is not UTF-8 or a line passes ``limit``."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, url: str, limit: int) -> None:
+        self._inner = inner
+        self._url = url
+        self._limit = limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        decoder = codecs.getincrementaldecoder("utf-8")("strict")
+        offset = 0  # body offset of `block`
+        unended = 0  # bytes of the line not yet ended
+        async for block in self._inner:
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                # The decoder may hold the start of a character from the previous block: offsets are approximate there.
+                raise InvalidUTF8Error(self._url, max(offset + exc.start, 0), exc.object[exc.start:exc.end]) from exc
+            start = 0
+            while (end := block.find(b"\n", start)) >= 0:  # every line the block ends, then its unended tail
+                if unended + end - start > self._limit:
+                    raise OversizeEventError(self._url, self._limit, "a line")
+                unended, start = 0, end + 1
+            unended += len(block) - start
+            if unended > self._limit:
+                raise OversizeEventError(self._url, self._limit, "a line")
+            offset += len(block)
+            yield block
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _CheckedTransport(httpx.AsyncBaseTransport):
+    """httpx's own transport, its response bodies read through ``_CheckedBody``."""
+
+    def __init__(self, limit: int) -> None:
+        self._inner = httpx.AsyncHTTPTransport()
+        self._limit = limit
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        stream = response.stream
+        assert isinstance(stream, httpx.AsyncByteStream)
+        response.stream = _CheckedBody(stream, str(request.url), self._limit)
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 class LiteLLMModel(ProviderModel[LiteLLMConfig]):
@@ -109,17 +178,26 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
         where = f"litellm model {self.config['model_id']!r}" + (
             f" at {self.client_args['api_base']}" if self.client_args.get("api_base") else ""
         )
+        deadline = self._progress_timeout()
         with _LiteLLMBoundary(self, where) as boundary:
-            response = await self._litellm.acompletion(**self.client_args, **request)
+            # The answer's start is bounded by the handler's read timeout: LiteLLM's own work before sending
+            # (hundreds of milliseconds on a busy machine) must not count against it.
+            response = await self._litellm.acompletion(**self.client_args, **request, client=self._http_handler())
             boundary.answered = True
             try:
                 for event in asm.start():
                     yield event
-                deadline = self._progress_timeout()
-                async for chunk in response:
-                    # Keep-alives and chunks without content are not progress.
-                    if progress_clock() - asm.progress_at > deadline:
-                        raise StalledStreamError(where, deadline, f"no new content for {deadline:g} s (progress_timeout)")
+                chunks = aiter(response)
+                while True:
+                    # Keep-alives and chunks without content are not progress; LiteLLM may never hand them over.
+                    left = deadline - (progress_clock() - asm.progress_at)
+                    try:
+                        chunk = await asyncio.wait_for(anext(chunks), max(left, 0.0))
+                    except StopAsyncIteration:
+                        break
+                    except TimeoutError:
+                        raise StalledStreamError(
+                            where, deadline, f"no new content for {deadline:g} s (progress_timeout)") from None
                     for event in self._feed(asm, chunk, where):
                         yield event
                 # LiteLLM adds a finish_reason "stop" of its own when the server sent none (a stream cut short, or
@@ -141,6 +219,13 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
                         await close()
                     except Exception:  # noqa: BLE001 - closing a finished stream must not mask the real outcome
                         pass
+
+    def _http_handler(self) -> Any:
+        """LiteLLM's async HTTP handler over a transport that keeps the UTF-8 and event-size rules."""
+        from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+        return AsyncHTTPHandler(timeout=self.client_args.get("timeout"),
+                                transport=_CheckedTransport(self._max_event_bytes()))
 
     # Our own reader of LiteLLM chunk objects (attributes, not JSON): conformance decodes the wire bytes instead.
     @staticmethod
@@ -230,4 +315,10 @@ class _LiteLLMBoundary:
             return False
         if isinstance(exc, (ContextWindowOverflowException, ModelThrottledException, ProviderError)):
             return False
+        # LiteLLM wraps what the checked body raised in its own classes: the rule it broke is the error.
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, (InvalidUTF8Error, OversizeEventError)):
+                raise cause from exc
+            cause = cause.__cause__ or cause.__context__
         raise self._model._mapped(exc, self._where, mid_stream=self.answered) from exc

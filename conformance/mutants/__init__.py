@@ -22,10 +22,13 @@ from typing import Any
 
 from strands.models import Model
 
-from . import events, requests
+from conformance.wires._reference import CLIENT_ARGS_TIMEOUT
+from conformance.wires.openai_chat import openai_factory
+
+from . import events, requests, robustness
 from .model import EventFilter, MutantModel, Mutation, StreamCall
 
-MUTANT_MODULES = (events, requests)
+MUTANT_MODULES = (events, requests, robustness)
 
 MUTATIONS: dict[str, Mutation] = {}
 for _module in MUTANT_MODULES:
@@ -36,9 +39,7 @@ for _module in MUTANT_MODULES:
 
 
 def _inner_model(base_url: str, model_id: str, api_key: str, config: dict[str, Any]) -> Model:
-    from providers import OpenAIModel
-
-    return OpenAIModel(client_args={"base_url": base_url, "api_key": api_key}, model_id=model_id, **config)
+    return openai_factory(base_url=base_url, model_id=model_id, api_key=api_key, **config)
 
 
 def mutant(name: str, *, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> MutantModel:
@@ -54,6 +55,7 @@ def _factory(name: str) -> Callable[..., MutantModel]:
 
     factory.__name__ = factory.__qualname__ = name
     factory.__doc__ = f"Suite factory of the mutant {name!r}: {MUTATIONS[name].defect}."
+    factory.conformance_timeouts = CLIENT_ARGS_TIMEOUT  # type: ignore[attr-defined] - the inner provider's
     return factory
 
 

@@ -22,8 +22,10 @@ from typing import Any
 
 from strands.models import Model
 
-__all__ = ["TOKEN_IDS_ATTRIBUTE", "TRANSPORTS", "Factory", "ProviderEntry", "named_params", "params_as_params",
-           "server_root"]
+__all__ = [
+    "CLIENT_ARGS_TIMEOUT", "TOKEN_IDS_ATTRIBUTE", "TRANSPORTS", "Factory", "ProviderEntry", "TimeoutOptions",
+    "named_params", "params_as_params", "server_root",
+]
 
 Factory = Callable[..., Model]
 # "httpx": replayed in-process by respx. "sockets": a client respx cannot see (boto3's urllib3): the
@@ -58,6 +60,25 @@ def server_root(base_url: str, prefix: str) -> str:
 
 
 @dataclass(frozen=True)
+class TimeoutOptions:
+    """How the suite gives a provider short timeouts, so a check of a hostile server ends in seconds.
+
+    `config(seconds)` is the keyword arguments the factory gets on top of its others: they set the
+    provider's connect and read timeout and its progress deadline (no new content for that long ends
+    the stream) to `seconds`. `names` is how the provider documents those options, for the checks'
+    messages. A third-party factory declares one as `factory.conformance_timeouts`.
+    """
+
+    names: str
+    config: Callable[[float], dict[str, Any]]
+
+
+# Most SDKs take `timeout` (seconds) among their client arguments; our factories merge `client_args` in.
+CLIENT_ARGS_TIMEOUT = TimeoutOptions("client_args timeout (connect and read; also the default progress_timeout)",
+                                     lambda seconds: {"client_args": {"timeout": seconds}})
+
+
+@dataclass(frozen=True)
 class ProviderEntry:
     name: str
     factory: Factory
@@ -69,6 +90,8 @@ class ProviderEntry:
     transport: str = "httpx"  # one of TRANSPORTS
     # False for the SDK's own providers kept for comparison: named with --conformance-provider, not in the default matrix.
     in_default_matrix: bool = True
+    # How to set its timeouts and progress deadline (the robustness checks); None: it declares none.
+    timeouts: TimeoutOptions | None = None
 
     @property
     def token_ids(self) -> bool:

@@ -15,7 +15,7 @@ from strands.models import Model
 
 from conformance.cases import text_request_case
 from conformance.wires._lines import sse_payloads
-from conformance.wires._reference import ProviderEntry, server_root
+from conformance.wires._reference import CLIENT_ARGS_TIMEOUT, ProviderEntry, server_root
 from conformance.wires._types import (
     STRANDS_NAMED_FINISH_WORDS, ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError,
     WireExpectation, WireFamily, blocks_text, json_object,
@@ -188,11 +188,14 @@ def anthropic_params(params: Mapping[str, Any]) -> dict[str, Any]:
     return {**config, "params": rest} if rest else config
 
 
-def anthropic_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+def anthropic_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY",
+                      client_args: dict[str, Any] | None = None, **config: Any) -> Model:
     from providers.anthropic import AnthropicModel
 
-    return AnthropicModel(client_args={"base_url": server_root(base_url, "/v1"), "api_key": api_key},
-                          model_id=model_id, **config)
+    root = server_root(base_url, "/v1")
+    return AnthropicModel(client_args={"base_url": root, "api_key": api_key, **(client_args or {})}, model_id=model_id,
+                          **config)
 
 
-PROVIDERS = (ProviderEntry("anthropic", anthropic_factory, ("vllm", "llamacpp"), anthropic_params, wire="anthropic"),)
+PROVIDERS = (ProviderEntry("anthropic", anthropic_factory, ("vllm", "llamacpp"), anthropic_params, wire="anthropic",
+                           timeouts=CLIENT_ARGS_TIMEOUT),)

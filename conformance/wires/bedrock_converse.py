@@ -12,7 +12,7 @@ from typing import Any
 from strands.models import Model
 
 from conformance.cases import text_request_case, tool_request_case
-from conformance.wires._reference import ProviderEntry, named_params
+from conformance.wires._reference import ProviderEntry, TimeoutOptions, named_params
 from conformance.wires._types import (
     CONTENT_KINDS, STRANDS_NAMED_FINISH_WORDS, ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError,
     WireExpectation, WireFamily, blocks_text, json_object,
@@ -155,5 +155,13 @@ def bedrock_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", **c
     return BedrockModel(endpoint_url=base_url, api_key=api_key, model_id=model_id, **config)
 
 
+def _boto_timeouts(seconds: float) -> dict[str, Any]:
+    from botocore.config import Config
+
+    return {"boto_client_config": Config(read_timeout=seconds, connect_timeout=seconds)}
+
+
+TIMEOUTS = TimeoutOptions("boto_client_config read_timeout and connect_timeout (also the default progress_timeout)",
+                          _boto_timeouts)
 PROVIDERS = (ProviderEntry("bedrock", bedrock_factory, (), named_params("temperature", "top_p"),
-                           wire="bedrock-converse"),)
+                           wire="bedrock-converse", timeouts=TIMEOUTS),)

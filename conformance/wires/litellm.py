@@ -10,7 +10,7 @@ from typing import Any
 
 from strands.models import Model
 
-from conformance.wires._reference import ProviderEntry
+from conformance.wires._reference import CLIENT_ARGS_TIMEOUT, ProviderEntry
 from conformance.wires._types import WireFamily
 from conformance.wires.openai_chat import CHAT_CONTENT, NO_CITATIONS, decode_openai_chat, read_openai_chat_request
 
@@ -24,12 +24,14 @@ WIRE = WireFamily(
 )
 
 
-def litellm_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+def litellm_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", client_args: dict[str, Any] | None = None,
+                    **config: Any) -> Model:
     from providers.litellm import LiteLLMModel
 
     # Routed as LiteLLM's hosted_vllm provider (any OpenAI-compatible server), the model id left as served.
-    return LiteLLMModel(client_args={"api_base": base_url, "api_key": api_key, "custom_llm_provider": "hosted_vllm"},
-                        model_id=model_id, **config)
+    return LiteLLMModel(client_args={"api_base": base_url, "api_key": api_key, "custom_llm_provider": "hosted_vllm",
+                                     **(client_args or {})}, model_id=model_id, **config)
 
 
-PROVIDERS = (ProviderEntry("litellm", litellm_factory, ("vllm", "llamacpp"), wire="litellm"),)
+PROVIDERS = (ProviderEntry("litellm", litellm_factory, ("vllm", "llamacpp"), wire="litellm",
+                           timeouts=CLIENT_ARGS_TIMEOUT),)

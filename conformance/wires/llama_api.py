@@ -11,7 +11,7 @@ from typing import Any
 from strands.models import Model
 
 from conformance.wires._lines import DONE, sse_payloads
-from conformance.wires._reference import ProviderEntry, named_params
+from conformance.wires._reference import CLIENT_ARGS_TIMEOUT, ProviderEntry, named_params
 from conformance.wires._types import ExpectedToolCall, WireDecodeError, WireExpectation, WireFamily
 from conformance.wires.mistral import NO_REASONING, read_always_usage_chat_request
 from conformance.wires.openai_chat import CHAT_CONTENT, FINISH_STOP_REASONS, NO_CITATIONS, OPENAI_ONLY
@@ -66,12 +66,14 @@ WIRE = WireFamily(
 )
 
 
-def llamaapi_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+def llamaapi_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", client_args: dict[str, Any] | None = None,
+                     **config: Any) -> Model:
     from providers.llamaapi import LlamaAPIModel
 
-    return LlamaAPIModel(client_args={"api_key": api_key, "base_url": base_url}, model_id=model_id, **config)
+    client_args = {"api_key": api_key, "base_url": base_url, **(client_args or {})}
+    return LlamaAPIModel(client_args=client_args, model_id=model_id, **config)
 
 
 PROVIDERS = (ProviderEntry("llamaapi", llamaapi_factory, (), named_params("temperature", "top_p", "top_k",
                                                                           max_tokens_key="max_completion_tokens"),
-                           wire="llama-api"),)
+                           wire="llama-api", timeouts=CLIENT_ARGS_TIMEOUT),)

@@ -11,7 +11,7 @@ from typing import Any
 from strands.models import Model
 
 from conformance.cases import text_request_case
-from conformance.wires._reference import ProviderEntry, named_params, server_root
+from conformance.wires._reference import ProviderEntry, TimeoutOptions, named_params, server_root
 from conformance.wires._types import RequestMeaning, WireFamily
 from conformance.wires.openai_chat import (
     CHAT_CONTENT, FINISH_STOP_REASONS, NO_CITATIONS, OPENAI_ONLY, decode_openai_chat, read_openai_chat_request,
@@ -48,10 +48,16 @@ WIRE = WireFamily(
 )
 
 
-def mistral_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+def mistral_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", client_args: dict[str, Any] | None = None,
+                    **config: Any) -> Model:
     from providers.mistral import MistralModel
 
-    return MistralModel(api_key, client_args={"server_url": server_root(base_url, "/v1")}, model_id=model_id, **config)
+    return MistralModel(api_key, client_args={"server_url": server_root(base_url, "/v1"), **(client_args or {})},
+                        model_id=model_id, **config)
 
 
-PROVIDERS = (ProviderEntry("mistral", mistral_factory, (), named_params("temperature", "top_p"), wire="mistral"),)
+# The mistralai SDK counts its timeout in milliseconds.
+TIMEOUT_MS = TimeoutOptions("client_args timeout_ms (connect and read; also the default progress_timeout)",
+                            lambda seconds: {"client_args": {"timeout_ms": round(seconds * 1000)}})
+PROVIDERS = (ProviderEntry("mistral", mistral_factory, (), named_params("temperature", "top_p"), wire="mistral",
+                           timeouts=TIMEOUT_MS),)

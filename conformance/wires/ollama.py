@@ -14,7 +14,7 @@ from strands.models import Model
 
 from conformance.cases import text_request_case, tool_request_case
 from conformance.wires._lines import ndjson_objects
-from conformance.wires._reference import ProviderEntry
+from conformance.wires._reference import ProviderEntry, TimeoutOptions
 from conformance.wires._types import (
     ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError, WireExpectation, WireFamily,
     json_object,
@@ -128,4 +128,6 @@ def ollama_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", **co
     return OllamaModel(base_url, model_id=model_id, **config)
 
 
-PROVIDERS = (ProviderEntry("ollama", ollama_factory, (), ollama_params, wire="ollama"),)
+TIMEOUT = TimeoutOptions("ollama_client_args timeout (connect and read; also the default progress_timeout)",
+                         lambda seconds: {"ollama_client_args": {"timeout": seconds}})
+PROVIDERS = (ProviderEntry("ollama", ollama_factory, (), ollama_params, wire="ollama", timeouts=TIMEOUT),)

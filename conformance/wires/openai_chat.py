@@ -19,7 +19,7 @@ from typing import Any
 from strands.models import Model
 
 from conformance.wires._lines import DONE, sse_payloads
-from conformance.wires._reference import ProviderEntry, server_root
+from conformance.wires._reference import CLIENT_ARGS_TIMEOUT, ProviderEntry, TimeoutOptions, server_root
 from conformance.wires._types import (
     ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError, WireExpectation, WireFamily,
     blocks_text, json_object,
@@ -297,10 +297,12 @@ def llamacpp_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", **
     return LlamaCppModel(base_url=server_root(base_url, "/v1"), model_id=model_id, **config)
 
 
-def openai_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+def openai_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", client_args: dict[str, Any] | None = None,
+                   **config: Any) -> Model:
     from providers import OpenAIModel
 
-    return OpenAIModel(client_args={"base_url": base_url, "api_key": api_key}, model_id=model_id, **config)
+    return OpenAIModel(client_args={"base_url": base_url, "api_key": api_key, **(client_args or {})}, model_id=model_id,
+                       **config)
 
 
 def upstream_openai_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
@@ -321,11 +323,14 @@ vllm_factory.conformance_token_ids = True  # type: ignore[attr-defined]
 
 # `upstream-*` wrap the SDK's own providers: not in the default matrix, but they show what the suite finds
 # in the code the reference providers replace.
+# The constructor's `timeout` (llama.cpp's, vLLM's, Neuron's) sets connect, read and the progress deadline.
+TIMEOUT = TimeoutOptions("timeout (connect and read; also the default progress_timeout)",
+                         lambda seconds: {"timeout": seconds})
 PROVIDERS = (
-    ProviderEntry("neuron", neuron_factory, ("vllm",), _params_for_neuron),
-    ProviderEntry("vllm", vllm_factory, ("vllm",)),
-    ProviderEntry("llamacpp", llamacpp_factory, ("llamacpp",)),
-    ProviderEntry("openai", openai_factory, ("vllm", "llamacpp")),
+    ProviderEntry("neuron", neuron_factory, ("vllm",), _params_for_neuron, timeouts=TIMEOUT),
+    ProviderEntry("vllm", vllm_factory, ("vllm",), timeouts=TIMEOUT),
+    ProviderEntry("llamacpp", llamacpp_factory, ("llamacpp",), timeouts=TIMEOUT),
+    ProviderEntry("openai", openai_factory, ("vllm", "llamacpp"), timeouts=CLIENT_ARGS_TIMEOUT),
     ProviderEntry("upstream-openai", upstream_openai_factory, ("vllm", "llamacpp"), in_default_matrix=False),
     ProviderEntry("upstream-llamacpp", upstream_llamacpp_factory, ("llamacpp",), in_default_matrix=False),
 )

@@ -6,7 +6,7 @@ from typing import Any
 
 from strands.models import Model
 
-from conformance.wires._reference import ProviderEntry, named_params
+from conformance.wires._reference import CLIENT_ARGS_TIMEOUT, ProviderEntry, named_params
 from conformance.wires._types import WireFamily
 from conformance.wires.mistral import NO_REASONING
 from conformance.wires.openai_chat import (
@@ -23,10 +23,12 @@ WIRE = WireFamily(
 )
 
 
-def writer_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> Model:
+def writer_factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", client_args: dict[str, Any] | None = None,
+                   **config: Any) -> Model:
     from providers.writer import WriterModel
 
-    return WriterModel({"api_key": api_key, "base_url": base_url}, model_id=model_id, **config)
+    return WriterModel({"api_key": api_key, "base_url": base_url, **(client_args or {})}, model_id=model_id, **config)
 
 
-PROVIDERS = (ProviderEntry("writer", writer_factory, (), named_params("temperature", "top_p", "stop"), wire="writer"),)
+PROVIDERS = (ProviderEntry("writer", writer_factory, (), named_params("temperature", "top_p", "stop"), wire="writer",
+                           timeouts=CLIENT_ARGS_TIMEOUT),)

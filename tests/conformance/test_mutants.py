@@ -37,6 +37,9 @@ EXPECTED_FAMILY = {
     "swapped_usage": "usage_metrics",
     "dropped_cache_write_tokens": "usage_metrics",
     "key_error_on_cut_stream": "errors",
+    "hangs_without_progress": "robustness",
+    "truncated_args_passed_on": "robustness",
+    "invalid_utf8_replaced": "robustness",
 }
 MUTANTS = [name for name in MUTATIONS if name != CONTROL]
 

@@ -1,0 +1,163 @@
+"""The bytes of each hostile answer, in each wire's own framing.
+
+Why it exists: the robustness checks serve the same faults (a keep-alive, an event without content,
+a tool call whose arguments never close, bytes that are not UTF-8, an event that never ends) to
+providers of every wire, so each wire says once how its framing carries them: SSE for the
+OpenAI-shaped wires, Anthropic and the Llama API, NDJSON for Ollama, AWS event-stream for Bedrock.
+The events themselves come from the written cassettes' builders, so a fault differs from a
+published answer only by the fault.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from conformance.written.anthropic import a_block_stop, a_delta, a_end, a_start, a_start_block, a_tool
+from conformance.written.anthropic import event as anthropic_event
+from conformance.written.bedrock_converse import B_START, b_block, b_end, b_tool
+from conformance.written.builders import (
+    DONE, EVENT_STREAM, NDJSON, SSE, SSE_UTF8, call, chunk, dumps, sse, tool_delta,
+)
+from conformance.written.llama_api import LL_METRICS, ll, ll_call
+from conformance.written.ollama import nd, nd_done
+from providers._eventstream import encode_frame
+
+__all__ = ["BAD_UTF8", "TRUNCATED_ARGUMENTS", "WIRE_FAULTS", "WireFaults", "wire_faults"]
+
+#: Not UTF-8 anywhere: a lone continuation byte and a byte no encoding of a character uses.
+BAD_UTF8 = b"\x80\xff"
+#: Tool-call arguments that never close, as a server cut off mid-call sends them.
+TRUNCATED_ARGUMENTS = '{"city": "Par'
+TOOL_NAME = "get_weather"
+_MARK = "@@fault@@"
+_SSE_PING = b": ping\n\n"
+_DELTA_HEADERS = {":event-type": "contentBlockDelta", ":content-type": "application/json", ":message-type": "event"}
+
+
+@dataclass(frozen=True)
+class WireFaults:
+    """One wire's framing of the faults. `None` for a fault the wire has no way to carry, with the reason."""
+
+    content_type: str
+    opening: tuple[bytes, ...]  # what precedes the first content event
+    text: Callable[[str], bytes]  # one event carrying text
+    closing: tuple[bytes, ...]  # what ends a text answer normally
+    empty: bytes  # an event that carries no content
+    ping: bytes | None  # a keep-alive that carries nothing (a comment, a ping event)
+    truncated_tool: tuple[bytes, ...] | None  # a whole answer: one call, unclosed arguments, a tool finish
+    not_expressible: dict[str, str]  # fault name -> why this wire cannot carry it
+    # The bytes before the filler of an event that never ends, given the filler's length (event-stream
+    # frames state their length up front).
+    oversize_head: Callable[[int], bytes] | None = None
+    # A text event holding `BAD_UTF8`, for a framing that checksums its payload (event-stream).
+    bad_text: bytes | None = None
+
+    def text_with_bad_bytes(self) -> bytes:
+        """A text event whose text holds `BAD_UTF8`, framed as the wire frames any text."""
+        if self.bad_text is not None:
+            return self.bad_text
+        return self.text(f"Hello {_MARK}").replace(_MARK.encode(), BAD_UTF8)
+
+    def head_of_endless_text(self, filler: int) -> bytes:
+        """Every byte of a text event up to where its text begins; the filler then never ends it."""
+        if self.oversize_head is not None:
+            return self.oversize_head(filler)
+        return self.text(_MARK).split(_MARK.encode())[0]
+
+
+def _openai_shaped(content_type: str = SSE) -> WireFaults:
+    def text(piece: str) -> bytes:
+        return sse(chunk({"content": piece}))
+
+    truncated = (sse(chunk({"role": "assistant", "content": None})),
+                 sse(chunk(tool_delta(call(0, "call_fault01", TOOL_NAME, TRUNCATED_ARGUMENTS)))),
+                 sse(chunk({}, "tool_calls")), DONE)
+    return WireFaults(
+        content_type=content_type, opening=(sse(chunk({"role": "assistant", "content": ""})),), text=text,
+        closing=(sse(chunk({}, "stop")), DONE), empty=sse({**chunk(), "choices": []}), ping=_SSE_PING,
+        truncated_tool=truncated, not_expressible={},
+    )
+
+
+def _anthropic() -> WireFaults:
+    def text(piece: str) -> bytes:
+        return a_delta(0, {"type": "text_delta", "text": piece})
+
+    truncated = (a_start(), *a_tool(0, "toolu_fault01", TOOL_NAME, TRUNCATED_ARGUMENTS), *a_end("tool_use"))
+    return WireFaults(
+        content_type=SSE_UTF8, opening=(a_start(), a_start_block(0, {"type": "text", "text": ""})), text=text,
+        closing=(a_block_stop(0), *a_end("end_turn")), empty=text(""),
+        ping=anthropic_event("ping", {"type": "ping"}), truncated_tool=truncated, not_expressible={},
+    )
+
+
+def _bedrock_frame_head(filler: int) -> bytes:
+    """A contentBlockDelta frame's prelude, headers and payload start, stating a payload of `filler` bytes
+    more: a frame the decoder can only finish after reading them all."""
+    encoded_headers = encode_frame(_DELTA_HEADERS, b"")[12:-4]
+    start = b'{"contentBlockIndex":0,"delta":{"text":"'
+    total = 12 + len(encoded_headers) + len(start) + filler + 4
+    prelude = struct.pack(">II", total, len(encoded_headers))
+    return prelude + struct.pack(">I", zlib.crc32(prelude) & 0xFFFFFFFF) + encoded_headers + start
+
+
+def _bedrock() -> WireFaults:
+    def text(piece: str) -> bytes:
+        return b_block("contentBlockDelta", 0, delta={"text": piece})
+
+    # The bad bytes go into the payload before the frame's lengths and checksums are computed.
+    payload = dumps({"contentBlockIndex": 0, "delta": {"text": f"Hello {_MARK}"}}, compact=True).encode()
+    bad_text = encode_frame(_DELTA_HEADERS, payload.replace(_MARK.encode(), BAD_UTF8))
+    truncated = (B_START, *b_tool(0, "tooluse_fault01", TOOL_NAME, TRUNCATED_ARGUMENTS), *b_end("tool_use"))
+    return WireFaults(
+        content_type=EVENT_STREAM, opening=(B_START,), text=text,
+        closing=(b_block("contentBlockStop", 0), *b_end("end_turn")), empty=text(""), ping=None,
+        truncated_tool=truncated,
+        not_expressible={
+            "pings": "AWS event-stream has no keep-alive frame (its empty deltas are the empty_chunks case)"},
+        oversize_head=_bedrock_frame_head, bad_text=bad_text,
+    )
+
+
+def _ollama() -> WireFaults:
+    return WireFaults(
+        content_type=NDJSON, opening=(), text=lambda piece: nd(piece), closing=(nd_done(),), empty=nd(""), ping=None,
+        truncated_tool=None,
+        not_expressible={
+            "pings": "NDJSON has no comment form (its empty lines of content are the empty_chunks case)",
+            "truncated_tool_arguments":
+                "Ollama sends tool arguments as a JSON object inside a whole line, never in pieces",
+        },
+    )
+
+
+def _llama_api() -> WireFaults:
+    truncated = (ll("start"), ll("progress", ll_call("call_fault01", TOOL_NAME, TRUNCATED_ARGUMENTS)),
+                 ll("complete", stop="tool_calls"), ll("metrics", metrics=LL_METRICS))
+    return WireFaults(
+        content_type=SSE, opening=(ll("start"),), text=lambda piece: ll("progress", {"type": "text", "text": piece}),
+        closing=(ll("complete", stop="stop"), ll("metrics", metrics=LL_METRICS)), empty=ll("progress"),
+        ping=_SSE_PING, truncated_tool=truncated, not_expressible={},
+    )
+
+
+WIRE_FAULTS: dict[str, Callable[[], WireFaults]] = {
+    "openai-chat": _openai_shaped,
+    "mistral": _openai_shaped,
+    "writer": _openai_shaped,
+    "litellm": _openai_shaped,  # routed to an OpenAI-compatible server: openai-chat SSE
+    "anthropic": _anthropic,
+    "bedrock-converse": _bedrock,
+    "ollama": _ollama,
+    "llama-api": _llama_api,
+}
+
+
+def wire_faults(wire: str) -> WireFaults:
+    try:
+        return WIRE_FAULTS[wire]()
+    except KeyError:
+        raise KeyError(f"no fault framing for wire {wire!r}; known: {', '.join(WIRE_FAULTS)}") from None
