@@ -23,6 +23,10 @@ CHECK_FAMILIES = (
     "configuration",
     "end_to_end",
     "token_ids",
+    "chunk_boundaries",
+    "incremental_delivery",
+    "cancellation",
+    "concurrency",
 )
 
 

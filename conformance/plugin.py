@@ -102,6 +102,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--api-key", default=os.environ.get("CONFORMANCE_API_KEY", "EMPTY"),
                     help="with --live: API key sent to the server (default $CONFORMANCE_API_KEY or EMPTY); never recorded")
     group.addoption("--record", action="store_true", help="with --live: rewrite the cassettes of passing live runs")
+    # The chunk-boundary family's budget: a few Hypothesis examples per cell in CI, more on request.
+    group.addoption("--conformance-examples", type=int, default=3, metavar="N",
+                    help="chunk-boundary check: Hypothesis examples per matrix cell, besides every-byte and "
+                    "one-chunk cuts (default 3; derandomized, so a run is reproducible)")
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -22,10 +22,10 @@ from typing import Any
 
 from strands.models import Model
 
-from . import events
+from . import events, streaming
 from .model import EventFilter, MutantModel, Mutation, StreamCall
 
-MUTANT_MODULES = (events,)
+MUTANT_MODULES = (events, streaming)
 
 MUTATIONS: dict[str, Mutation] = {}
 for _module in MUTANT_MODULES:
