@@ -114,20 +114,26 @@ class BodyFeed:
     Thread-safe, because the loopback server feeds from its own threads.
     """
 
-    def __init__(self, pieces: Sequence[bytes], paced: bool = False) -> None:
+    def __init__(self, pieces: Sequence[bytes], paced: bool = False, notify: Callable[[], None] | None = None) -> None:
         self.pieces = list(pieces)
         self.released = 0 if paced else len(self.pieces)
         self.delivered = 0
         self.reader_waiting = False
         self.finished = False
         self.closed = False
+        # Called (from any thread) when the reader starts waiting, finishes or closes: the check wakes on it.
+        self._notify = notify or (lambda: None)
         self._condition = threading.Condition()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
 
     def release(self, count: int = 1) -> None:
         with self._condition:
             self.released = min(len(self.pieces), self.released + count)
             self.reader_waiting = False  # until the reader has taken what was released and asks again
             self._condition.notify_all()
+            waiters, self._waiters = self._waiters, []
+        for loop, waiter in waiters:
+            loop.call_soon_threadsafe(_wake, waiter)
 
     def release_all(self) -> None:
         self.release(len(self.pieces))
@@ -139,11 +145,18 @@ class BodyFeed:
                 self.reader_waiting = False
                 return True
             self.reader_waiting = True
-            return False
+        self._notify()
+        return False
 
     async def next_piece(self, index: int) -> bytes:
         while not self._take(index):
-            await asyncio.sleep(_POLL_SECONDS)
+            loop = asyncio.get_running_loop()
+            waiter = loop.create_future()
+            with self._condition:
+                if index < self.released:
+                    continue
+                self._waiters.append((loop, waiter))
+            await waiter
         return self.pieces[index]
 
     def next_piece_blocking(self, index: int, abandoned: Callable[[], bool] = lambda: False) -> bytes | None:
@@ -153,15 +166,17 @@ class BodyFeed:
                 self.mark_closed()
                 return None
             with self._condition:
-                self._condition.wait(_POLL_SECONDS * 10)
+                self._condition.wait(_ABANDON_POLL_SECONDS)
         return self.pieces[index]
 
     def mark_finished(self) -> None:
         self.finished, self.reader_waiting = True, False
+        self._notify()
 
     def mark_closed(self) -> None:
         if not self.finished:
             self.closed = True
+            self._notify()
 
     @property
     def open(self) -> bool:
@@ -169,19 +184,28 @@ class BodyFeed:
         return not (self.finished or self.closed)
 
 
-_POLL_SECONDS = 0.0005
+# How often a loopback handler held at a piece looks whether its client has gone.
+_ABANDON_POLL_SECONDS = 0.005
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
 
 
 class DeliveryPlan:
     """How the next responses of a replay are delivered: recorded chunks, re-split at `cuts`, or paced.
 
     `cuts` holds one list of byte offsets per interaction (by index in the cassette); `paced` holds
-    each response back one wire message at a time (see `message_ends`).
+    each response back one wire message at a time (see `message_ends`). `notify` is called, from any
+    thread, whenever a feed's reader waits for a piece, finishes or closes.
     """
 
-    def __init__(self, cuts: Sequence[Sequence[int]] | None = None, paced: bool = False) -> None:
+    def __init__(self, cuts: Sequence[Sequence[int]] | None = None, paced: bool = False,
+                 notify: Callable[[], None] | None = None) -> None:
         self.cuts = cuts
         self.paced = paced
+        self.notify = notify
 
     def feed(self, index: int, interaction: Interaction) -> BodyFeed:
         response = interaction.response
@@ -191,7 +215,7 @@ class DeliveryPlan:
             pieces = split_at(response.body, self.cuts[index])
         else:
             pieces = [chunk.data for chunk in response.chunks]
-        return BodyFeed(pieces, paced=self.paced)
+        return BodyFeed(pieces, paced=self.paced, notify=self.notify)
 
 
 def split_at(body: bytes, cuts: Iterable[int]) -> list[bytes]:

@@ -31,6 +31,8 @@ __all__ = [
 BOUND_SECONDS = 1.0
 _TIMINGS = ("latencyMs", "timeToFirstByteMs")
 _INTERLEAVED = "tool_parallel_interleaved"
+# A condition the watch is not told about (a stream ending inside the provider) is looked at this often.
+_RECHECK_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -85,27 +87,49 @@ def resplit(run: Run, model: Model, loop: asyncio.AbstractEventLoop, cuts: Seque
     return comparable(loop.run_until_complete(run.attempt(model)), _body(run))
 
 
-async def _until(condition: Callable[[], bool], seconds: float = BOUND_SECONDS) -> bool:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not condition():
-        if asyncio.get_running_loop().time() >= deadline:
-            return False
-        await asyncio.sleep(0.0005)
-    return True
+class _Watch:
+    """Wakes the check when anything it waits on may have changed: a feed's reader, or a yielded event."""
 
+    def __init__(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._changed = asyncio.Event()
 
-async def _request(run: Run, number: int = 1, gave_up: Callable[[], bool] = lambda: False) -> BodyFeed | None:
-    """The response feed of request #number once the provider has sent it (None if it never does)."""
-    await _until(lambda: len(run.replay.feeds) >= number or gave_up(), BOUND_SECONDS * 5)
-    return run.replay.feeds[number - 1] if len(run.replay.feeds) >= number else None
+    def poke(self) -> None:  # from any thread (the loopback server's handlers)
+        self._loop.call_soon_threadsafe(self._changed.set)
 
+    def paced_plan(self) -> DeliveryPlan:
+        return DeliveryPlan(paced=True, notify=self.poke)
 
-async def _collect(stream: Any, outcome: StreamOutcome) -> None:
-    try:
-        async for event in stream:
-            outcome.events.append(event)
-    except Exception as exc:  # judged by the check, as Run.attempt does
-        outcome.error = exc
+    async def until(self, condition: Callable[[], bool], seconds: float = BOUND_SECONDS) -> bool:
+        """True once `condition()` holds; False after `seconds` without it."""
+        deadline = self._loop.time() + seconds
+        while not condition():
+            remaining = deadline - self._loop.time()
+            if remaining <= 0:
+                return False
+            self._changed.clear()
+            if condition():
+                return True
+            try:
+                await asyncio.wait_for(self._changed.wait(), min(remaining, _RECHECK_SECONDS))
+            except asyncio.TimeoutError:
+                pass
+        return True
+
+    async def request(self, run: Run, number: int = 1, gave_up: Callable[[], bool] = lambda: False) -> BodyFeed | None:
+        """The response feed of request #number once the provider has sent it (None if it never does)."""
+        await self.until(lambda: len(run.replay.feeds) >= number or gave_up(), BOUND_SECONDS * 5)
+        return run.replay.feeds[number - 1] if len(run.replay.feeds) >= number else None
+
+    async def collect(self, stream: Any, outcome: StreamOutcome) -> None:
+        try:
+            async for event in stream:
+                outcome.events.append(event)
+                self.poke()
+        except Exception as exc:  # judged by the check, as Run.attempt does
+            outcome.error = exc
+        finally:
+            self.poke()
 
 
 def _content_messages(run: Run, feed: BodyFeed) -> list[bool]:
@@ -143,21 +167,22 @@ async def paced(run: Run, model: Model) -> Paced:
     """Release the response one wire message at a time; after a message that carries content, wait (bounded)
     for a content event before releasing the next. The first wait that runs out marks the late event, and
     the rest of the body is released at once, so a provider that buffers costs one bound, not one per event."""
-    run.replay.rewind(DeliveryPlan(paced=True))
+    watch = _Watch()
+    run.replay.rewind(watch.paced_plan())
     result = Paced(StreamOutcome())
     events = result.outcome.events
-    task = asyncio.ensure_future(_collect(model.stream(**run.case.stream_kwargs()), result.outcome))
-    feed = await _request(run, gave_up=task.done)
+    task = asyncio.ensure_future(watch.collect(model.stream(**run.case.stream_kwargs()), result.outcome))
+    feed = await watch.request(run, gave_up=task.done)
     late_after = None
     if feed is not None:
         for index, carries in enumerate(_content_messages(run, feed)):
             seen = sum(map(is_content, events))
             feed.release()
-            if carries and not await _until(lambda: sum(map(is_content, events)) > seen or task.done()):
+            if carries and not await watch.until(lambda: sum(map(is_content, events)) > seen or task.done()):
                 result.late_message, late_after = index, seen
                 feed.release_all()
                 break
-            await _until(lambda: feed.reader_waiting or not feed.open or task.done())
+            await watch.until(lambda: feed.reader_waiting or not feed.open or task.done())
     await task
     if late_after is not None:
         contents = [number for number, event in enumerate(events) if is_content(event)]
@@ -180,24 +205,26 @@ class Cancelled:
 async def cancel_after_first_content(run: Run, model: Model) -> Cancelled:
     """Release the response up to its first content message, read to the first content event, then aclose the
     stream as an Agent does when interrupted; count the responses the replay still sees open afterwards."""
-    run.replay.rewind(DeliveryPlan(paced=True))
+    watch = _Watch()
+    run.replay.rewind(watch.paced_plan())
     stream = model.stream(**run.case.stream_kwargs())
     result = Cancelled([], closable=callable(getattr(stream, "aclose", None)))
     watchdog: asyncio.Future[Any] | None = None
 
     async def feed_until_first_content() -> None:
-        feed = await _request(run)
+        feed = await watch.request(run)
         if feed is None:
             return
         carries = _content_messages(run, feed)
         feed.release(carries.index(True) + 1 if True in carries else len(carries))
-        if not await _until(lambda: any(map(is_content, result.events)) or not feed.open):
+        if not await watch.until(lambda: any(map(is_content, result.events)) or not feed.open):
             feed.release_all()  # a provider that holds content back: let it finish, the incremental family says why
 
     try:
         watchdog = asyncio.ensure_future(feed_until_first_content())
         async for event in stream:
             result.events.append(event)
+            watch.poke()
             if is_content(event):
                 break
     except Exception as exc:
@@ -210,7 +237,7 @@ async def cancel_after_first_content(run: Run, model: Model) -> Cancelled:
             await stream.aclose()
         except Exception as exc:
             result.close_error = exc
-    await _until(lambda: not any(feed.open for feed in run.replay.feeds))
+    await watch.until(lambda: not any(feed.open for feed in run.replay.feeds))
     result.left_open = sum(feed.open for feed in run.replay.feeds)
     run.record.events = list(result.events)
     return result
@@ -237,21 +264,22 @@ def partner_cassettes(run: Run, names: Sequence[str], count: int) -> list[tuple[
 async def concurrent(run: Run, model: Model, partners: list[tuple[Case, Cassette]]) -> list[tuple[str, str]]:
     """Each stream alone on `model`, then all at once on the same `model`, their responses released one wire
     message per stream in turn; (cassette, difference) for every stream whose events changed."""
+    watch = _Watch()
     streams = [(run.case, run.cassette), *partners]
     alone = []
     for case, cassette in streams:
         run.replay.rewind(cassette=cassette)
         outcome = StreamOutcome()
-        await _collect(model.stream(**case.stream_kwargs()), outcome)
+        await watch.collect(model.stream(**case.stream_kwargs()), outcome)
         alone.append(comparable(outcome, cassette.interactions[0].response.body))
     together = Cassette(run.wire.name, "+".join(case.name for case, _ in streams), {"kind": "written"},
                         [cassette.interactions[0] for _, cassette in streams], run.cassette.path)
-    run.replay.rewind(DeliveryPlan(paced=True), cassette=together)
+    run.replay.rewind(watch.paced_plan(), cassette=together)
     outcomes, tasks, feeds = [], [], []
     for number, (case, _) in enumerate(streams, start=1):
         outcomes.append(StreamOutcome())
-        tasks.append(asyncio.ensure_future(_collect(model.stream(**case.stream_kwargs()), outcomes[-1])))
-        feed = await _request(run, number, gave_up=tasks[-1].done)  # started in order, so request n is answered by stream n
+        tasks.append(asyncio.ensure_future(watch.collect(model.stream(**case.stream_kwargs()), outcomes[-1])))
+        feed = await watch.request(run, number, gave_up=tasks[-1].done)  # started in order, so request n is answered by stream n
         if feed is None:
             for started in feeds:
                 started.release_all()
@@ -261,7 +289,7 @@ async def concurrent(run: Run, model: Model, partners: list[tuple[Case, Cassette
     while any(feed.released < len(feed.pieces) for feed in feeds):
         for feed in feeds:
             feed.release()
-            await _until(lambda: feed.reader_waiting or not feed.open)
+            await watch.until(lambda: feed.reader_waiting or not feed.open)
     for feed in feeds:
         feed.release_all()
     await asyncio.gather(*tasks)

@@ -33,6 +33,10 @@ EXPECTED_FAMILY = {
     "dropped_system_prompt": "request_shape",
     "dropped_tool_choice": "request_shape",
     "structured_output_none": "structured_output",
+    "lines_per_chunk": "chunk_boundaries",
+    "buffered_to_end": "incremental_delivery",
+    "leaked_on_close": "cancellation",
+    "tool_state_on_instance": "concurrency",
 }
 MUTANTS = [name for name in MUTATIONS if name != CONTROL]
 
