@@ -29,6 +29,8 @@ __all__ = [
 
 # How long a provider may take to yield what the bytes it was given already say (one event, one close).
 BOUND_SECONDS = 1.0
+# How long it may take to send its request, or to end once every byte is out: first calls import lazily.
+SLOW_SECONDS = 30.0
 _TIMINGS = ("latencyMs", "timeToFirstByteMs")
 _INTERLEAVED = "tool_parallel_interleaved"
 # A condition the watch is not told about (a stream ending inside the provider) is looked at this often.
@@ -118,8 +120,17 @@ class _Watch:
 
     async def request(self, run: Run, number: int = 1, gave_up: Callable[[], bool] = lambda: False) -> BodyFeed | None:
         """The response feed of request #number once the provider has sent it (None if it never does)."""
-        await self.until(lambda: len(run.replay.feeds) >= number or gave_up(), BOUND_SECONDS * 5)
+        await self.until(lambda: len(run.replay.feeds) >= number or gave_up(), SLOW_SECONDS)
         return run.replay.feeds[number - 1] if len(run.replay.feeds) >= number else None
+
+    async def finish(self, run: Run, task: asyncio.Future[Any], outcome: StreamOutcome) -> None:
+        """Release every byte still held and let the stream end; one that does not end in time is an error."""
+        for feed in run.replay.feeds:
+            feed.release_all()
+        if not await self.until(task.done, SLOW_SECONDS):
+            task.cancel()
+            outcome.error = TimeoutError(f"the stream did not end within {SLOW_SECONDS:g} s of its last byte")
+        await asyncio.gather(task, return_exceptions=True)
 
     async def collect(self, stream: Any, outcome: StreamOutcome) -> None:
         try:
@@ -183,7 +194,7 @@ async def paced(run: Run, model: Model) -> Paced:
                 feed.release_all()
                 break
             await watch.until(lambda: feed.reader_waiting or not feed.open or task.done())
-    await task
+    await watch.finish(run, task, result.outcome)
     if late_after is not None:
         contents = [number for number, event in enumerate(events) if is_content(event)]
         result.late_event = contents[late_after] if late_after < len(contents) else len(events)
@@ -209,19 +220,19 @@ async def cancel_after_first_content(run: Run, model: Model) -> Cancelled:
     run.replay.rewind(watch.paced_plan())
     stream = model.stream(**run.case.stream_kwargs())
     result = Cancelled([], closable=callable(getattr(stream, "aclose", None)))
-    watchdog: asyncio.Future[Any] | None = None
+    reading = True
 
     async def feed_until_first_content() -> None:
-        feed = await watch.request(run)
+        feed = await watch.request(run, gave_up=lambda: not reading)
         if feed is None:
             return
         carries = _content_messages(run, feed)
         feed.release(carries.index(True) + 1 if True in carries else len(carries))
-        if not await watch.until(lambda: any(map(is_content, result.events)) or not feed.open):
+        if not await watch.until(lambda: any(map(is_content, result.events)) or not feed.open or not reading):
             feed.release_all()  # a provider that holds content back: let it finish, the incremental family says why
 
+    feeder = asyncio.ensure_future(feed_until_first_content())
     try:
-        watchdog = asyncio.ensure_future(feed_until_first_content())
         async for event in stream:
             result.events.append(event)
             watch.poke()
@@ -230,8 +241,9 @@ async def cancel_after_first_content(run: Run, model: Model) -> Cancelled:
     except Exception as exc:
         result.stream_error = exc
     finally:
-        if watchdog is not None:
-            await watchdog
+        reading = False
+        watch.poke()
+        await feeder
     if result.closable:
         try:
             await stream.aclose()
@@ -281,18 +293,19 @@ async def concurrent(run: Run, model: Model, partners: list[tuple[Case, Cassette
         tasks.append(asyncio.ensure_future(watch.collect(model.stream(**case.stream_kwargs()), outcomes[-1])))
         feed = await watch.request(run, number, gave_up=tasks[-1].done)  # started in order, so request n is answered by stream n
         if feed is None:
-            for started in feeds:
-                started.release_all()
-            await asyncio.gather(*tasks)
+            for task, outcome in zip(tasks, outcomes):
+                await watch.finish(run, task, outcome)
             return [(cassette.name, f"request #{number - 1} was never sent ({outcomes[-1].error!r})")]
         feeds.append(feed)
-    while any(feed.released < len(feed.pieces) for feed in feeds):
+    interleaving = True
+    while interleaving and any(feed.released < len(feed.pieces) for feed in feeds):
         for feed in feeds:
             feed.release()
-            await watch.until(lambda: feed.reader_waiting or not feed.open)
-    for feed in feeds:
-        feed.release_all()
-    await asyncio.gather(*tasks)
+            # A stream that does not come back for more (its provider serialises streams) ends the interleaving:
+            # the rest is released at once, and the comparison still judges what each stream yields.
+            interleaving = interleaving and await watch.until(lambda: feed.reader_waiting or not feed.open)
+    for task, outcome in zip(tasks, outcomes):
+        await watch.finish(run, task, outcome)
     run.record.events = [event for outcome in outcomes for event in outcome.events]
     differences = []
     for (case, cassette), expected, outcome in zip(streams, alone, outcomes):
