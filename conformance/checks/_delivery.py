@@ -23,8 +23,8 @@ from conformance.replay import BodyFeed, DeliveryPlan
 from conformance.wires import WireDecodeError
 
 __all__ = [
-    "BOUND_SECONDS", "Cancelled", "Comparable", "Paced", "cancel_after_first_content", "comparable", "concurrent",
-    "is_content", "paced", "resplit",
+    "BOUND_SECONDS", "SLOW_SECONDS", "Cancelled", "Comparable", "Paced", "cancel_after_first_content", "comparable", "concurrent",
+    "is_content", "paced", "partner_cassettes", "resplit",
 ]
 
 # How long a provider may take to yield what the bytes it was given already say (one event, one close).

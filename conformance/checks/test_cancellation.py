@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.checks._delivery import BOUND_SECONDS, cancel_after_first_content
+from conformance.checks._delivery import BOUND_SECONDS, cancel_after_first_content, is_content
 
 pytestmark = pytest.mark.family("cancellation")
 
@@ -25,7 +25,7 @@ async def test_close_after_first_content_releases_response(conformance_run):
         pytest.skip("holds replayed bytes back: a live server cannot be held at a chosen message")
     result = await cancel_after_first_content(run, run.model())
     assert result.stream_error is None, f"the stream raised {result.stream_error!r} before any close ({run.where()})"
-    assert result.events and "contentBlockDelta" in str(result.events[-1]) or "toolUse" in str(result.events[-1]), (
+    assert result.events and is_content(result.events[-1]), (
         f"no content event before the stream ended: {result.events[-3:]}")
     assert result.closable, "stream() returned no async generator: an Agent cannot close it (no aclose())"
     assert result.close_error is None, f"aclose() raised {type(result.close_error).__name__}: {result.close_error}"
