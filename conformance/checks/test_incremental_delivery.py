@@ -36,4 +36,3 @@ async def test_content_yielded_before_next_bytes(conformance_run):
             f"but the provider yielded no content event within {BOUND_SECONDS} s while the replay held back the "
             f"rest of the stream (it buffers instead of streaming; {run.where()})"
         )
-    assert run.validate(events), "the paced stream is not a valid event sequence"
