@@ -24,6 +24,10 @@ CHECK_FAMILIES = (
     "end_to_end",
     "token_ids",
     "robustness",
+    "chunk_boundaries",
+    "incremental_delivery",
+    "cancellation",
+    "concurrency",
 )
 
 

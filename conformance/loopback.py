@@ -14,13 +14,15 @@ recorded as `closed` drops the connection without the last chunk.
 
 from __future__ import annotations
 
+import select
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from conformance.cassette import Cassette, Interaction
-from conformance.replay import SentRequest, describe_difference, parse_body
+from conformance.replay import BodyFeed, DeliveryPlan, SentRequest, describe_difference, parse_body
 
 __all__ = ["LoopbackReplay", "LoopbackServer"]
 
@@ -37,9 +39,19 @@ class LoopbackReplay:
         self.sent: list[SentRequest] = []
         self.mismatches: list[str] = []
         self.played = 0
+        self.plan = DeliveryPlan()
+        self.feeds: list[BodyFeed] = []
 
     def unplayed(self) -> list[Interaction]:
         return self.cassette.interactions[self.played :]
+
+    def rewind(self, plan: DeliveryPlan | None = None, cassette: Cassette | None = None) -> None:
+        """Serve the cassette (or `cassette`) again from its first interaction, delivered by `plan` (as `Replay.rewind`)."""
+        self.cassette = cassette or self.cassette
+        self.played = 0
+        self.sent.clear()
+        self.feeds.clear()
+        self.plan = plan or DeliveryPlan()
 
     def __enter__(self) -> LoopbackReplay:
         self.server._activate(self)
@@ -48,14 +60,16 @@ class LoopbackReplay:
     def __exit__(self, *exc_info: Any) -> None:
         self.server._deactivate(self)
 
-    def _answer(self, sent: SentRequest) -> Interaction | None:
+    def _answer(self, sent: SentRequest) -> tuple[Interaction, BodyFeed] | None:
         self.sent.append(sent)
         interactions = self.cassette.interactions
         if self.played < len(interactions):
             expected = interactions[self.played]
             if expected.request.method == sent.method and expected.request.path == sent.path:
                 self.played += 1
-                return expected
+                feed = self.plan.feed(self.played - 1, expected)
+                self.feeds.append(feed)
+                return expected, feed
             nearest, reason = self.played, "the next recorded interaction differs"
         else:
             nearest, reason = len(interactions) - 1, f"all {len(interactions)} recorded interactions were already played"
@@ -116,7 +130,7 @@ class LoopbackServer:
             if self._active is replay:
                 self._active = None
 
-    def _answer(self, sent: SentRequest) -> Interaction | str:
+    def _answer(self, sent: SentRequest) -> tuple[Interaction, BodyFeed] | str:
         with self._lock:
             if self._active is None:
                 return f"no cassette is being replayed at {self.url} ({sent.method} {sent.path})"
@@ -151,7 +165,8 @@ class LoopbackServer:
                     self.end_headers()
                     self.wfile.write(body)
                     return
-                response = answer.response
+                interaction, feed = answer
+                response = interaction.response
                 self.send_response(response.status)
                 for name, value in response.headers.items():
                     if name.lower() not in ("content-length", "transfer-encoding", "connection"):
@@ -160,10 +175,19 @@ class LoopbackServer:
                 # so only a missing last chunk (not a short content-length) shows it a dropped connection.
                 self.send_header("transfer-encoding", "chunked")
                 self.end_headers()
-                for chunk in response.chunks:
-                    if chunk.data:
-                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk.data), chunk.data))
+                for index in range(len(feed.pieces)):
+                    piece = feed.next_piece_blocking(index, abandoned=lambda: _peer_closed(self.connection))
+                    if piece is None:
+                        self.close_connection = True
+                        return
+                    try:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                         self.wfile.flush()
+                    except OSError:  # the client closed the response: what the cancellation check counts
+                        feed.mark_closed()
+                        self.close_connection = True
+                        return
+                feed.mark_finished()
                 if response.end == "closed":
                     self.close_connection = True  # no last chunk: the body ends unfinished
                 else:
@@ -173,3 +197,12 @@ class LoopbackServer:
             do_POST = do_GET = do_PUT = do_DELETE = _serve  # noqa: N815 - http.server's naming
 
         return Handler
+
+
+def _peer_closed(connection: socket.socket) -> bool:
+    """The client closed its end (a readable socket with nothing to read), seen without consuming data."""
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True

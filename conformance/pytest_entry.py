@@ -73,6 +73,11 @@ SUITE_OPTIONS = (
         help="with --conformance-live: API key sent to the server (default $CONFORMANCE_API_KEY or EMPTY); "
         "never recorded")),
     Option("record", dict(action="store_true", help="with --conformance-live: rewrite the cassettes of passing live runs")),
+    # The chunk-boundary family's budget: a few Hypothesis examples per cell in CI, more on request.
+    Option("examples", dict(
+        type=int, default=3, metavar="N",
+        help="chunk-boundary check: Hypothesis examples per matrix cell, besides every-byte and one-chunk cuts "
+        "(default 3; derandomized, so a run is reproducible)")),
 )
 
 GATE_OPTIONS = (

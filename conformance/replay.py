@@ -14,8 +14,10 @@ structured output does not stream (the openai SDK's `parse`) can be judged too.
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,10 @@ import respx
 from conformance.cassette import Cassette, Interaction, RecordedRequest
 from conformance.wires.openai_chat import chat_completion_from_stream
 
-__all__ = ["Replay", "ReplayMismatch", "SentRequest", "describe_difference", "parse_body"]
+__all__ = [
+    "BodyFeed", "DeliveryPlan", "Replay", "ReplayMismatch", "SentRequest", "describe_difference", "message_ends",
+    "parse_body", "split_at",
+]
 
 
 class ReplayMismatch(AssertionError):
@@ -99,34 +104,177 @@ def _wants_whole_answer(sent: SentRequest, interaction: Interaction) -> bool:
             and response.headers.get("content-type", "").startswith("text/event-stream"))
 
 
-class _ReplayStream(httpx.AsyncByteStream, httpx.SyncByteStream):
-    """Yields the recorded chunks; a `closed` ending raises what a dropped connection raises."""
+class BodyFeed:
+    """One response body as the replay hands it to the client: in pieces, each held until released.
 
-    def __init__(self, interaction: Interaction) -> None:
-        self._response = interaction.response
+    The streaming checks steer delivery through it: a re-split body (other chunk boundaries than the
+    recorded ones), or a paced one (one wire message at a time, released by the check, so it can see
+    what the provider yields before the next bytes exist). `reader_waiting` says the client has read
+    every released piece and asks for more; `closed` that it closed the response before its end.
+    Thread-safe, because the loopback server feeds from its own threads.
+    """
+
+    def __init__(self, pieces: Sequence[bytes], paced: bool = False, notify: Callable[[], None] | None = None) -> None:
+        self.pieces = list(pieces)
+        self.released = 0 if paced else len(self.pieces)
+        self.delivered = 0
+        self.reader_waiting = False
+        self.finished = False
         self.closed = False
+        # Called (from any thread) when the reader starts waiting, finishes or closes: the check wakes on it.
+        self._notify = notify or (lambda: None)
+        self._condition = threading.Condition()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+
+    def release(self, count: int = 1) -> None:
+        with self._condition:
+            self.released = min(len(self.pieces), self.released + count)
+            self.reader_waiting = False  # until the reader has taken what was released and asks again
+            self._condition.notify_all()
+            waiters, self._waiters = self._waiters, []
+        for loop, waiter in waiters:
+            loop.call_soon_threadsafe(_wake, waiter)
+
+    def release_all(self) -> None:
+        self.release(len(self.pieces))
+
+    def _take(self, index: int) -> bool:
+        with self._condition:
+            if index < self.released:
+                self.delivered = index + 1
+                self.reader_waiting = False
+                return True
+            self.reader_waiting = True
+        self._notify()
+        return False
+
+    async def next_piece(self, index: int) -> bytes:
+        while not self._take(index):
+            loop = asyncio.get_running_loop()
+            waiter = loop.create_future()
+            with self._condition:
+                if index < self.released:
+                    continue
+                self._waiters.append((loop, waiter))
+            await waiter
+        return self.pieces[index]
+
+    def next_piece_blocking(self, index: int, abandoned: Callable[[], bool] = lambda: False) -> bytes | None:
+        """The piece once released; None when `abandoned()` says the client went away meanwhile."""
+        while not self._take(index):
+            if abandoned():
+                self.mark_closed()
+                return None
+            with self._condition:
+                self._condition.wait(_ABANDON_POLL_SECONDS)
+        return self.pieces[index]
+
+    def mark_finished(self) -> None:
+        self.finished, self.reader_waiting = True, False
+        self._notify()
+
+    def mark_closed(self) -> None:
+        if not self.finished:
+            self.closed = True
+            self._notify()
+
+    @property
+    def open(self) -> bool:
+        """Neither read to its end nor closed by the client: a response the provider leaked."""
+        return not (self.finished or self.closed)
+
+
+# How often a loopback handler held at a piece looks whether its client has gone.
+_ABANDON_POLL_SECONDS = 0.005
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
+class DeliveryPlan:
+    """How the next responses of a replay are delivered: recorded chunks, re-split at `cuts`, or paced.
+
+    `cuts` holds one list of byte offsets per interaction (by index in the cassette); `paced` holds
+    each response back one wire message at a time (see `message_ends`). `notify` is called, from any
+    thread, whenever a feed's reader waits for a piece, finishes or closes.
+    """
+
+    def __init__(self, cuts: Sequence[Sequence[int]] | None = None, paced: bool = False,
+                 notify: Callable[[], None] | None = None) -> None:
+        self.cuts = cuts
+        self.paced = paced
+        self.notify = notify
+
+    def feed(self, index: int, interaction: Interaction) -> BodyFeed:
+        response = interaction.response
+        if self.paced:
+            pieces = split_at(response.body, message_ends(response.body, response.headers.get("content-type", "")))
+        elif self.cuts is not None and index < len(self.cuts):
+            pieces = split_at(response.body, self.cuts[index])
+        else:
+            pieces = [chunk.data for chunk in response.chunks]
+        return BodyFeed(pieces, paced=self.paced, notify=self.notify)
+
+
+def split_at(body: bytes, cuts: Iterable[int]) -> list[bytes]:
+    """`body` cut at the given offsets (out-of-range and repeated offsets ignored); never an empty piece."""
+    offsets = [0, *sorted({cut for cut in cuts if 0 < cut < len(body)}), len(body)]
+    return [body[start:end] for start, end in zip(offsets, offsets[1:]) if end > start]
+
+
+def message_ends(body: bytes, content_type: str) -> list[int]:
+    """Offsets where each wire message ends: AWS event-stream frames, SSE events, else lines (NDJSON, JSON)."""
+    if content_type.startswith("application/vnd.amazon.eventstream"):
+        ends, offset = [], 0
+        while offset + 4 <= len(body):
+            offset += max(int.from_bytes(body[offset : offset + 4], "big"), 4)  # the prelude's total length
+            ends.append(min(offset, len(body)))
+        return ends
+    separator = b"\n\n" if content_type.startswith("text/event-stream") else b"\n"
+    ends, offset = [], body.find(separator)
+    while offset >= 0:
+        ends.append(offset + len(separator))
+        offset = body.find(separator, offset + len(separator))
+    return ends
+
+
+class _ReplayStream(httpx.AsyncByteStream, httpx.SyncByteStream):
+    """Yields the feed's pieces; a `closed` ending raises what a dropped connection raises."""
+
+    def __init__(self, interaction: Interaction, feed: BodyFeed) -> None:
+        self._response = interaction.response
+        self.feed = feed
 
     def _ending(self) -> None:
+        self.feed.mark_finished()
         if self._response.end == "closed":
             raise httpcore.RemoteProtocolError(
                 "peer closed connection without sending complete message body (replayed from cassette)"
             )
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        for chunk in self._response.chunks:
-            yield chunk.data
+        for index in range(len(self.feed.pieces)):
+            yield await self.feed.next_piece(index)
         self._ending()
 
     def __iter__(self) -> Iterator[bytes]:
-        for chunk in self._response.chunks:
-            yield chunk.data
+        for index in range(len(self.feed.pieces)):
+            piece = self.feed.next_piece_blocking(index)
+            if piece is not None:
+                yield piece
         self._ending()
 
+    @property
+    def closed(self) -> bool:
+        return self.feed.closed or self.feed.finished
+
     async def aclose(self) -> None:
-        self.closed = True
+        self.feed.mark_closed()
 
     def close(self) -> None:
-        self.closed = True
+        self.feed.mark_closed()
 
 
 class Replay:
@@ -137,6 +285,9 @@ class Replay:
         self.sent: list[SentRequest] = []
         self.mismatches: list[str] = []
         self._next = 0
+        # The streaming checks' delivery of the responses and the feeds it made, in request order.
+        self.plan = DeliveryPlan()
+        self.feeds: list[BodyFeed] = []
         self._router = respx.MockRouter(assert_all_called=False, assert_all_mocked=True)
         self._router.route().mock(side_effect=self._respond)
 
@@ -154,6 +305,14 @@ class Replay:
     def unplayed(self) -> list[Interaction]:
         return self.cassette.interactions[self._next :]
 
+    def rewind(self, plan: DeliveryPlan | None = None, cassette: Cassette | None = None) -> None:
+        """Play the cassette (or `cassette`) again from its first interaction, delivered by `plan` (recorded chunks by default)."""
+        self.cassette = cassette or self.cassette
+        self._next = 0
+        self.sent.clear()
+        self.feeds.clear()
+        self.plan = plan or DeliveryPlan()
+
     def _respond(self, request: httpx.Request) -> httpx.Response:
         sent = sent_request(request)
         self.sent.append(sent)
@@ -166,10 +325,12 @@ class Replay:
                     completion = chat_completion_from_stream(expected.response.body)
                     if completion is not None:
                         return httpx.Response(200, json=completion)
+                feed = self.plan.feed(self._next - 1, expected)
+                self.feeds.append(feed)
                 return httpx.Response(
                     expected.response.status,
                     headers=expected.response.headers,
-                    stream=_ReplayStream(expected),
+                    stream=_ReplayStream(expected, feed),
                 )
         message = self._mismatch_message(sent)
         self.mismatches.append(message)

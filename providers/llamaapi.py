@@ -111,6 +111,9 @@ class LlamaAPIModel(StructuredOutputByTool, WireModel[LlamaConfig]):
                 function = delta.get("function") or {}
                 if delta.get("id"):
                     calls += 1
+                    if calls > 1:  # calls never interleave on this wire: a new id ends the previous call
+                        for event in asm.end_block():
+                            yield event
                 for event in asm.tool_call(
                     calls, id=delta.get("id"), name=function.get("name"), arguments=function.get("arguments")
                 ):

@@ -25,10 +25,10 @@ from strands.models import Model
 from conformance.wires._reference import CLIENT_ARGS_TIMEOUT
 from conformance.wires.openai_chat import openai_factory
 
-from . import events, requests, robustness
+from . import events, requests, robustness, streaming
 from .model import EventFilter, MutantModel, Mutation, StreamCall
 
-MUTANT_MODULES = (events, requests, robustness)
+MUTANT_MODULES = (events, requests, robustness, streaming)
 
 MUTATIONS: dict[str, Mutation] = {}
 for _module in MUTANT_MODULES:

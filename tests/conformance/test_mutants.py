@@ -40,6 +40,10 @@ EXPECTED_FAMILY = {
     "hangs_without_progress": "robustness",
     "truncated_args_passed_on": "robustness",
     "invalid_utf8_replaced": "robustness",
+    "lines_per_chunk": "chunk_boundaries",
+    "buffered_to_end": "incremental_delivery",
+    "leaked_on_close": "cancellation",
+    "tool_state_on_instance": "concurrency",
 }
 MUTANTS = [name for name in MUTATIONS if name != CONTROL]
 
