@@ -75,9 +75,9 @@ SUITE_OPTIONS = (
     Option("record", dict(action="store_true", help="with --conformance-live: rewrite the cassettes of passing live runs")),
     # The chunk-boundary family's budget: a few Hypothesis examples per cell in CI, more on request.
     Option("examples", dict(
-        type=int, default=3, metavar="N",
+        type=int, default=2, metavar="N",
         help="chunk-boundary check: Hypothesis examples per matrix cell, besides every-byte and one-chunk cuts "
-        "(default 3; derandomized, so a run is reproducible)")),
+        "(default 2: the whole body in one chunk, then one draw of cuts; derandomized, so a run is reproducible)")),
 )
 
 GATE_OPTIONS = (

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import functools
 import logging
 import os
+import ssl
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, TypedDict
@@ -120,11 +122,17 @@ class _CheckedBody(httpx.AsyncByteStream):
         await self._inner.aclose()
 
 
+@functools.cache
+def _shared_ssl_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes tens of milliseconds: once per process, not once per call's handler.
+    return httpx.create_ssl_context()
+
+
 class _CheckedTransport(httpx.AsyncBaseTransport):
     """httpx's own transport, its response bodies read through ``_CheckedBody``."""
 
     def __init__(self, limit: int) -> None:
-        self._inner = httpx.AsyncHTTPTransport()
+        self._inner = httpx.AsyncHTTPTransport(verify=_shared_ssl_context())
         self._limit = limit
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -224,7 +232,7 @@ class LiteLLMModel(ProviderModel[LiteLLMConfig]):
         """LiteLLM's async HTTP handler over a transport that keeps the UTF-8 and event-size rules."""
         from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
 
-        return AsyncHTTPHandler(timeout=self.client_args.get("timeout"),
+        return AsyncHTTPHandler(timeout=self.client_args.get("timeout"), ssl_verify=_shared_ssl_context(),
                                 transport=_CheckedTransport(self._max_event_bytes()))
 
     # Our own reader of LiteLLM chunk objects (attributes, not JSON): conformance decodes the wire bytes instead.
