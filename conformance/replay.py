@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -121,6 +122,7 @@ class BodyFeed:
         self.reader_waiting = False
         self.finished = False
         self.closed = False
+        self.blocked_reader = False
         # Called (from any thread) when the reader starts waiting, finishes or closes: the check wakes on it.
         self._notify = notify or (lambda: None)
         self._condition = threading.Condition()
@@ -159,12 +161,24 @@ class BodyFeed:
             await waiter
         return self.pieces[index]
 
-    def next_piece_blocking(self, index: int, abandoned: Callable[[], bool] = lambda: False) -> bytes | None:
-        """The piece once released; None when `abandoned()` says the client went away meanwhile."""
+    def next_piece_blocking(self, index: int, abandoned: Callable[[], bool] = lambda: False,
+                            hold_limit: float | None = None) -> bytes | None:
+        """The piece once released; None when `abandoned()` says the client went away meanwhile.
+
+        In-process, a synchronous reader inside an async provider (a sync HTTP client in `async def
+        stream`) blocks the event loop the check runs on, so the check can never release the next piece:
+        after `hold_limit` seconds the rest of the body is let go (`blocked_reader` says so), and the check
+        judges what the provider did with it, instead of both waiting forever.
+        """
+        waited_since = time.monotonic()
         while not self._take(index):
             if abandoned():
                 self.mark_closed()
                 return None
+            if hold_limit is not None and time.monotonic() - waited_since > hold_limit:
+                self.blocked_reader = True
+                self.release_all()
+                continue
             with self._condition:
                 self._condition.wait(_ABANDON_POLL_SECONDS)
         return self.pieces[index]
@@ -186,6 +200,8 @@ class BodyFeed:
 
 # How often a loopback handler held at a piece looks whether its client has gone.
 _ABANDON_POLL_SECONDS = 0.005
+# How long an in-process synchronous reader is held at a piece before the rest of its body is let go.
+_SYNC_HOLD_LIMIT_SECONDS = 3.0
 
 
 def _wake(waiter: asyncio.Future[None]) -> None:
@@ -261,7 +277,7 @@ class _ReplayStream(httpx.AsyncByteStream, httpx.SyncByteStream):
 
     def __iter__(self) -> Iterator[bytes]:
         for index in range(len(self.feed.pieces)):
-            piece = self.feed.next_piece_blocking(index)
+            piece = self.feed.next_piece_blocking(index, hold_limit=_SYNC_HOLD_LIMIT_SECONDS)
             if piece is not None:
                 yield piece
         self._ending()

@@ -172,6 +172,7 @@ class Paced:
     outcome: StreamOutcome
     late_message: int | None = None  # index of the wire message whose content did not come out in time
     late_event: int | None = None  # index, among the yielded events, of the first event that came late
+    blocked_loop: bool = False  # the provider read the body with a blocking call, stalling the event loop
 
 
 async def paced(run: Run, model: Model) -> Paced:
@@ -195,6 +196,7 @@ async def paced(run: Run, model: Model) -> Paced:
                 break
             await watch.until(lambda: feed.reader_waiting or not feed.open or task.done())
     await watch.finish(run, task, result.outcome)
+    result.blocked_loop = any(feed.blocked_reader for feed in run.replay.feeds)
     if late_after is not None:
         contents = [number for number, event in enumerate(events) if is_content(event)]
         result.late_event = contents[late_after] if late_after < len(contents) else len(events)

@@ -32,6 +32,10 @@ async def test_content_yielded_before_next_bytes(conformance_run):
     result = await paced(run, run.model())
     events = result.outcome.events
     assert result.outcome.error is None, f"the paced stream raised {result.outcome.error!r} ({run.where()})"
+    assert not result.blocked_loop, (
+        f"the provider read the response with a blocking call inside its async stream: the event loop (and every "
+        f"other agent on it) stalls while it waits, and nothing streams ({run.where()})"
+    )
     if result.late_event is not None:
         late = events[result.late_event] if result.late_event < len(events) else "(none: the content never came)"
         pytest.fail(

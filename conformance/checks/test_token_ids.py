@@ -304,8 +304,10 @@ def token_record(request: pytest.FixtureRequest, token_cell: TokenCell) -> RunRe
     scenario = SCENARIOS[token_cell.case]
     doc = (request.function.__doc__ or "").strip()
     live = request.node.get_closest_marker("live") is not None
+    # The provider's wire in this run (TOKEN_WIRE whenever the checks apply), so its baseline matches.
     record = RunRecord(
-        provider=token_cell.provider.name, wire=TOKEN_WIRE, family="token_ids", check=request.node.name,
+        provider=token_cell.provider.name, wire=settings.wire_for(token_cell.provider.name).name,
+        family="token_ids", check=request.node.name,
         title=f"{doc.splitlines()[0]} ({scenario.case})", description=doc, mode="live" if live else "replay",
     )
     request.node.stash[RUN_RECORD_KEY] = record

@@ -3,7 +3,8 @@
 A cassette no check runs is a quirk the suite claims to cover and does not; and a wire's "cannot express"
 reason that points at another case ("covered by error_529_overloaded") must point at one that runs. The
 suite's own collection (`pytest conformance --co`, as a user runs it) says which cells exist; a check's
-id is `check[provider-case-variant]`, or `check[case]` for a check that reads its case's cassettes itself.
+id is `check[provider-case-variant]`, or `check[case]` / `check[provider-case]` for a check that reads its
+case's cassettes itself.
 """
 
 from __future__ import annotations
@@ -40,7 +41,10 @@ def cassettes_of(param: str) -> set[str]:
     if provider is None:  # `check[case]`: a check reading its own case's cassettes
         return {str(path.relative_to(RECORDINGS_DIR)) for path in RECORDINGS_DIR.glob(f"*/{param}.*.json")}
     case, _, variant = param[len(provider) + 1:].partition("-")
-    if not variant or variant in CELL_STATES:  # a case-less check (`provider-offline`), or a cell with no cassette
+    if not variant and case not in CELL_STATES:  # `check[provider-case]`: the check reads its case's cassettes
+        return {str(path.relative_to(RECORDINGS_DIR)) for path in RECORDINGS_DIR.glob(f"*/{case}.*.json")}
+    # A case-less check (`provider-offline`, `provider-offline-fault`), or a cell with no cassette.
+    if not variant or variant in CELL_STATES or case in CELL_STATES:
         return set()
     wire = get_wire(REFERENCE_PROVIDERS[provider].wire)
     return {str(wire.cassette_path(get_case(case).cassette_case, variant).relative_to(RECORDINGS_DIR))}

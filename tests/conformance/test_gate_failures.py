@@ -12,6 +12,7 @@ import json
 import pytest
 
 from conformance.wires import RECORDINGS_DIR
+from tests.conformance.fake_suite import make_fake_suite
 
 pytest_plugins = ["pytester"]
 
@@ -40,11 +41,7 @@ def test_chained(request, case):
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    # A --conformance- option makes the run the suite's, as its checks' folder does for the real suite.
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-                     "addopts = --conformance-matrix-dir=reports/conformance\n")
-    pytester.makepyfile(test_chained=CHAINED)
-    return pytester
+    return make_fake_suite(pytester, test_chained=CHAINED)
 
 
 def failures_section(output: list[str]) -> list[str]:

@@ -16,6 +16,7 @@ import pytest
 
 import conformance.checks
 from conformance.severity import SEVERITIES, declared_severity
+from tests.conformance.fake_suite import make_fake_suite
 
 pytest_plugins = ["pytester"]
 
@@ -58,11 +59,7 @@ def test_token_ids(request):
 
 @pytest.fixture
 def suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    # A --conformance- option makes the run the suite's, as its checks' folder does for the real suite.
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-                     "addopts = --conformance-matrix-dir=reports/conformance\n")
-    pytester.makepyfile(test_checks=CHECKS)
-    return pytester
+    return make_fake_suite(pytester, test_checks=CHECKS)
 
 
 def matrix_rows(pytester: pytest.Pytester) -> dict[str, dict[str, str]]:
@@ -130,10 +127,7 @@ def test_should_failures_are_written_to_the_baseline_and_then_expected(suite: py
 def test_a_check_without_a_valid_severity_stops_the_run_saying_what_to_add(
     pytester: pytest.Pytester, docstring: str, expected: str
 ) -> None:
-    # A --conformance- option makes the run the suite's, as its checks' folder does for the real suite.
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-                     "addopts = --conformance-matrix-dir=reports/conformance\n")
-    pytester.makepyfile(test_unclassified=(
+    make_fake_suite(pytester, test_unclassified=(
         "import pytest\n\npytestmark = pytest.mark.family('errors')\n\n"
         f"def test_unclassified():\n    {docstring}\n"
     ))

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.conformance.fake_suite import make_fake_suite
+
 pytest_plugins = ["pytester"]
 
 FAKE_PROVIDER_RUN = '''
@@ -37,11 +39,7 @@ def test_stop(request):
 
 @pytest.fixture
 def fake_suite(pytester: pytest.Pytester) -> pytest.Pytester:
-    # A --conformance- option makes the run the suite's, as its checks' folder does for the real suite.
-    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-                     "addopts = --conformance-matrix-dir=reports/conformance\n")
-    pytester.makepyfile(test_fake_checks=FAKE_PROVIDER_RUN)
-    return pytester
+    return make_fake_suite(pytester, test_fake_checks=FAKE_PROVIDER_RUN)
 
 
 def test_the_matrix_spans_the_runs_of_several_providers(fake_suite: pytest.Pytester, monkeypatch) -> None:
