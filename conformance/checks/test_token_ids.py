@@ -95,6 +95,10 @@ class ForceFirstToolCall(HookProvider):
         params = dict(self.params)
         if self.calls == 0:
             params["structured_outputs"] = {"regex": self.regex}
+        elif self.calls == 1:
+            # Lifted explicitly: a provider whose update_config merges (NeuronModel's additional_args) would
+            # otherwise keep forcing the tool call on every later call.
+            params["structured_outputs"] = None
         self.calls += 1
         # Through the provider's own mapping, as every check hands it request parameters.
         event.agent.model.update_config(**self.provider.params_to_config(params))
