@@ -162,7 +162,8 @@ class Latencies:
 def latencies_of(res: StreamResult) -> Latencies:
     """The latency figures of one successful stream (raises RequestFailure when it produced no output)."""
     if not res.chunk_ts:
-        raise RequestFailure("invalid_output", f"the stream ended without any output token (finish_reason={res.finish_reason!r})")
+        raise RequestFailure("invalid_output", f"the stream ended without any output token (finish_reason={res.finish_reason!r}, "
+                                               f"usage completion_tokens={res.completion_tokens!r})")
     t0 = res.t_send
     ttft = (res.chunk_ts[0] - t0) * 1e3
     end = max(res.t_end, res.chunk_ts[-1])

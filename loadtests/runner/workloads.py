@@ -132,7 +132,9 @@ def build_request(workload: str, cfg: WorkloadConfig, rng: random.Random, prompt
     if workload == "tool":
         city = rng.choice(("Paris", "Lima", "Tokyo", "Cairo", "Quito", "Perth"))
         msgs = _tool_example() + [{"role": "user", "content": f"What is the weather in {city} in celsius?"}]
-        body = _body(cfg, msgs, output_tokens or cfg.output_tokens, False)
+        # A call needs room (about 40 tokens here): vLLM holds back a required call until its JSON parses,
+        # so one cut at max_tokens streams no output at all.
+        body = _body(cfg, msgs, max(output_tokens or cfg.output_tokens, 64), False)
         body["tools"] = [WEATHER_TOOL]
         body["tool_choice"] = "required"
         return WorkloadRequest("tool", body, "tool", WEATHER_TOOL["function"]["parameters"], 40)
