@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from strands.models import Model
 
@@ -72,6 +72,26 @@ def decode_gemini(body: bytes) -> WireExpectation:
     return expectation
 
 
+# Values that are the user's JSON (arguments, results, schemas): their keys are not field names.
+_VERBATIM = frozenset({"args", "response", "parameters", "parametersJsonSchema", "responseSchema", "responseJsonSchema"})
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word[:1].upper() + word[1:] for word in rest)
+
+
+def proto_json_names(value: Any) -> Any:
+    """A body with every field under its lowerCamelCase name: the API's proto3 JSON parser takes the proto
+    field names too (google-genai sends `inlineData: {mime_type}` and `parameters_json_schema`)."""
+    if isinstance(value, dict):
+        renamed = {_camel(key): item for key, item in value.items()}
+        return {key: item if key in _VERBATIM else proto_json_names(item) for key, item in renamed.items()}
+    if isinstance(value, list):
+        return [proto_json_names(item) for item in value]
+    return value
+
+
 def _note_inline(part: Mapping[str, Any], meaning: RequestMeaning) -> None:
     data = part["inlineData"]
     if str(data.get("mimeType", "")).startswith("image/"):
@@ -82,13 +102,19 @@ def _note_inline(part: Mapping[str, Any], meaning: RequestMeaning) -> None:
 
 
 def _result_text(response: Any) -> str:
+    """A functionResponse's result: a string, a JSON value, or (strands' GeminiModel) a list of result parts."""
     value = response.get("output", response.get("error")) if isinstance(response, dict) else response
+    if isinstance(value, list) and value and all(isinstance(item, dict) and len(item) == 1 for item in value):
+        pieces = [item["text"] if "text" in item else json.dumps(item["json"]) if "json" in item else None
+                  for item in value]
+        if None not in pieces:
+            return "".join(cast(list[str], pieces))
     return value if isinstance(value, str) else json.dumps(value)
 
 
 def read_gemini_request(body: Any) -> RequestMeaning:
     """Read a generateContent body; usage is always in the stream's usageMetadata, so it counts as requested."""
-    body = json_object(body, "gemini")
+    body = proto_json_names(json_object(body, "gemini"))
     meaning = RequestMeaning()
     for tool in body.get("tools") or []:
         for declaration in tool.get("functionDeclarations") or ():
