@@ -108,6 +108,8 @@ VENDOR_OVERFLOW_MARKERS: dict[str, tuple[str, ...]] = {
         "input length and `max_tokens` exceed context limit",
         "too many total text bytes",
     ),
+    # Gemini's 400 INVALID_ARGUMENT: "The input token count (N) exceeds the maximum number of tokens allowed (M)."
+    "gemini": ("exceeds the maximum number of tokens",),
     "llamaapi": ("exceed context limit", "model's maximum context limit"),
     # As the upstream provider: llama.cpp words overflow with "context", "kv cache" or "slot" on a 400.
     # Too broad to match when the server is unknown, so only the llama.cpp provider uses them.

@@ -21,6 +21,9 @@ from conformance.written.bedrock_converse import B_START, b_block, b_end, b_tool
 from conformance.written.builders import (
     DONE, EVENT_STREAM, NDJSON, SSE, SSE_UTF8, call, chunk, dumps, sse, tool_delta,
 )
+from conformance.written.gemini import USAGE as GEMINI_USAGE
+from conformance.written.gemini import g
+from conformance.written.gemini import text as gemini_text
 from conformance.written.llama_api import LL_METRICS, ll, ll_call
 from conformance.written.ollama import nd, nd_done
 from providers._eventstream import encode_frame
@@ -144,6 +147,15 @@ def _llama_api() -> WireFaults:
     )
 
 
+def _gemini() -> WireFaults:
+    return WireFaults(
+        content_type=SSE, opening=(), text=lambda piece: g(gemini_text(piece)),
+        closing=(g(finish="STOP", usage=GEMINI_USAGE),), empty=g(gemini_text("")), ping=_SSE_PING,
+        truncated_tool=None,
+        not_expressible={"truncated_tool_arguments": "Gemini sends each function call whole, its args a JSON object"},
+    )
+
+
 WIRE_FAULTS: dict[str, Callable[[], WireFaults]] = {
     "openai-chat": _openai_shaped,
     "mistral": _openai_shaped,
@@ -153,6 +165,7 @@ WIRE_FAULTS: dict[str, Callable[[], WireFaults]] = {
     "bedrock-converse": _bedrock,
     "ollama": _ollama,
     "llama-api": _llama_api,
+    "gemini": _gemini,
 }
 
 

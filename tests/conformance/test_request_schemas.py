@@ -27,14 +27,21 @@ OLLAMA = {"model": "m", "messages": [
     {"role": "user", "content": "Weather?"},
     {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather", "arguments": {}}}]},
     {"role": "tool", "content": "3 C", "tool_name": "get_weather"}]}
+GEMINI = {"contents": [
+    {"role": "user", "parts": [{"text": "Weather?"}]},
+    {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {}}}]},
+    {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"output": "3 C"}}}]}]}
 VALID = {"openai-chat.request.json": CHAT, "mistral.request.json": CHAT, "anthropic.request.json": ANTHROPIC,
-         "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA}
+         "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA, "gemini.request.json": GEMINI}
+# Where a body keeps its turns and a turn its content, when not in `messages` and `content`.
+TURNS = {"gemini.request.json": ("contents", "parts")}
 
 
-def _with_assistant_content(body: dict, content: object) -> dict:
-    messages = [dict(message) for message in body["messages"]]
-    messages[1]["content"] = content
-    return {**body, "messages": messages}
+def _with_assistant_content(body: dict, content: object, name: str = "") -> dict:
+    turns, field = TURNS.get(name, ("messages", "content"))
+    messages = [dict(message) for message in body[turns]]
+    messages[1][field] = content
+    return {**body, turns: messages}
 
 
 # Wires whose request bodies are not validated yet, with the reason.
@@ -65,8 +72,9 @@ def test_schema_accepts_a_tool_round_trip(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(VALID))
 def test_schema_rejects_empty_content_on_a_tool_call_turn(name: str) -> None:
-    problems = schema_errors(name, _with_assistant_content(VALID[name], []))
-    assert problems and all(problem.startswith("at /messages/1") for problem in problems), problems
+    problems = schema_errors(name, _with_assistant_content(VALID[name], [], name))
+    turns = TURNS.get(name, ("messages",))[0]
+    assert problems and all(problem.startswith(f"at /{turns}/1") for problem in problems), problems
 
 
 def test_bedrock_content_block_is_one_kind() -> None:
