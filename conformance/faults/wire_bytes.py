@@ -23,6 +23,7 @@ from conformance.written.builders import (
 )
 from conformance.written.llama_api import LL_METRICS, ll, ll_call
 from conformance.written.ollama import nd, nd_done
+from conformance.wires.sagemaker import fault_framing as _sagemaker
 from providers._eventstream import encode_frame
 
 __all__ = ["BAD_UTF8", "TRUNCATED_ARGUMENTS", "WIRE_FAULTS", "WireFaults", "wire_faults"]
@@ -153,6 +154,7 @@ WIRE_FAULTS: dict[str, Callable[[], WireFaults]] = {
     "bedrock-converse": _bedrock,
     "ollama": _ollama,
     "llama-api": _llama_api,
+    "sagemaker": _sagemaker,
 }
 
 

@@ -28,7 +28,7 @@ OLLAMA = {"model": "m", "messages": [
     {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather", "arguments": {}}}]},
     {"role": "tool", "content": "3 C", "tool_name": "get_weather"}]}
 VALID = {"openai-chat.request.json": CHAT, "mistral.request.json": CHAT, "anthropic.request.json": ANTHROPIC,
-         "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA}
+         "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA, "sagemaker.request.json": CHAT}
 
 
 def _with_assistant_content(body: dict, content: object) -> dict:
