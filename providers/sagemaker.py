@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping
+from types import MappingProxyType
 from typing import Any, ClassVar, TypedDict
 from urllib.parse import quote
 
@@ -90,7 +91,7 @@ class SageMakerAIModel(OpenAIChatModel):
         endpoint_url: a custom endpoint (VPC endpoint, or a loopback replay server).
     """
 
-    CONFIG_KEYS: ClassVar[frozenset[str]] = frozenset(SageMakerAIEndpointConfig.__annotations__) | {"params", "model_id"}
+    CONFIG_KEYS: ClassVar[frozenset[str]] = frozenset(SageMakerAIEndpointConfig.__annotations__) | {"params"}
     _accept = "application/vnd.amazon.eventstream"
 
     def __init__(
@@ -216,7 +217,7 @@ class _PayloadDecoder(EventStreamDecoder):
 class _PayloadStream:
     """The part of an `httpx.Response` the chat core reads, with the body unwrapped from its PayloadParts."""
 
-    headers: Mapping[str, str] = {}  # no content-encoding: the core reads `aiter_raw`
+    headers: Mapping[str, str] = MappingProxyType({})  # no content-encoding: the core reads `aiter_raw`
 
     def __init__(self, response: httpx.Response, url: str, limit: int) -> None:
         self._response = response
@@ -240,7 +241,8 @@ class _PayloadStream:
                     yield frame.payload
                 continue
             if frame.kind == "event":
-                raise MalformedStreamError(f"event {frame.name!r} from {self._url} is not part of the SageMaker response stream")
+                raise MalformedStreamError(
+                    f"event {frame.name!r} from {self._url} is not part of the SageMaker response stream")
             details = frame.payload if isinstance(frame.payload, dict) else {"Message": str(frame.payload)}
             message = str(details.get("Message") or details.get("message") or "")
             code = details.get("ErrorCode")

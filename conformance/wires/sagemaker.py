@@ -97,11 +97,11 @@ def fault_framing() -> Any:
     import struct
     import zlib
 
-    from conformance.faults.wire_bytes import BAD_UTF8, WireFaults, _openai_shaped
+    from conformance.faults.wire_bytes import BAD_UTF8, WireFaults, wire_faults
     from conformance.written.builders import EVENT_STREAM, chunk, sse
     from providers._eventstream import encode_frame
 
-    chat = _openai_shaped()
+    chat = wire_faults("openai-chat")
     mark = b"@@bad-bytes@@"
 
     def endless_part(filler: int) -> bytes:

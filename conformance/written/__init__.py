@@ -26,6 +26,7 @@ WRITERS = {
     "writer": "conformance.written.writer",
     "llama-api": "conformance.written.llama_api",
     "bedrock-converse": "conformance.written.bedrock_converse",
+    "sagemaker": "recordings.sagemaker.build",  # with the openai-chat streams it re-frames
 }
 
 

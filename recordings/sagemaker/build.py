@@ -1,6 +1,7 @@
 """Build the sagemaker wire's cassettes: the openai-chat recordings re-framed, and the wire's own errors written.
 
     python -m recordings.sagemaker.build     # rewrites recordings/sagemaker/*.json; same bytes on every run
+    python -m conformance.written sagemaker  # those marked written only, as for every wire
 
 A SageMaker endpoint hosting vLLM streams what vLLM streams, wrapped in AWS event-stream `PayloadPart`
 events cut wherever the container flushed. So the successful streams are not written by hand: each is
@@ -193,18 +194,24 @@ WRITTEN = WrittenWire(
 )
 
 
-def build() -> dict[str, Cassette]:
-    """Every cassette of the wire by file name, without writing them."""
+def every_cassette() -> dict[str, Cassette]:
+    """Every cassette of the wire by file name, re-framed and written, without writing them."""
     return {**reframed(), **WRITTEN.build()}
+
+
+def build() -> dict[str, Cassette]:
+    """The cassettes marked written (those re-framed from written openai-chat ones too), by file name: what
+    `conformance.written` asks every wire's writer for."""
+    return {name: cassette for name, cassette in every_cassette().items() if cassette.kind == "written"}
 
 
 def main() -> None:
     # Through the module's own name, so the written cassettes' notes name this file, not `__main__`.
-    from recordings.sagemaker.build import build as build_all
+    from recordings.sagemaker.build import every_cassette
 
     for old in HERE.glob("*.json"):
         old.unlink()
-    cassettes = build_all()
+    cassettes = every_cassette()
     for name, cassette in sorted(cassettes.items()):
         write_cassette_atomically(cassette, HERE / name)
     kinds = [cassette.source.get("reframed_from", "written") for cassette in cassettes.values()]

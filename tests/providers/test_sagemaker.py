@@ -56,7 +56,8 @@ def _parts(path: Path) -> list[bytes]:
 
 def _answer(*frames: bytes, end: str = "complete") -> Cassette:
     response = RecordedResponse(200, {"content-type": EVENT_STREAM}, [Chunk(0, frame) for frame in frames], end)
-    return Cassette("sagemaker", "text_basic", {"kind": "written"}, [Interaction(RecordedRequest("POST", PATH, {}, None), response)])
+    request = RecordedRequest("POST", PATH, {}, None)
+    return Cassette("sagemaker", "text_basic", {"kind": "written"}, [Interaction(request, response)])
 
 
 def test_reframed_parts_cut_events_and_characters() -> None:
@@ -89,9 +90,9 @@ def test_reference_provider_reads_reframed_stream_as_recorded(name: str) -> None
 
 
 def test_build_script_reproduces_every_cassette() -> None:
-    from recordings.sagemaker.build import build
+    from recordings.sagemaker.build import every_cassette
 
-    built = build()
+    built = every_cassette()
     on_disk = {path.name for path in SAGEMAKER.glob("*.json")}
     assert set(built) == on_disk
     stale = [name for name, cassette in built.items() if dumps_cassette(cassette) != (SAGEMAKER / name).read_text()]
