@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "AnthropicModel",
     "BedrockModel",
+    "GeminiModel",
     "LiteLLMModel",
     "LlamaAPIModel",
     "LlamaCppModel",
@@ -26,6 +27,7 @@ __all__ = [
     "NeuronModel",
     "OllamaModel",
     "OpenAIModel",
+    "SageMakerAIModel",
     "VLLMModel",
     "WriterModel",
 ]
@@ -34,6 +36,7 @@ __all__ = [
 _MODULES = {
     "AnthropicModel": "anthropic",
     "BedrockModel": "bedrock",
+    "GeminiModel": "gemini",
     "LiteLLMModel": "litellm",
     "LlamaAPIModel": "llamaapi",
     "LlamaCppModel": "llamacpp",
@@ -41,6 +44,7 @@ _MODULES = {
     "NeuronModel": "neuron",
     "OllamaModel": "ollama",
     "OpenAIModel": "openai",
+    "SageMakerAIModel": "sagemaker",
     "VLLMModel": "vllm",
     "WriterModel": "writer",
 }
@@ -48,6 +52,7 @@ _MODULES = {
 if TYPE_CHECKING:
     from .anthropic import AnthropicModel
     from .bedrock import BedrockModel
+    from .gemini import GeminiModel
     from .litellm import LiteLLMModel
     from .llamaapi import LlamaAPIModel
     from .llamacpp import LlamaCppModel
@@ -55,6 +60,7 @@ if TYPE_CHECKING:
     from .neuron import NeuronModel
     from .ollama import OllamaModel
     from .openai import OpenAIModel
+    from .sagemaker import SageMakerAIModel
     from .vllm import VLLMModel
     from .writer import WriterModel
 

@@ -37,8 +37,9 @@ from ._assembler import StreamAssembler
 from ._eventstream import EventStreamDecoder, Frame
 from ._forced_tool import StructuredOutputByTool
 from ._model_base import Turn
+from ._sigv4 import sigv4_signed_headers
 from ._wire_model import WireModel
-from .errors import MalformedStreamError, ProviderError, StreamServerError, TruncatedStreamError, overflow_markers
+from .errors import MalformedStreamError, StreamServerError, TruncatedStreamError, overflow_markers
 
 __all__ = ["BedrockModel"]
 
@@ -142,23 +143,12 @@ class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
         headers = {"Content-Type": "application/json", "Accept": self._accept}
         if self.api_key:
             return {**headers, "Authorization": f"Bearer {self.api_key}"}
-        from botocore.auth import SigV4Auth
-        from botocore.awsrequest import AWSRequest
-
-        session = self._session
-        if session is None:
-            import boto3
-
-            session = self._session = boto3.Session()
-        credentials = session.get_credentials()
-        if credentials is None:
-            raise ProviderError(
-                "BedrockModel found no AWS credentials to sign the request (boto3's chain: environment, "
-                "~/.aws, instance role); configure them, or pass api_key= for a Bedrock API key"
-            )
-        request = AWSRequest(method="POST", url=url, data=body, headers=headers)
-        SigV4Auth(credentials.get_frozen_credentials(), "bedrock", self.region).add_auth(request)
-        return dict(request.headers.items())
+        self._session, signed = sigv4_signed_headers(
+            self._session, service="bedrock", region=self.region, url=url, body=body, headers=headers,
+            no_credentials="BedrockModel found no AWS credentials to sign the request (boto3's chain: environment, "
+            "~/.aws, instance role); configure them, or pass api_key= for a Bedrock API key",
+        )
+        return signed
 
     def _error_body(self, response: httpx.Response, body: str) -> str:
         error_type = response.headers.get("x-amzn-errortype", "").split(":")[0]

@@ -26,6 +26,7 @@ from conformance.written.gemini import g
 from conformance.written.gemini import text as gemini_text
 from conformance.written.llama_api import LL_METRICS, ll, ll_call
 from conformance.written.ollama import nd, nd_done
+from conformance.wires.sagemaker import fault_framing as _sagemaker
 from providers._eventstream import encode_frame
 
 __all__ = ["BAD_UTF8", "TRUNCATED_ARGUMENTS", "WIRE_FAULTS", "WireFaults", "wire_faults"]
@@ -166,6 +167,7 @@ WIRE_FAULTS: dict[str, Callable[[], WireFaults]] = {
     "ollama": _ollama,
     "llama-api": _llama_api,
     "gemini": _gemini,
+    "sagemaker": _sagemaker,
 }
 
 

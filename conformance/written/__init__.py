@@ -27,6 +27,7 @@ WRITERS = {
     "llama-api": "conformance.written.llama_api",
     "bedrock-converse": "conformance.written.bedrock_converse",
     "gemini": "conformance.written.gemini",
+    "sagemaker": "recordings.sagemaker.build",  # with the openai-chat streams it re-frames
 }
 
 

@@ -32,7 +32,8 @@ GEMINI = {"contents": [
     {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {}}}]},
     {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"output": "3 C"}}}]}]}
 VALID = {"openai-chat.request.json": CHAT, "mistral.request.json": CHAT, "anthropic.request.json": ANTHROPIC,
-         "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA, "gemini.request.json": GEMINI}
+         "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA, "gemini.request.json": GEMINI,
+         "sagemaker.request.json": CHAT}
 # Where a body keeps its turns and a turn its content, when not in `messages` and `content`.
 TURNS = {"gemini.request.json": ("contents", "parts")}
 

@@ -9,17 +9,17 @@ import pytest
 
 import providers
 
-ELEVEN_MODELS = {
-    "AnthropicModel", "BedrockModel", "LiteLLMModel", "LlamaAPIModel", "LlamaCppModel", "MistralModel",
-    "NeuronModel", "OllamaModel", "OpenAIModel", "VLLMModel", "WriterModel",
+MODELS = {
+    "AnthropicModel", "BedrockModel", "GeminiModel", "LiteLLMModel", "LlamaAPIModel", "LlamaCppModel", "MistralModel",
+    "NeuronModel", "OllamaModel", "OpenAIModel", "SageMakerAIModel", "VLLMModel", "WriterModel",
 }
 
 
-def test_all_lists_the_eleven_models():
-    assert set(providers.__all__) == ELEVEN_MODELS
+def test_all_lists_every_model():
+    assert set(providers.__all__) == MODELS
 
 
-@pytest.mark.parametrize("name", sorted(ELEVEN_MODELS))
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_each_model_resolves_to_its_class(name):
     model = getattr(providers, name)
     assert isinstance(model, type) and model.__name__ == name
