@@ -40,7 +40,7 @@ HEADER = ["metric", "unit", "A", "B", "B vs A", f"{CONFIDENCE:.0%} interval", "v
 
 def method_note(resamples: int, seed: int, noise_floor_pct: float) -> str:
     """How the intervals and verdicts were made, printed under the table and on the page."""
-    return (f"intervals: bootstrap over requests (per-second rates: over one-second windows), {resamples} resamples, "
+    return (f"intervals: bootstrap over requests in one-second blocks, {resamples} resamples, "
             f"seed {seed}; within noise: the interval holds no change, or the change is under {noise_floor_pct:g}% "
             "(error and nonconformance rates: any change whose interval excludes none counts)")
 

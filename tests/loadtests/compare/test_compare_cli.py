@@ -15,9 +15,10 @@ from loadtests.compare import compare, gate_failures, load_run, parse_gate
 from ..conftest import ROOT
 
 
-def _write_run(folder: Path, *, itl: float = 10.0, n: int = 400, seed: int = 1, failed: int = 0,
+def _write_run(folder: Path, *, itl: float = 10.0, n: int = 400, seed: int = 1, fail_every: int = 0,
                slo: dict[str, float] | None = None) -> Path:
-    """A run of `n` requests sent at 40 req/s with the simulator's jitter: TTFT 50 ms, 16 tokens at `itl` ms."""
+    """A run of `n` requests sent at 40 req/s with the simulator's jitter: TTFT 50 ms, 16 tokens at `itl` ms;
+    every `fail_every`-th request fails."""
     rng = random.Random(seed)
     folder.mkdir(parents=True)
     lines = []
@@ -26,7 +27,7 @@ def _write_run(folder: Path, *, itl: float = 10.0, n: int = 400, seed: int = 1, 
         ttft = 50.0 + rng.gauss(0, 2)
         gap = itl + rng.gauss(0, 1)
         e2e = ttft + 15 * gap
-        ok = i >= failed
+        ok = not fail_every or i % fail_every
         rec = {"workload": "chat", "ok": ok, "t_send": t_send, "t_end": t_send + e2e / 1e3, "worker": 0}
         if ok:
             rec.update(ttft_ms=ttft, e2e_ms=e2e, tpot_ms=gap, itl_chunk_p50_ms=gap, chunks=16, output_tokens=16,
@@ -77,7 +78,7 @@ def test_the_gate_fails_only_beyond_its_threshold_and_noise(tmp_path):
 
 def test_error_rate_is_compared_in_points(tmp_path):
     a = _write_run(tmp_path / "a", seed=1)
-    broken = _write_run(tmp_path / "broken", seed=2, failed=40)  # 10% of 400
+    broken = _write_run(tmp_path / "broken", seed=2, fail_every=10)
     diff = {d.metric.name: d for d in compare(load_run(str(a)), load_run(str(broken / "records.jsonl")), resamples=300)}
     assert diff["error_rate"].verdict == "worse" and diff["error_rate"].change == pytest.approx(10.0)
     assert "nonconformance_rate" not in diff and "goodput" not in diff  # the records have neither
@@ -87,7 +88,7 @@ def test_nonconformance_is_compared_when_the_records_have_it(tmp_path):
     a = _write_run(tmp_path / "a", seed=1)
     b = _write_run(tmp_path / "b", seed=2)
     lines = (b / "records.jsonl").read_text().splitlines()
-    for i in range(20):
+    for i in range(0, len(lines), 20):
         rec = json.loads(lines[i])
         rec.update(ok=False, error_kind="nonconformant", error="tool call arguments are not JSON")
         lines[i] = json.dumps(rec)
