@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,6 @@ from loadtests.report.metrics import Histogram
 from loadtests.runner.schedule import ArrivalSchedule, Stage
 
 if TYPE_CHECKING:
-    from loadtests.runner.shapes import StageShape
     from loadtests.runner.state import RunState
 
 log = logging.getLogger("loadtest")
@@ -132,9 +132,9 @@ class CapacitySearch:
         self._hists.append({m: Histogram() for m in ("send_lag", "ttft", "e2e")})
         self.probe_end = None if start is None else start + self.st.opts.stage_s
 
-    def tick(self, shape: StageShape) -> tuple[int, float] | None:
+    def tick(self, users: tuple[int, float], time_left: Callable[[], float]) -> tuple[int, float] | None:
+        """The shape's tick while searching: `users` to keep, `time_left` until -t ends the run; None ends it."""
         st = self.st
-        users = shape._users(0)
         if not self.probes:  # the first tick starts the run: the first probe is its own first stage
             self._start_probe(st.stages[0].rate or DEFAULT_START_RATE, None)
             log.info("capacity search: probe 1 at %g requests/s for %g s", self.probes[0].rate, st.opts.stage_s)
@@ -143,7 +143,7 @@ class CapacitySearch:
             self.started = st.epoch
             self.probe_end = st.epoch + st.opts.stage_s
         wait = self.probe_end - time.time()
-        left = shape._time_left()
+        left = time_left()
         if min(wait, left) >= 1.0:
             return users
         if left <= wait:  # -t ends the search early; the probes judged so far are the result

@@ -3,6 +3,7 @@
 A closed-loop sweep (`--sweep-users`, Neuron's `auto` along the batch buckets) sets the users of each
 stage; an open-loop rate sweep (`--sweep-rates`) keeps `-u` users and its schedule sets the rate.
 A run with one stage has no shape: `listeners.install` detaches it, so `-u`, `-r` and `-t` act as usual.
+With `--find-max-rate` the capacity search (`capacity.py`) chooses each next stage instead.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class StageShape(LoadTestShape):
 
     def tick(self) -> tuple[int, float] | None:
         if self.capacity.active:
-            return self.capacity.tick(self)
+            return self.capacity.tick(self._users(0), self._time_left)
         st = self.run_state
         if self.stage < 0:  # the first tick starts the run; its test_start sets the epoch
             self.stage = 0
