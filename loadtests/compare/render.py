@@ -95,7 +95,7 @@ B = <b>{{ b.name }}</b> ({{ b.requests|length }} requests, {{ '%.1f'|format(b.du
 <p class="{{ 'fail' if failures else 'pass' }}"><b>{{ 'REGRESSED' if failures else 'NO REGRESSION BEYOND THE GATES' }}</b>
 {% for f in failures %}<br>{{ f }}{% endfor %}</p>
 <table><tr>{% for h in header %}<th>{{ h }}</th>{% endfor %}</tr>
-{% for row in rows %}<tr><th class="l">{{ row[0] }}</th>{% for cell in row[1:6] %}<td>{{ cell }}</td>{% endfor %}
+{% for row, label in rows %}<tr><th class="l" title="{{ label }}">{{ row[0] }}</th>{% for cell in row[1:6] %}<td>{{ cell }}</td>{% endfor %}
 <td class="l {{ row[6]|replace(' ', '-') }}">{{ row[6] }}</td></tr>{% endfor %}</table>
 <p>{{ note }}</p>
 {{ forest|safe }}
@@ -103,4 +103,5 @@ B = <b>{{ b.name }}</b> ({{ b.requests|length }} requests, {{ '%.1f'|format(b.du
 
 
 def html_page(a: Run, b: Run, diffs: list[Difference], failures: list[str], note: str) -> str:
-    return _PAGE.render(a=a, b=b, header=HEADER, rows=_rows(diffs), failures=failures, note=note, forest=_forest(diffs))
+    rows = list(zip(_rows(diffs), (d.metric.label for d in diffs)))
+    return _PAGE.render(a=a, b=b, header=HEADER, rows=rows, failures=failures, note=note, forest=_forest(diffs))

@@ -29,6 +29,7 @@ class Request:
     t_end: float
     error_kind: str | None
     good: bool  # succeeded and met every SLO the run was given
+    checked: bool  # judged by the conformance rules (a load run may check only a sample of its streams)
     ttft: float | None
     tpot: float | None
     itl: float | None
@@ -41,7 +42,7 @@ class Run:
     path: Path
     requests: list[Request]
     slo: dict[str, float]  # from summary.json; empty when the run had none (or no summary)
-    checks_conformance: bool  # the records say whether each response was checked for conformance
+    checks_conformance: bool  # some of its responses were judged by the conformance rules
 
     @property
     def first_send(self) -> float:
@@ -71,6 +72,7 @@ def _request(rec: dict[str, Any]) -> Request:
     ok = bool(rec["ok"])
     return Request(ok=ok, t_send=float(rec["t_send"]), t_end=float(rec["t_end"]), error_kind=rec.get("error_kind"),
                    good=ok and rec.get("slo_ok", True) is not False,
+                   checked=bool(rec.get("conformance_checked")) or rec.get("error_kind") == NONCONFORMANT,
                    ttft=rec.get("ttft_ms") if ok else None, tpot=rec.get("tpot_ms") if ok else None,
                    itl=_itl_per_token(rec) if ok else None, e2e=rec.get("e2e_ms") if ok else None)
 
@@ -109,8 +111,7 @@ def load_run(arg: str) -> Run:
                                         f"expected one JSON object per line with ok, t_send and t_end") from None
                 if not (math.isfinite(request.t_send) and math.isfinite(request.t_end)):
                     raise UnreadableRun(f"{records_path}:{number}: t_send/t_end not finite numbers")
-                checks_conformance = checks_conformance or request.error_kind == NONCONFORMANT or any(
-                    "conform" in key for key in rec)
+                checks_conformance = checks_conformance or request.checked
                 requests.append(request)
     except (OSError, UnicodeDecodeError) as exc:
         raise UnreadableRun(f"{records_path}: cannot read it ({exc})") from None

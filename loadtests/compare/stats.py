@@ -55,7 +55,8 @@ class _Columns:
         reqs = run.requests
         self.values = {attr: [getattr(r, attr) for r in reqs] for attr in LATENCIES}
         self.flags = {"ok": [r.ok for r in reqs], "good": [r.good for r in reqs],
-                      "failed": [not r.ok for r in reqs], NONCONFORMANT: [r.error_kind == NONCONFORMANT for r in reqs]}
+                      "failed": [not r.ok for r in reqs], NONCONFORMANT: [r.error_kind == NONCONFORMANT for r in reqs],
+                      "checked": [r.checked for r in reqs]}
         # one block per second from the first send, by the end of each request; the last block is
         # as long as the part of a second it covers
         t0, duration = run.first_send, max(run.duration_s, 1e-3)
@@ -98,8 +99,12 @@ def _latency(attr: str, p: int) -> Callable[[Sample], float | None]:
     return lambda s: _percentile(s.ordered(attr), p)
 
 
-def _share(flag: str) -> Callable[[Sample], float | None]:
-    return lambda s: s.count(flag) / len(s.rows) if s.rows else None
+def _share(flag: str, of: str | None = None) -> Callable[[Sample], float | None]:
+    """The share of the sample's requests (or of those with flag `of`) that have `flag`."""
+    def value(s: Sample) -> float | None:
+        total = s.count(of) if of else len(s.rows)
+        return s.count(flag) / total if total else None
+    return value
 
 
 def _per_second(flag: str) -> Callable[[Sample], float | None]:
@@ -117,8 +122,8 @@ def metrics_for(a: Run, b: Run) -> list[Metric]:
     if a.slo or b.slo:
         out.append(Metric("goodput", "goodput (met every SLO)", "req/s", True, False, _per_second("good")))
     out.append(Metric("error_rate", "error rate", "%", False, True, _share("failed")))
-    if a.checks_conformance or b.checks_conformance:
-        out.append(Metric("nonconformance_rate", "nonconformance rate", "%", False, True, _share(NONCONFORMANT)))
+    if a.checks_conformance or b.checks_conformance:  # of the responses checked, as the run's own report gives it
+        out.append(Metric("nonconformance_rate", "nonconformance rate", "%", False, True, _share(NONCONFORMANT, of="checked")))
     return out
 
 

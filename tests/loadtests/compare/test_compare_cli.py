@@ -87,14 +87,18 @@ def test_error_rate_is_compared_in_points(tmp_path):
 def test_nonconformance_is_compared_when_the_records_have_it(tmp_path):
     a = _write_run(tmp_path / "a", seed=1)
     b = _write_run(tmp_path / "b", seed=2)
-    lines = (b / "records.jsonl").read_text().splitlines()
-    for i in range(0, len(lines), 20):
-        rec = json.loads(lines[i])
-        rec.update(ok=False, error_kind="nonconformant", error="tool call arguments are not JSON")
-        lines[i] = json.dumps(rec)
-    (b / "records.jsonl").write_text("\n".join(lines) + "\n")
+    for run, broken_every in ((a, 0), (b, 10)):  # every other stream checked (a sample); of those, one in 5 broken in B
+        lines = (run / "records.jsonl").read_text().splitlines()
+        for i in range(0, len(lines), 2):
+            rec = json.loads(lines[i])
+            rec["conformance_checked"] = True
+            if broken_every and i % broken_every == 0:
+                rec.update(ok=False, error_kind="nonconformant", nonconformant=["tool_call_json"], error="arguments not JSON")
+            lines[i] = json.dumps(rec)
+        (run / "records.jsonl").write_text("\n".join(lines) + "\n")
     diff = {d.metric.name: d for d in compare(load_run(str(a)), load_run(str(b)), resamples=300)}
-    assert diff["nonconformance_rate"].verdict == "worse" and diff["nonconformance_rate"].change == pytest.approx(5.0)
+    assert diff["nonconformance_rate"].a == 0 and diff["nonconformance_rate"].b == pytest.approx(0.2)
+    assert diff["nonconformance_rate"].verdict == "worse" and diff["nonconformance_rate"].change == pytest.approx(20.0)
 
 
 @pytest.mark.parametrize("breakage, message", [
