@@ -42,7 +42,7 @@ def method_note(resamples: int, seed: int, noise_floor_pct: float) -> str:
     """How the intervals and verdicts were made, printed under the table and on the page."""
     return (f"intervals: bootstrap over requests in one-second blocks, {resamples} resamples, "
             f"seed {seed}; within noise: the interval holds no change, or the change is under {noise_floor_pct:g}% "
-            "(error and nonconformance rates: any change whose interval excludes none counts)")
+            "(error and nonconformance rates: no floor)")
 
 
 def console_table(a: Run, b: Run, diffs: list[Difference], note: str) -> str:

@@ -82,13 +82,13 @@ class Probe:
     good: int = 0
     failed: int = 0
     passed: bool | None = None
-    reason: str = ""
     goodput_rps: float | None = None
     send_lag_p99_ms: float | None = None
     ttft_p50_ms: float | None = None
     ttft_p99_ms: float | None = None
     e2e_p50_ms: float | None = None
     e2e_p99_ms: float | None = None
+    reason: str = ""  # last: the report's table gives it the room left
 
 
 class CapacitySearch:
