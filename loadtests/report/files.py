@@ -40,6 +40,7 @@ class RunData:
     worker_count: int = 1
     epoch: float | None = None
     client_cpu_warning: bool = False  # Locust saw a load-generator process above 90% CPU
+    capacity: dict[str, Any] | None = None  # --find-max-rate: the search's probes and its bracket
 
 
 def _stage_rows(run: RunData) -> list[dict[str, Any]]:
@@ -130,6 +131,12 @@ def build_summary(run: RunData) -> dict[str, Any]:
         if lag.percentile(99) > run.lag_budget_ms:
             reasons.append(f"open-loop send lag p99 {lag.percentile(99):.1f} ms over the --lag-budget-ms {run.lag_budget_ms:g}: "
                            "the load generator could not keep the schedule; add users (-u) or workers (--processes)")
+    if run.capacity is not None:
+        # probes beyond the capacity miss the SLOs by design: the search's verdict is whether any rate met them
+        summary["capacity"] = run.capacity
+        reasons = [r for r in reasons if r.startswith("aborted")]
+        if run.capacity["max_rate"] is None:
+            reasons.append(f"no rate probed met the SLOs ({run.capacity['stopped']})")
     summary["passed"] = not reasons
     summary["failures"] = reasons
     return summary
@@ -217,8 +224,23 @@ def _svg_chart(title: str, series: list[tuple[str, list[tuple[float, float]]]], 
     return "".join(parts)
 
 
+def _capacity_charts(capacity: dict[str, Any]) -> list[str]:
+    """Goodput and latency against the offered rate, one point per probe (in rate order, not search order)."""
+    probes = sorted(capacity["probes"], key=lambda p: p["rate"])
+    rates = [p["rate"] for p in probes]
+    return [
+        _svg_chart("Capacity search: goodput against offered rate", [
+            ("goodput", [(p["rate"], p["goodput_rps"]) for p in probes]),
+            (f"{capacity['goodput_share']:.0%} of offered", [(r, r * capacity["goodput_share"]) for r in rates])],
+            "offered requests/s", "requests/s meeting the SLOs"),
+        _svg_chart("Capacity search: latency against offered rate", [
+            (name, [(p["rate"], p[key]) for p in probes if p[key] is not None])
+            for name, key in (("TTFT p50", "ttft_p50_ms"), ("TTFT p99", "ttft_p99_ms"), ("E2E p50", "e2e_p50_ms"),
+                              ("E2E p99", "e2e_p99_ms"))], "offered requests/s", "ms")]
+
+
 def _charts(run: RunData) -> list[str]:
-    charts = []
+    charts = _capacity_charts(run.capacity) if run.capacity and run.capacity["probes"] else []
     pcts = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9]
     series = []
     for metric in ("ttft", "tpot", "itl_token", "e2e"):
@@ -269,6 +291,12 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3
 {% for k, n in s.errors_by_kind.items() %}<tr><th>{{ k }}</th><td>{{ n }}</td><td style="text-align:left">{{ s.error_samples.get(k, '') }}</td></tr>{% endfor %}</table>{% endif %}
 {% if s.stages %}<h2>Sweep (max {{ s.sweep.by }} meeting SLOs: {{ s.sweep.max_meeting_slo }})</h2><table><tr>{% for k in s.stages[0] %}<th>{{ k }}</th>{% endfor %}</tr>
 {% for row in s.stages %}<tr>{% for k in s.stages[0] %}<td>{{ row[k] }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}
+{% if s.capacity %}<h2>Capacity: max rate meeting the SLOs {{ s.capacity.max_rate if s.capacity.max_rate is not none else 'none' }} req/s</h2>
+<p>highest passing {{ s.capacity.max_rate }}, lowest failing {{ s.capacity.lowest_failing_rate }} req/s; a probe passes when
+{{ '%.0f'|format(s.capacity.goodput_share * 100) }}% of its requests met every SLO and its send lag p99 stayed within
+{{ s.capacity.lag_budget_ms }} ms; stopped: {{ s.capacity.stopped }}.</p>
+{% if s.capacity.probes %}<table><tr>{% for k in s.capacity.probes[0] %}<th>{{ k }}</th>{% endfor %}</tr>
+{% for row in s.capacity.probes %}<tr class="{{ 'pass' if row.passed else 'fail' }}">{% for k in row %}<td>{{ row[k] }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}{% endif %}
 {% if s.warmup %}<h2>Neuron warmup: first hit against warm, per bucket</h2><pre>{{ s.warmup | tojson(indent=1) }}</pre>{% endif %}
 {% if s.accuracy_vs_simulator_ms %}<h2>Timing error against the simulator's ground truth (ms)</h2><pre>{{ s.accuracy_vs_simulator_ms | tojson(indent=1) }}</pre>{% endif %}
 <h2>Plots</h2><div class="charts">{% for c in charts %}{{ c | safe }}{% endfor %}</div>

@@ -22,6 +22,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from loadtests.client.connection import Target
 from loadtests.client.failures import RequestFailure
+from loadtests.runner.capacity import CapacitySearch
 from loadtests.runner.gc_tuning import quiet_garbage_collector
 from loadtests.runner.options import ScenarioSpec, add_arguments, check_locust_options, stages_of
 from loadtests.runner.shapes import StageShape
@@ -46,8 +47,10 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
     `warmup(state)` (neuron.py) runs once in the master or local process before measuring.
     """
     st = RunState(spec)
+    search = CapacitySearch(st)
     user = type("ScenarioUser", (LLMUser,), {"abstract": True, "run_state": st, "__module__": __name__})
-    shape = type("ScenarioShape", (StageShape,), {"abstract": True, "run_state": st, "__module__": __name__})
+    shape = type("ScenarioShape", (StageShape,), {"abstract": True, "run_state": st, "capacity": search,
+                                                  "__module__": __name__})
 
     @events.init_command_line_parser.add_listener
     def _(parser: Any) -> None:
@@ -65,11 +68,15 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
             st.mode, st.stages = stages_of(o, spec)
         except ValueError as exc:
             _refuse(f"load test options: {exc}")
+        search.configure(o)
+        if search.active and isinstance(environment.runner, (MasterRunner, WorkerRunner)):
+            _refuse("load test options: --find-max-rate runs in one process (each rate depends on the last probe); "
+                    "drop --processes/--master, or use --sweep-rates across workers")
         if not environment.stop_timeout:
             # requests in flight when the run ends may finish (or stall) before they are cut off as
             # `unfinished`: so the run ends within -t plus the stall timeout plus a second
             environment.stop_timeout = o.stall_timeout_s + 1.0
-        if len(st.stages) < 2 or isinstance(environment.runner, WorkerRunner):
+        if (len(st.stages) < 2 and not search.active) or isinstance(environment.runner, WorkerRunner):
             environment.shape_class = None  # no sweep: -u, -r and -t drive the run as in any Locust run
         if isinstance(environment.runner, WorkerRunner):
             environment.runner.register_message("llm_drain", lambda environment, msg, **kw: gevent.spawn(drain_worker))
@@ -126,6 +133,7 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
     def on_request(context: dict[str, Any] | None = None, **_kw: Any) -> None:
         if context and "llm_record" in context:
             st.ingest(context["llm_record"], context["itl_token"], context["itl_chunk"])
+            search.observe(context["llm_record"])
 
     @events.report_to_master.add_listener
     def on_report(client_id: str, data: dict[str, Any]) -> None:

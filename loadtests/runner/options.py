@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from loadtests.client.sse import DEFAULT_MAX_EVENT_BYTES
+from loadtests.runner import capacity
 from loadtests.runner.schedule import Stage
 from loadtests.runner.workloads import parse_mix
 from loadtests.sim.profiles import parse_fault_rates
@@ -144,6 +145,7 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
                    help="open loop: a step sweep of rates, one stage each; reports the max rate meeting the SLOs")
     g.add_argument("--sweep-users", env_var="LOADTEST_SWEEP_USERS", type=_int_list("--sweep-users"), default=[],
                    help="closed loop: a concurrency sweep, one stage per user count ('auto' on neuron: the batch buckets)")
+    capacity.add_arguments(g, _positive, _bounded)
     g.add_argument("--stage-s", env_var="LOADTEST_STAGE_S", type=_positive("--stage-s"), default=10.0)
     g.add_argument("--lag-budget-ms", env_var="LOADTEST_LAG_BUDGET_MS", type=_positive_ms("--lag-budget-ms"), default=25.0,
                    help="open loop: p99 send lag above this fails the run (the workers could not keep the schedule)")
@@ -193,6 +195,8 @@ def stages_of(opts: Any, spec: ScenarioSpec) -> tuple[str, list[Stage]]:
     if spec.neuron and opts.seq_len < opts.output_tokens + 33:
         raise ValueError(f"--seq-len {opts.seq_len} leaves no room for a prompt beside --output-tokens {opts.output_tokens} "
                          "and the chat template (32 tokens); raise --seq-len or lower --output-tokens")
+    if opts.find_max_rate:
+        return capacity.first_stage(opts, bool(opts.slo_ttft_ms or opts.slo_tpot_ms or opts.slo_e2e_ms))
     users = opts.sweep_users
     if users == ["auto"]:
         if not spec.neuron:

@@ -3,6 +3,7 @@
 A closed-loop sweep (`--sweep-users`, Neuron's `auto` along the batch buckets) sets the users of each
 stage; an open-loop rate sweep (`--sweep-rates`) keeps `-u` users and its schedule sets the rate.
 A run with one stage has no shape: `listeners.install` detaches it, so `-u`, `-r` and `-t` act as usual.
+With `--find-max-rate` the capacity search (`capacity.py`) chooses each next stage instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 import gevent
 from locust import LoadTestShape
 
+from loadtests.runner.capacity import CapacitySearch
 from loadtests.runner.state import RunState
 
 log = logging.getLogger("loadtest")
@@ -25,6 +27,7 @@ class StageShape(LoadTestShape):
     abstract = True
     use_common_options = True  # -u and -r give the users of an open-loop sweep; -t can end a sweep early
     run_state: RunState  # set by `listeners.install` on the scenario's own subclass
+    capacity: CapacitySearch  # likewise; it steps the run when --find-max-rate is given
 
     def __init__(self) -> None:
         super().__init__()
@@ -33,6 +36,7 @@ class StageShape(LoadTestShape):
     def reset_time(self) -> None:
         super().reset_time()
         self.stage = -1  # a new run from the web UI starts the sweep again
+        self.capacity.reset()
 
     def _time_left(self) -> float:
         """Seconds until -t ends the run (it can end a sweep early; infinite without -t)."""
@@ -54,6 +58,8 @@ class StageShape(LoadTestShape):
         return self._users(self.stage)
 
     def tick(self) -> tuple[int, float] | None:
+        if self.capacity.active:
+            return self.capacity.tick(self._users(0), self._time_left)
         st = self.run_state
         if self.stage < 0:  # the first tick starts the run; its test_start sets the epoch
             self.stage = 0
