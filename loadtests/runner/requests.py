@@ -1,7 +1,8 @@
 """One request on the hot path, and its accounting off it.
 
-`stream_once` does only what must happen while the answer arrives (send, read, parse); `account`
-turns the result into latencies, validation, the Locust request event and the record; the
+`stream_once` does only what must happen while the answer arrives (send, read, parse, and for a
+stream sampled for the conformance rules, keep its raw bytes); `account` turns the result into
+latencies, validation, the conformance verdict, the Locust request event and the record; the
 `Accountant` greenlet runs `account` when the worker has nothing to read.
 """
 
@@ -20,6 +21,7 @@ from locust import events
 from loadtests.client.chat_stream import ChatStreamAccumulator, Latencies, StreamResult, latencies_of
 from loadtests.client.connection import Connection
 from loadtests.client.failures import TARGET_WRONG_KINDS, RequestFailure, as_failure, classify_http_error
+from loadtests.client.nonconformance import SAMPLE_CHARS, check_stream
 from loadtests.client.sse import SSEParser
 from loadtests.report.records import RequestRecord
 from loadtests.runner.workloads import WorkloadRequest, validate_output
@@ -47,6 +49,7 @@ class RequestOutcome:
     status: int | None = None
     res: StreamResult | None = None
     exc: RequestFailure | None = None
+    raw: list[bytes] | None = None  # the body as it came, for a stream sampled for the conformance rules
 
 
 def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_intended: float | None = None,
@@ -74,7 +77,10 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
         on_data, on_comment, feed = acc.on_data, acc.on_comment, parser.feed
         outputs = acc.result.chunk_ts
         seen = 0
+        raw = out.raw = [] if not warmup and st.sampler.take() else None
         for ts, piece in resp.iter_body():
+            if raw is not None:
+                raw.append(piece)
             for kind, text in feed(piece):
                 if kind == "data":
                     on_data(ts, text)
@@ -162,6 +168,10 @@ def account(st: RunState, out: RequestOutcome) -> dict[str, Any]:
         except Exception as err:  # an answer odd enough to break the analysis is one failure, not a lost request
             exc = as_failure(err)
             rec = _record(st, out, t_end, exc)
+    if exc is None and out.raw is not None:
+        exc = _judge_conformance(st, out, rec, lat, res)  # type: ignore[arg-type]
+        if exc is not None:
+            itl_token, itl_chunk = [], []
     record = rec.to_dict()
     record["ok"] = rec.ok
     events.request.fire(request_type="SSE" if not out.warmup else "WARMUP", name=req.workload,
@@ -214,6 +224,27 @@ def _measure(st: RunState, out: RequestOutcome, rec: RequestRecord, lat: Latenci
             rec.extra["itl_errs"] = errs
             if errs:
                 rec.itl_err_p99_ms = round(sorted(abs(e) for e in errs)[int(0.99 * (len(errs) - 1))], 3)
+
+
+def _judge_conformance(st: RunState, out: RequestOutcome, rec: RequestRecord, lat: Latencies,
+                       res: StreamResult) -> RequestFailure | None:
+    """The conformance suite's rules over a sampled stream's raw bytes; a broken rule fails it as nonconformant.
+
+    Its timings stay in its record, but like every failed request it enters no latency statistic.
+    """
+    raw = b"".join(out.raw or ())
+    req = out.req
+    found = check_stream(st.wire, raw, req.body, output_schema=req.schema if req.expect == "json" else None,
+                         counted_tokens=res.counted_tokens, latency_ms=lat.e2e_ms, ttft_ms=lat.ttft_ms)
+    rec.conformance_checked = True
+    if not found:
+        return None
+    exc = RequestFailure("nonconformant", "; ".join(map(str, found))[:1000])
+    rec.ok = False
+    rec.error_kind, rec.error = exc.kind, str(exc)
+    rec.nonconformant = sorted({violation.rule for violation in found})
+    rec.extra["stream_sample"] = raw[:SAMPLE_CHARS].decode("utf-8", "replace")
+    return exc
 
 
 class Accountant:
