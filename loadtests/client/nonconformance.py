@@ -17,6 +17,7 @@ path, once per sampled stream; `Sampler` picks the streams.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Iterator, Mapping
@@ -58,11 +59,18 @@ class Sampler:
 
 def schema_problem(value: Any, schema: Mapping[str, Any] | None) -> str | None:
     """Why `value` does not follow `schema`, or None when it does."""
-    try:
-        jsonschema.validate(value, schema or {})
-    except jsonschema.ValidationError as exc:
-        return f"schema violation at {list(exc.absolute_path)}: {exc.message[:120]}"
-    return None
+    error = jsonschema.exceptions.best_match(_validator(json.dumps(schema or {}, sort_keys=True)).iter_errors(value))
+    return None if error is None else f"schema violation at {list(error.absolute_path)}: {error.message[:120]}"
+
+
+@functools.lru_cache(maxsize=64)
+def _validator(schema_text: str) -> Any:
+    # Checking the schema itself costs ten times the validation (jsonschema.validate does it every call):
+    # once per schema here, and a run has a handful.
+    schema = json.loads(schema_text)
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
 
 
 def check_stream(wire: WireFamily, body: bytes, request: Any, *, output_schema: Mapping[str, Any] | None = None,

@@ -20,6 +20,7 @@ class NonconformanceTally:
     def __init__(self) -> None:
         self.checked = 0
         self.failed = 0
+        self.skipped_busy = 0  # sampled streams left unjudged while the worker was saturated
         self.by_rule: Counter[str] = Counter()
         # concurrency (in-flight requests at send, as the TTFT-by-concurrency plot) -> [checked, nonconformant]
         self.by_users: dict[int, list[int]] = {}
@@ -28,6 +29,7 @@ class NonconformanceTally:
         self.samples: dict[str, list[dict[str, Any]]] = {}
 
     def add(self, rec: dict[str, Any]) -> None:
+        self.skipped_busy += bool(rec.get("conformance_skipped"))
         if not rec.get("conformance_checked"):
             return
         rules = rec.get("nonconformant") or ()
@@ -52,6 +54,7 @@ class NonconformanceTally:
     def summary(self) -> dict[str, Any]:
         return {
             "checked": self.checked, "nonconformant": self.failed, "rate": _rate(self.failed, self.checked),
+            "skipped_busy": self.skipped_busy,
             "by_rule": {rule: {"streams": n, "rate": _rate(n, self.checked)} for rule, n in self.by_rule.most_common()},
             "by_concurrency": {
                 str(users): {"checked": checked, "nonconformant": failed, "rate": _rate(failed, checked),
@@ -74,7 +77,9 @@ def summary_line(conformance: dict[str, Any]) -> str | None:
     """The console's line: the rate, then by rule and by concurrency; None when nothing was checked."""
     if not conformance.get("checked"):
         return None
+    skipped = conformance.get("skipped_busy")
+    busy = f" ({skipped} sampled streams unjudged: the worker was saturated; lower --conformance-sample)" if skipped else ""
     rules = ", ".join(f"{rule} {v['streams']}" for rule, v in conformance["by_rule"].items()) or "none broken"
     levels = ", ".join(f"{users}: {v['nonconformant']}/{v['checked']}" for users, v in conformance["by_concurrency"].items())
     return (f"nonconformant {conformance['nonconformant']}/{conformance['checked']} checked ({conformance['rate']:.1%}); "
-            f"by rule: {rules}; by concurrency: {levels}")
+            f"by rule: {rules}; by concurrency: {levels}{busy}")
