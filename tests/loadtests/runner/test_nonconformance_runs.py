@@ -93,4 +93,6 @@ def test_vllm_nonconformance_by_concurrency(conformance_vllm_server, tmp_path):
     cut_short = sum(n for kind, n in run.summary["errors_by_kind"].items() if kind != "nonconformant")
     assert conformance["checked"] == run.summary["requests"] - cut_short >= 1, run.summary["errors_by_kind"]
     assert [row["users"] for row in run.summary["stages"]] == [1, 4, 16]
-    assert sum(row["conformance_checked"] for row in run.summary["stages"]) == conformance["checked"]
+    # a request sent before the shape's first tick has no stage: the stages hold at most every checked stream
+    assert sum(row["conformance_checked"] for row in run.summary["stages"]) <= conformance["checked"]
+    assert sum(level["checked"] for level in conformance["by_concurrency"].values()) == conformance["checked"]
