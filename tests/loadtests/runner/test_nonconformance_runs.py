@@ -83,7 +83,7 @@ def test_vllm_nonconformance_by_concurrency(conformance_vllm_server, tmp_path):
     """
     run = run_locust("vllm", tmp_path, "-t", "200s", "--host", conformance_vllm_server.base_url,
                      "--model", conformance_vllm_server.model_id, "--workload-mix", "tool=1,json=1",
-                     "--sweep-users", "1,4,16", "--stage-s", "45", "--output-tokens", "24", "--prompt-tokens", "16",
+                     "--sweep-users", "1,4,16", "--stage-s", "45", "--output-tokens", "48", "--prompt-tokens", "16",
                      "--stall-timeout-s", "90", "--max-error-rate", "1", timeout=600)
     assert run.summary is not None, run.output[-3000:]
     conformance = run.summary["conformance"]
