@@ -146,8 +146,12 @@ def run_request(st: RunState, conn: Connection, req: WorkloadRequest, **kw: Any)
     return account(st, stream_once(st, conn, req, **kw))
 
 
-def account(st: RunState, out: RequestOutcome) -> dict[str, Any]:
-    """Latencies, validation, ground-truth errors and the Locust request event of one finished request."""
+def account(st: RunState, out: RequestOutcome, *, in_thread: bool = False) -> dict[str, Any]:
+    """Latencies, validation, ground-truth errors and the Locust request event of one finished request.
+
+    `in_thread`: judge its conformance in the checker thread, the other greenlets running meanwhile (the
+    accountant's way); otherwise at once, holding the loop (a drain, which must not let requests move on).
+    """
     req, res, exc = out.req, out.res, out.exc
     lat = None
     if exc is None:
@@ -175,7 +179,7 @@ def account(st: RunState, out: RequestOutcome) -> dict[str, Any]:
         if len(st.accountant.queue) >= CHECK_BACKLOG:
             rec.conformance_skipped = True
         else:
-            exc = _judge_conformance(st, out, rec, lat, res)  # type: ignore[arg-type]
+            exc = _judge_conformance(st, out, rec, lat, res, in_thread)  # type: ignore[arg-type]
             if exc is not None:
                 itl_token, itl_chunk = [], []
     record = rec.to_dict()
@@ -233,15 +237,20 @@ def _measure(st: RunState, out: RequestOutcome, rec: RequestRecord, lat: Latenci
 
 
 def _judge_conformance(st: RunState, out: RequestOutcome, rec: RequestRecord, lat: Latencies,
-                       res: StreamResult) -> RequestFailure | None:
+                       res: StreamResult, in_thread: bool) -> RequestFailure | None:
     """The conformance suite's rules over a sampled stream's raw bytes; a broken rule fails it as nonconformant.
 
     Its timings stay in its record, but like every failed request it enters no latency statistic.
     """
     raw = b"".join(out.raw or ())
     req = out.req
-    found = check_stream(st.wire, raw, req.body, output_schema=req.schema if req.expect == "json" else None,
-                         counted_tokens=res.counted_tokens, latency_ms=lat.e2e_ms, ttft_ms=lat.ttft_ms)
+    # In a thread of its own: judging a long stream takes milliseconds of pure Python, and held on the event
+    # loop it would let the kernel merge the events arriving meanwhile (every ITL of that moment lost); the
+    # thread gives the loop the GIL back within the interpreter's switch interval.
+    args = (st.wire, raw, req.body)
+    kw = {"output_schema": req.schema if req.expect == "json" else None, "counted_tokens": res.counted_tokens,
+          "latency_ms": lat.e2e_ms, "ttft_ms": lat.ttft_ms}
+    found = st.checker.apply(check_stream, args, kw) if in_thread else check_stream(*args, **kw)
     rec.conformance_checked = True
     if not found:
         return None
@@ -291,4 +300,4 @@ class Accountant:
             if len(queue) < self.backlog:
                 gevent.idle()
             if queue:
-                account(self.st, queue.popleft())
+                account(self.st, queue.popleft(), in_thread=True)

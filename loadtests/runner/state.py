@@ -17,6 +17,7 @@ from typing import Any
 
 import gevent
 from gevent.event import Event
+from gevent.threadpool import ThreadPool
 from locust.runners import MasterRunner, WorkerRunner
 
 from conformance.wires import OPENAI_CHAT
@@ -70,7 +71,8 @@ class RunState:
         self.cfg: WorkloadConfig | None = None
         self.accountant = Accountant(self)
         self.wire = OPENAI_CHAT  # what the conformance rules decode the answers as
-        self.sampler = Sampler(1.0)  # which streams they judge (--conformance-sample)
+        self.sampler = Sampler(0.0)  # which streams they judge (--conformance-sample, set per run)
+        self.checker = ThreadPool(1)  # where they judge them, off the event loop (requests._judge_conformance)
 
     @property
     def is_worker(self) -> bool:

@@ -25,7 +25,7 @@ def _sim_faults(url: str) -> dict[str, int]:
 
 def test_a_clean_sweep_checks_every_stream_and_finds_nothing(tmp_path):
     run = run_locust("vllm", tmp_path, "-t", "30s", "--sweep-users", "1,3", "--stage-s", "3", "--workload-mix",
-                     MIX + ",multiturn=1", "--sim-args", "--ttft-ms 20 --itl-ms 5")
+                     MIX + ",multiturn=1", "--sim-args", "--ttft-ms 20 --itl-ms 5", "--conformance-sample", "1")
     assert run.returncode == 0, run.output[-3000:]
     s = run.summary
     conformance = s["conformance"]
@@ -45,7 +45,7 @@ def test_a_clean_sweep_checks_every_stream_and_finds_nothing(tmp_path):
 def test_each_injected_fault_is_counted_under_its_rule(simulator, tmp_path, faults, mix, rules):
     url = simulator("--profile", "vllm", "--ttft-ms", "20", "--itl-ms", "5", "--fault-rate", faults)
     run = run_locust("vllm", tmp_path, "-u", "4", "-r", "4", "-t", "4s", "--host", url, "--workload-mix", mix,
-                     "--max-error-rate", "1")
+                     "--max-error-rate", "1", "--conformance-sample", "1")
     assert run.returncode == 0, run.output[-3000:]
     injected = _sim_faults(url)
     s = run.summary
@@ -64,7 +64,10 @@ def test_each_injected_fault_is_counted_under_its_rule(simulator, tmp_path, faul
     assert "nonconformant %d/" % conformance["nonconformant"] in run.output
 
 
-def test_a_sampled_run_checks_its_share_and_none_at_zero(tmp_path):
+def test_a_sampled_run_checks_its_share_by_default_and_none_at_zero(tmp_path):
+    default = run_locust("vllm", tmp_path / "default", "-u", "2", "-r", "2", "-t", "3s", "--workload-mix", MIX)
+    s = default.summary
+    assert s["conformance"]["checked"] == s["requests"] // 5 > 0, s["conformance"]  # every fifth stream
     half = run_locust("vllm", tmp_path / "half", "-u", "2", "-r", "2", "-t", "3s", "--workload-mix", MIX,
                       "--conformance-sample", "0.5", "--sim-fault-rate", "usage_off=1", "--max-error-rate", "1")
     s = half.summary
@@ -84,7 +87,7 @@ def test_vllm_nonconformance_by_concurrency(conformance_vllm_server, tmp_path):
     run = run_locust("vllm", tmp_path, "-t", "200s", "--host", conformance_vllm_server.base_url,
                      "--model", conformance_vllm_server.model_id, "--workload-mix", "tool=1,json=1",
                      "--sweep-users", "1,4,16", "--stage-s", "45", "--output-tokens", "48", "--prompt-tokens", "16",
-                     "--stall-timeout-s", "90", "--max-error-rate", "1", timeout=600)
+                     "--stall-timeout-s", "90", "--max-error-rate", "1", "--conformance-sample", "1", timeout=600)
     assert run.summary is not None, run.output[-3000:]
     conformance = run.summary["conformance"]
     print("vLLM nonconformance:", {k: conformance[k] for k in ("checked", "nonconformant", "rate", "by_rule", "by_concurrency")})
