@@ -4,5 +4,6 @@ Plain Python with no Locust import (under Locust the sockets are gevent's and th
 cooperative), so the benchmarks and unit tests use it as is.
 - `connection`: the target URL, the keep-alive connection and its timed body pieces;
 - `sse`: bytes to SSE events; `chat_stream`: events to text, tool calls, token counts and latencies;
+- `nonconformance`: the conformance suite's rules over one stream's raw bytes (`check_stream`);
 - `failures`: `RequestFailure` and its kinds, HTTP statuses to kinds.
 """

@@ -51,6 +51,14 @@ class StreamResult:
         known = [n for n in self.chunk_tokens if n is not None]
         return sum(known) if len(known) == len(self.chunk_tokens) else len(self.chunk_ts)
 
+    @property
+    def counted_tokens(self) -> int | None:
+        """The output tokens the chunks themselves carried (token ids, continuous usage), apart from the final
+        usage; None when some chunk said nothing."""
+        if self.token_source not in ("token_ids", "continuous_usage") or None in self.chunk_tokens:
+            return None
+        return sum(self.chunk_tokens)  # type: ignore[arg-type]
+
 
 # Not the conformance reference decoder: this runs once per event, and its cost is the load generator's capacity.
 class ChatStreamAccumulator:

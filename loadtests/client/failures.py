@@ -15,7 +15,8 @@ from providers.errors import is_context_overflow
 
 ERROR_KINDS = ("connect_refused", "connect_timeout", "connect_error", "rate_limited", "unavailable",
                "context_overflow", "http_4xx", "http_5xx", "not_sse", "stall", "deadline", "dropped", "protocol",
-               "decode", "malformed_json", "oversize", "stream_error", "invalid_output", "client_error", "unfinished")
+               "decode", "malformed_json", "oversize", "stream_error", "invalid_output", "nonconformant", "client_error",
+               "unfinished")
 
 # Kinds that say the target itself is wrong (nothing listens, wrong host, not an OpenAI streaming server):
 # only these may end a run early, and only when every one of its first requests failed with one of them.

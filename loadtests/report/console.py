@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from loadtests.report.nonconformance import summary_line
+
 _CONSOLE_METRICS = ("ttft", "tpot", "itl_token", "itl_chunk", "e2e", "send_lag", "intended_e2e")
 
 
@@ -33,6 +35,9 @@ def summary_lines(summary: dict[str, Any], client_cpu_warning: bool, outdir: Pat
         lines.append(f"unfinished: {summary['unfinished']} request(s) still in flight when the run ended (counted as failed)")
     for wl, v in summary["validity"].items():
         lines.append(f"valid {wl}: {v['valid']}/{v['checked']} ({v['valid_rate']:.1%})")
+    conformance = summary_line(summary.get("conformance") or {})
+    if conformance:
+        lines.append(conformance)
     if "sweep" in summary:
         lines.append(f"sweep: max {summary['sweep']['by']} meeting the SLOs = {summary['sweep']['max_meeting_slo']}")
     if "accuracy_vs_simulator_ms" in summary:

@@ -57,6 +57,7 @@ def _stage_rows(run: RunData) -> list[dict[str, Any]]:
             row[f"{metric}_p50_ms"] = percentile_or_none(hists.get(metric), 50)
             row[f"{metric}_p{run.slo_percentile:g}_ms"] = percentile_or_none(hists.get(metric), run.slo_percentile)
         row["send_lag_p99_ms"] = percentile_or_none(hists.get("send_lag"), 99)
+        row |= run.totals.nonconformance.stage_figures(i)
         met = ok > 0 and failed <= run.max_error_rate * max(1, requests)
         for metric, limit in run.slo.items():
             value = row.get(f"{metric}_p{run.slo_percentile:g}_ms")
@@ -96,6 +97,7 @@ def build_summary(run: RunData) -> dict[str, Any]:
         validity[wl] = {"checked": checked, "valid": valid, "valid_rate": round(valid / checked, 4),
                         "top_invalid_reasons": dict(reasons.most_common(3))}
     summary["validity"] = validity
+    summary["conformance"] = t.nonconformance.summary()
     stages = _stage_rows(run)
     if stages:
         summary["stages"] = stages
@@ -285,6 +287,10 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3
 {% for m, st in metrics.items() %}<tr><th>{{ m }}</th>{% for c in cols %}<td>{{ st.get(c, '') }}</td>{% endfor %}</tr>{% endfor %}</table>{% endfor %}
 {% if s.validity %}<h2>Validity</h2><table><tr><th>workload</th><th>checked</th><th>valid</th><th>rate</th><th>top reasons</th></tr>
 {% for wl, v in s.validity.items() %}<tr><th>{{ wl }}</th><td>{{ v.checked }}</td><td>{{ v.valid }}</td><td>{{ v.valid_rate }}</td><td>{{ v.top_invalid_reasons }}</td></tr>{% endfor %}</table>{% endif %}
+{% if s.conformance.checked %}<h2>Conformance under load</h2><p>{{ s.conformance.nonconformant }} of {{ s.conformance.checked }} checked streams broke a rule of the conformance suite (rate {{ s.conformance.rate }}){% if s.conformance.skipped_busy %}; {{ s.conformance.skipped_busy }} sampled streams were left unjudged while the worker was saturated{% endif %}.</p>
+<table><tr><th>rule</th><th>streams</th><th>rate</th></tr>{% for rule, v in s.conformance.by_rule.items() %}<tr><th>{{ rule }}</th><td>{{ v.streams }}</td><td>{{ v.rate }}</td></tr>{% endfor %}</table>
+<table><tr><th>concurrency (in flight at send)</th><th>checked</th><th>nonconformant</th><th>rate</th><th>by rule</th></tr>{% for users, v in s.conformance.by_concurrency.items() %}<tr><th>{{ users }}</th><td>{{ v.checked }}</td><td>{{ v.nonconformant }}</td><td>{{ v.rate }}</td><td style="text-align:left">{{ v.by_rule }}</td></tr>{% endfor %}</table>
+{% for rule, kept in s.conformance.samples.items() %}<h3>{{ rule }}: first streams</h3>{% for k in kept %}<p>{{ k.workload }}, {{ k.users }} in flight: {{ k.error }}</p><pre>{{ k.stream }}</pre>{% endfor %}{% endfor %}{% endif %}
 {% if s.unfinished %}<p class="fail">{{ s.unfinished }} request(s) still in flight when the run ended, counted as failed (kind unfinished).</p>{% endif %}
 {% if s.backoff.times %}<p>Users backed off {{ s.backoff.times }} time(s) after a 429 or 503, {{ s.backoff.total_s }} s in all (Retry-After, at most {{ s.backoff.max_each_s }} s each).</p>{% endif %}
 {% if s.errors_by_kind %}<h2>Errors</h2><table><tr><th>kind</th><th>count</th><th>example</th></tr>

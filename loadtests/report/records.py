@@ -37,6 +37,9 @@ class RequestRecord:
     finish_reason: str | None = None
     valid: bool | None = None  # tool call or structured output checked against its schema
     invalid_reason: str | None = None
+    conformance_checked: bool | None = None  # sampled and judged by the conformance suite's rules
+    conformance_skipped: bool | None = None  # sampled, but not judged: the worker was too far behind
+    nonconformant: list[str] | None = None  # the rules it broke (then error_kind is nonconformant)
     slo_ok: bool | None = None
     warmup: bool = False
     bucket: int | None = None

@@ -15,6 +15,7 @@ from collections import Counter
 from typing import Any
 
 from loadtests.report.metrics import Histogram
+from loadtests.report.nonconformance import NonconformanceTally
 
 SCATTER_SAMPLES = 5000
 INVALID_REASONS_KEPT = 100  # distinct reasons counted per workload; more are counted as "(other reasons)"
@@ -43,6 +44,7 @@ class RunTotals:
         self.ttft_by_users: dict[int, Histogram] = {}  # in-flight requests at send: TTFT of the successes
         self.ttft_by_bucket: dict[int, Histogram] = {}  # Neuron prefill bucket: TTFT of the successes
         self.ttft_samples: list[tuple[float, float]] = []  # (send time, TTFT ms) of the first successes
+        self.nonconformance = NonconformanceTally()
 
     def add(self, rec: dict[str, Any]) -> None:
         self.requests += 1
@@ -62,6 +64,15 @@ class RunTotals:
             kind = rec.get("error_kind", "unknown")
             self.errors[kind] += 1
             self.error_samples.setdefault(kind, (rec.get("error") or "")[:300])
+        self.nonconformance.add(rec)
+        if rec.get("valid") is not None:  # also a nonconformant answer's: the rate is of every complete answer
+            counts, reasons = self.validity.setdefault(rec["workload"], ([0, 0], Counter()))
+            counts[0] += 1
+            if rec["valid"]:
+                counts[1] += 1
+            else:
+                reason = rec.get("invalid_reason", "")[:60]
+                reasons[reason if reason in reasons or len(reasons) < INVALID_REASONS_KEPT else _OTHER] += 1
 
     def _add_success(self, rec: dict[str, Any]) -> None:
         self.ok += 1
@@ -79,14 +90,6 @@ class RunTotals:
             _hist(self.ttft_by_bucket, rec["bucket"]).record(ttft)
         if len(self.ttft_samples) < SCATTER_SAMPLES:
             self.ttft_samples.append((rec["t_send"], ttft))
-        if rec.get("valid") is not None:
-            counts, reasons = self.validity.setdefault(rec["workload"], ([0, 0], Counter()))
-            counts[0] += 1
-            if rec["valid"]:
-                counts[1] += 1
-            else:
-                reason = rec.get("invalid_reason", "")[:60]
-                reasons[reason if reason in reasons or len(reasons) < INVALID_REASONS_KEPT else _OTHER] += 1
 
     @property
     def failed(self) -> int:

@@ -159,6 +159,10 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
     g.add_argument("--connect-timeout-s", env_var="LOADTEST_CONNECT_TIMEOUT_S", type=_positive("--connect-timeout-s"), default=5.0)
     g.add_argument("--token-ids", env_var="LOADTEST_TOKEN_IDS", choices=("on", "off"), default="on" if spec.token_ids else "off",
                    help="ask for vLLM's per-chunk token_ids (exact per-token ITL)")
+    g.add_argument("--conformance-sample", env_var="LOADTEST_CONFORMANCE_SAMPLE", default=0.2,
+                   type=_bounded("--conformance-sample", 0, 1, "a fraction from 0 to 1", "1"),
+                   help="share of the streams judged by the conformance suite's rules (1: every one, 0: none); a broken "
+                        "rule fails the request as nonconformant")
     g.add_argument("--report-dir", env_var="LOADTEST_REPORT_DIR", default="reports/load")
     g.add_argument("--run-name", env_var="LOADTEST_RUN_NAME", default="", help="folder under --report-dir (default: scenario-time)")
     g.add_argument("--seed", env_var="LOADTEST_SEED", type=int, default=1)

@@ -1,7 +1,8 @@
 """One request on the hot path, and its accounting off it.
 
-`stream_once` does only what must happen while the answer arrives (send, read, parse); `account`
-turns the result into latencies, validation, the Locust request event and the record; the
+`stream_once` does only what must happen while the answer arrives (send, read, parse, and for a
+stream sampled for the conformance rules, keep its raw bytes); `account` turns the result into
+latencies, validation, the conformance verdict, the Locust request event and the record; the
 `Accountant` greenlet runs `account` when the worker has nothing to read.
 """
 
@@ -20,6 +21,7 @@ from locust import events
 from loadtests.client.chat_stream import ChatStreamAccumulator, Latencies, StreamResult, latencies_of
 from loadtests.client.connection import Connection
 from loadtests.client.failures import TARGET_WRONG_KINDS, RequestFailure, as_failure, classify_http_error
+from loadtests.client.nonconformance import SAMPLE_CHARS, check_stream
 from loadtests.client.sse import SSEParser
 from loadtests.report.records import RequestRecord
 from loadtests.runner.workloads import WorkloadRequest, validate_output
@@ -29,6 +31,9 @@ if TYPE_CHECKING:
     from loadtests.runner.state import RunState
 
 OPENING_REQUESTS = 10  # the first outcomes of a process that may show the target itself is wrong
+# Finished requests waiting to be accounted above which sampled streams are not judged: checking one costs
+# about three times reading it, and a worker this far behind has no idle time left to give it.
+CHECK_BACKLOG = 32
 
 
 @dataclass
@@ -47,6 +52,7 @@ class RequestOutcome:
     status: int | None = None
     res: StreamResult | None = None
     exc: RequestFailure | None = None
+    raw: list[bytes] | None = None  # the body as it came, for a stream sampled for the conformance rules
 
 
 def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_intended: float | None = None,
@@ -74,7 +80,10 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
         on_data, on_comment, feed = acc.on_data, acc.on_comment, parser.feed
         outputs = acc.result.chunk_ts
         seen = 0
+        raw = out.raw = [] if not warmup and st.sampler.take() else None
         for ts, piece in resp.iter_body():
+            if raw is not None:
+                raw.append(piece)
             for kind, text in feed(piece):
                 if kind == "data":
                     on_data(ts, text)
@@ -137,8 +146,12 @@ def run_request(st: RunState, conn: Connection, req: WorkloadRequest, **kw: Any)
     return account(st, stream_once(st, conn, req, **kw))
 
 
-def account(st: RunState, out: RequestOutcome) -> dict[str, Any]:
-    """Latencies, validation, ground-truth errors and the Locust request event of one finished request."""
+def account(st: RunState, out: RequestOutcome, *, in_thread: bool = False) -> dict[str, Any]:
+    """Latencies, validation, ground-truth errors and the Locust request event of one finished request.
+
+    `in_thread`: judge its conformance in the checker thread, the other greenlets running meanwhile (the
+    accountant's way); otherwise at once, holding the loop (a drain, which must not let requests move on).
+    """
     req, res, exc = out.req, out.res, out.exc
     lat = None
     if exc is None:
@@ -162,6 +175,13 @@ def account(st: RunState, out: RequestOutcome) -> dict[str, Any]:
         except Exception as err:  # an answer odd enough to break the analysis is one failure, not a lost request
             exc = as_failure(err)
             rec = _record(st, out, t_end, exc)
+    if exc is None and out.raw is not None:
+        if len(st.accountant.queue) >= CHECK_BACKLOG:
+            rec.conformance_skipped = True
+        else:
+            exc = _judge_conformance(st, out, rec, lat, res, in_thread)  # type: ignore[arg-type]
+            if exc is not None:
+                itl_token, itl_chunk = [], []
     record = rec.to_dict()
     record["ok"] = rec.ok
     events.request.fire(request_type="SSE" if not out.warmup else "WARMUP", name=req.workload,
@@ -216,6 +236,32 @@ def _measure(st: RunState, out: RequestOutcome, rec: RequestRecord, lat: Latenci
                 rec.itl_err_p99_ms = round(sorted(abs(e) for e in errs)[int(0.99 * (len(errs) - 1))], 3)
 
 
+def _judge_conformance(st: RunState, out: RequestOutcome, rec: RequestRecord, lat: Latencies,
+                       res: StreamResult, in_thread: bool) -> RequestFailure | None:
+    """The conformance suite's rules over a sampled stream's raw bytes; a broken rule fails it as nonconformant.
+
+    Its timings stay in its record, but like every failed request it enters no latency statistic.
+    """
+    raw = b"".join(out.raw or ())
+    req = out.req
+    # In a thread of its own: judging a long stream takes milliseconds of pure Python, and held on the event
+    # loop it would let the kernel merge the events arriving meanwhile (every ITL of that moment lost); the
+    # thread gives the loop the GIL back within the interpreter's switch interval.
+    args = (st.wire, raw, req.body)
+    kw = {"output_schema": req.schema if req.expect == "json" else None, "counted_tokens": res.counted_tokens,
+          "latency_ms": lat.e2e_ms, "ttft_ms": lat.ttft_ms}
+    found = st.checker.apply(check_stream, args, kw) if in_thread else check_stream(*args, **kw)
+    rec.conformance_checked = True
+    if not found:
+        return None
+    exc = RequestFailure("nonconformant", "; ".join(map(str, found))[:1000])
+    rec.ok = False
+    rec.error_kind, rec.error = exc.kind, str(exc)
+    rec.nonconformant = sorted({violation.rule for violation in found})
+    rec.extra["stream_sample"] = raw[:SAMPLE_CHARS].decode("utf-8", "replace")
+    return exc
+
+
 class Accountant:
     """Accounts finished requests while the worker has nothing to read.
 
@@ -254,4 +300,4 @@ class Accountant:
             if len(queue) < self.backlog:
                 gevent.idle()
             if queue:
-                account(self.st, queue.popleft())
+                account(self.st, queue.popleft(), in_thread=True)

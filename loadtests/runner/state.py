@@ -17,9 +17,12 @@ from typing import Any
 
 import gevent
 from gevent.event import Event
+from gevent.threadpool import ThreadPool
 from locust.runners import MasterRunner, WorkerRunner
 
+from conformance.wires import OPENAI_CHAT
 from loadtests.client.connection import Target
+from loadtests.client.nonconformance import Sampler
 from loadtests.report.console import summary_lines
 from loadtests.report.files import RunData, write_report
 from loadtests.report.metrics import HistogramSet
@@ -67,6 +70,9 @@ class RunState:
         self.wl_weights: list[float] = []
         self.cfg: WorkloadConfig | None = None
         self.accountant = Accountant(self)
+        self.wire = OPENAI_CHAT  # what the conformance rules decode the answers as
+        self.sampler = Sampler(0.0)  # which streams they judge (--conformance-sample, set per run)
+        self.checker = ThreadPool(1)  # where they judge them, off the event loop (requests._judge_conformance)
 
     @property
     def is_worker(self) -> bool:
@@ -175,6 +181,7 @@ class RunState:
                                   wire=WireOptions(continuous_usage=self.spec.continuous_usage, token_ids=o.token_ids == "on"))
         self.schedule = None
         self.opening = []
+        self.sampler = Sampler(o.conformance_sample)
         self.idle = self.mode != "closed" and self.worker_index >= self.worker_count
         if self.mode != "closed" and not self.idle:
             self.schedule = ArrivalSchedule(self.mode, self.stages, self.epoch, self.worker_index, self.worker_count, seed=o.seed)

@@ -13,9 +13,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
 from loadtests.client.chat_stream import StreamResult
+from loadtests.client.nonconformance import schema_problem
 
 VOCAB = tuple("""the of and to in is that it was for on are as with his they at be this have from or one had by
 word but not what all were we when your can said there use an each which she do how their if will up other
@@ -201,8 +200,5 @@ def validate_output(req: WorkloadRequest, res: StreamResult) -> tuple[bool | Non
 
 
 def _check(value: Any, schema: dict[str, Any] | None) -> tuple[bool, str | None]:
-    try:
-        jsonschema.validate(value, schema or {})
-    except jsonschema.ValidationError as exc:
-        return False, f"schema violation at {list(exc.absolute_path)}: {exc.message[:120]}"
-    return True, None
+    problem = schema_problem(value, schema)
+    return problem is None, problem

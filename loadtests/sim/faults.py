@@ -5,7 +5,11 @@ page, context overflow) and `slow_headers` (no answer at all) replace the stream
 break it after its second chunk (`responses.ResponseWriter.emit` calls `break_stream`): `stall`
 (silence), `drop` (reset), `pings` and `empty_choices` (keep-alives without content), `bad_utf8`,
 `garbage_json` and `oversize` (one bad event). Whatever a fault does, the connection is cut after
-the profile's `stall_s` at the latest.
+the profile's `stall_s` at the latest. The content faults leave the stream whole and its content wrong,
+as a tool-call parser or guided decoding under continuous batching does, for the load run's conformance
+rules to catch: `tool_args_not_json` (a tool call's arguments lose their closing brace),
+`finish_contradicts` (`stop` after a tool call, `tool_calls` after text), `usage_off` (the final usage
+counts `USAGE_OFF_TOKENS` more output tokens than were streamed).
 """
 
 from __future__ import annotations
@@ -35,6 +39,26 @@ def choose_fault(fault_rates: dict[str, float], rng: random.Random, body: dict[s
     if fault is not None and fault not in FAULT_KINDS:
         return "bad:" + str(fault)
     return fault
+
+
+USAGE_OFF_TOKENS = 3
+
+
+def tool_arguments(arguments: str, fault: str | None) -> str:
+    """A planned tool call's arguments, cut short of JSON under `tool_args_not_json`."""
+    return arguments[:-1] if fault == "tool_args_not_json" else arguments
+
+
+def finish_reason(planned: str, kind: str, fault: str | None) -> str:
+    """The finish reason sent: the planned one, or under `finish_contradicts` one the content contradicts."""
+    if fault != "finish_contradicts":
+        return planned
+    return "stop" if kind == "tool" else "tool_calls"
+
+
+def reported_output_tokens(streamed: int, fault: str | None) -> int:
+    """The output tokens the final usage reports: those streamed, or more under `usage_off`."""
+    return streamed + USAGE_OFF_TOKENS if fault == "usage_off" else streamed
 
 
 STREAM_FAULTS = frozenset({"stall", "drop", "pings", "empty_choices", "bad_utf8", "garbage_json", "oversize"})

@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 
 FAULT_KINDS = ("429", "503", "context_overflow", "html", "slow_headers", "stall", "drop", "pings", "empty_choices",
-               "bad_utf8", "garbage_json", "oversize")
+               "bad_utf8", "garbage_json", "oversize", "tool_args_not_json", "finish_contradicts", "usage_off")
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from loadtests.sim.faults import STREAM_FAULTS, break_stream
+from loadtests.sim.faults import STREAM_FAULTS, break_stream, finish_reason, reported_output_tokens, tool_arguments
 
 if TYPE_CHECKING:
     import asyncio
@@ -131,7 +131,7 @@ class ResponseWriter:
         if wants_tool:
             st.kind = "tool"
             fn = tools[0].get("function", {})
-            args = json.dumps(synth_from_schema(fn.get("parameters", {"type": "object"})))
+            args = tool_arguments(json.dumps(synth_from_schema(fn.get("parameters", {"type": "object"}))), st.fault)
             call_id = f"call_{self.next_id:08d}"
             head = {"tool_calls": [{"index": 0, "id": call_id, "type": "function",
                                     "function": {"name": fn.get("name", "tool"), "arguments": ""}}]}
@@ -188,9 +188,9 @@ class ResponseWriter:
         return (f'data: {{"id":"{st.rid}","object":"chat.completion.chunk","created":{int(st.recv_wall)},'
                 f'"model":"{self.profile.model_id}","choices":[{choices}]{extra}}}\n\n').encode()
 
-    def _usage(self, st: SimStream) -> str:
-        return (f'{{"prompt_tokens":{st.prompt_tokens},"completion_tokens":{st.tokens_out},'
-                f'"total_tokens":{st.prompt_tokens + st.tokens_out}}}')
+    def _usage(self, st: SimStream, output_tokens: int | None = None) -> str:
+        out = st.tokens_out if output_tokens is None else output_tokens
+        return f'{{"prompt_tokens":{st.prompt_tokens},"completion_tokens":{out},"total_tokens":{st.prompt_tokens + out}}}'
 
     def role_chunk(self, st: SimStream) -> bytes:
         usage = self._usage(st) if st.continuous_usage else ""
@@ -254,13 +254,15 @@ class ResponseWriter:
 
     def finish_stream(self, st: SimStream) -> None:
         usage = self._usage(st) if st.continuous_usage else ""
-        out = [self._frame(st, f'{{"index":0,"delta":{{}},"finish_reason":"{st.finish_reason}"}}', usage)]
+        finish = finish_reason(st.finish_reason, st.kind, st.fault)
+        out = [self._frame(st, f'{{"index":0,"delta":{{}},"finish_reason":"{finish}"}}', usage)]
         if st.include_usage:
             timings = ""
             if self.profile.server_kind == "llamacpp":
                 timings = f',"timings":{{"predicted_n":{st.tokens_out},"prompt_n":{st.prompt_tokens}}}'
             out.append((f'data: {{"id":"{st.rid}","object":"chat.completion.chunk","created":{int(st.recv_wall)},'
-                        f'"model":"{self.profile.model_id}","choices":[],"usage":{self._usage(st)}{timings}}}\n\n').encode())
+                        f'"model":"{self.profile.model_id}","choices":[],'
+                        f'"usage":{self._usage(st, reported_output_tokens(st.tokens_out, st.fault))}{timings}}}\n\n').encode())
         if self.profile.truth:
             emit_ms = [round((t - st.recv_wall) * 1e3, 4) for t in st.emit_wall]
             truth = {"recv_wall": round(st.recv_wall, 6), "ttft_ms": emit_ms[0] if emit_ms else None, "emit_ms": emit_ms,
