@@ -49,8 +49,8 @@ CATCHER = {
     "tool_state_on_instance": "concurrency",
 }
 # A family each mutant's defect leaves alone: every check of it the control passes, the mutant passes too.
-# (Most checks validate the whole event stream, so a grammar defect turns most families red: its green
-# family is one that judges errors, not a finished stream.)
+# (Most checks validate the whole event stream, so a grammar or tool-call defect turns most families red:
+# its green family is one that judges errors, not a finished stream.)
 STAYS_GREEN = {name: "stop_reasons" for name in CATCHER} | {
     "dropped_block_stop": "errors",
     "missing_message_stop": "errors",
@@ -59,11 +59,10 @@ STAYS_GREEN = {name: "stop_reasons" for name in CATCHER} | {
     "filter_as_end_turn": "usage_metrics",
     "truncated_args_passed_on": "usage_metrics",  # stop_reasons has a tool call cut by max_tokens
 }
-_NO_CACHE_WRITES = "the wire reports no cache-write tokens"
-_NO_FILTER = "the wire has no content-filter finish"
-_NO_REASONING = "the wire has no reasoning cassette"
-# On this wire's cassettes no other stream's event comes between a tool call's start and its first arguments.
-_WHOLE_CALLS = "no stream runs between a tool call's start and its first arguments here"
+_NO_CACHE_WRITES = "no cassette reports cache-write tokens"
+_NO_FILTER = "no content-filter finish"
+_NO_REASONING = "no reasoning cassette"
+_WHOLE_CALLS = "in its concurrency cells no other stream runs between a tool call's start and its first arguments"
 # Per wire, the mutants its cassettes give nothing to act on (they are not run there), and why.
 NOTHING_TO_ACT_ON: dict[str, dict[str, str]] = {
     "openai-chat": {},
@@ -82,7 +81,12 @@ NOTHING_TO_ACT_ON: dict[str, dict[str, str]] = {
                "tool_state_on_instance": _WHOLE_CALLS},
     "llama-api": {"dropped_cache_write_tokens": _NO_CACHE_WRITES, "dropped_reasoning": _NO_REASONING,
                   "filter_as_end_turn": _NO_FILTER, "tool_state_on_instance": _WHOLE_CALLS},
-    "litellm": {},
+    # LiteLLM's cassettes are recorded from the local servers only: no written error or quirk cassettes.
+    "litellm": {"dropped_cache_write_tokens": _NO_CACHE_WRITES, "dropped_reasoning": _NO_REASONING,
+                "filter_as_end_turn": _NO_FILTER, "tool_state_on_instance": _WHOLE_CALLS,
+                "throttle_as_generic": "no throttling cassette", "key_error_on_cut_stream": "no cut-stream cassette",
+                "merged_tool_calls": "no parallel tool-call cassette",
+                "dropped_image_blocks": "no image-block request case (only an image inside a tool result)"},
 }
 # Per wire: each mutant that acts on it -> the family meant to catch it.
 EXPECTED: dict[str, dict[str, str]] = {
