@@ -53,6 +53,7 @@ CATCHER = {
 # its green family is one that judges errors, not a finished stream.)
 STAYS_GREEN = {name: "stop_reasons" for name in CATCHER} | {
     "dropped_block_stop": "errors",
+    "corrupted_tool_args": "errors",
     "missing_message_stop": "errors",
     "tool_use_as_end_turn": "errors",
     "wrong_stop_reason": "usage_metrics",
