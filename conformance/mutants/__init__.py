@@ -1,15 +1,20 @@
 """Deliberately broken providers, to prove the suite catches the bugs real providers have.
 
-Each mutant wraps a correct provider (the reference `providers.OpenAIModel` by default) and corrupts
-one thing, a failure class seen in bug reports filed against real providers: a dropped
-`contentBlockStop`, a wrong stop reason, lost usage, merged parallel tool calls, an error swallowed
-into an empty `end_turn`, and so on. Each is a suite factory, so the suite runs it like any
+Each mutant wraps a correct provider (the reference provider of one wire family) and corrupts one
+thing, a failure class seen in bug reports filed against real providers: a dropped `contentBlockStop`,
+a wrong stop reason, lost usage, merged parallel tool calls, an error swallowed into an empty
+`end_turn`, and so on. Each is a suite factory, so the suite runs it like any
 third-party provider:
 
     pytest conformance --conformance-provider conformance.mutants:dropped_block_stop --conformance-wire openai-chat
+    pytest conformance --conformance-provider conformance.mutants:anthropic.lost_usage --conformance-wire anthropic
 
-`conformance.mutants:faithful` wraps without corrupting anything: the control run. A mutant is
-caught when a check that passes for `faithful` fails for the mutant (`tests/conformance/test_mutants.py`).
+`NAME` wraps the reference OpenAI-chat provider, `PROVIDER.NAME` the reference provider PROVIDER
+(`conformance.mutants.targets`). Mutations of the provider's events and of the Strands-level request carry
+to every wire unchanged; the one that reads wire bytes frames them as its wire does (SSE events, NDJSON
+lines, AWS event-stream frames). `faithful` wraps without corrupting anything: the control run. A
+mutant is caught when a check that passes for `faithful` fails for the mutant
+(`tests/conformance/test_mutants.py`, `python -m conformance.mutants --wire WIRE`).
 
 Each module listed in `MUTANT_MODULES` declares its `MUTATIONS`; this registry joins them, so a new
 family of checks brings its mutants in a module of its own.
@@ -20,13 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from strands.models import Model
-
-from conformance.wires._reference import CLIENT_ARGS_TIMEOUT
-from conformance.wires.openai_chat import openai_factory
-
 from . import events, requests, robustness, streaming
 from .model import EventFilter, MutantModel, Mutation, StreamCall
+from .targets import DEFAULT_PROVIDER, parse_attribute, provider_for, suite_factory
 
 MUTANT_MODULES = (events, requests, robustness, streaming)
 
@@ -38,31 +39,26 @@ for _module in MUTANT_MODULES:
         MUTATIONS[_name] = _mutation
 
 
-def _inner_model(base_url: str, model_id: str, api_key: str, config: dict[str, Any]) -> Model:
-    return openai_factory(base_url=base_url, model_id=model_id, api_key=api_key, **config)
-
-
-def mutant(name: str, *, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> MutantModel:
-    """The mutant `name` around the reference OpenAI-compatible provider."""
+def mutant(name: str, *, base_url: str, model_id: str, api_key: str = "EMPTY", provider: str = DEFAULT_PROVIDER,
+           **config: Any) -> MutantModel:
+    """The mutant `name` around the reference provider `provider` (or the one of the wire so named)."""
     if name not in MUTATIONS:
         raise ValueError(f"no mutant named {name!r}; known: {', '.join(MUTATIONS)}")
-    return MutantModel(_inner_model(base_url, model_id, api_key, config), MUTATIONS[name])
+    inner = provider_for(provider).factory(base_url=base_url, model_id=model_id, api_key=api_key, **config)
+    return MutantModel(inner, MUTATIONS[name])
 
 
-def _factory(name: str) -> Callable[..., MutantModel]:
-    def factory(*, base_url: str, model_id: str, api_key: str = "EMPTY", **config: Any) -> MutantModel:
-        return mutant(name, base_url=base_url, model_id=model_id, api_key=api_key, **config)
-
-    factory.__name__ = factory.__qualname__ = name
-    factory.__doc__ = f"Suite factory of the mutant {name!r}: {MUTATIONS[name].defect}."
-    factory.conformance_timeouts = CLIENT_ARGS_TIMEOUT  # type: ignore[attr-defined] - the inner provider's
-    return factory
+def _factory(attribute: str) -> Callable[..., MutantModel]:
+    entry, name = parse_attribute(attribute)
+    return suite_factory(entry, MUTATIONS[name])
 
 
 def __getattr__(name: str) -> Any:
-    """One suite factory per mutant, so `--conformance-provider conformance.mutants:NAME` resolves."""
-    if name in MUTATIONS:
+    """One suite factory per mutant and provider: `conformance.mutants:NAME` or `conformance.mutants:PROVIDER.NAME`."""
+    try:
         return _factory(name)
+    except KeyError:
+        pass  # not a mutant spelling: a runner name, or nothing
     if name in _RUNNER_NAMES:
         from . import runner
 
@@ -70,6 +66,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-_RUNNER_NAMES = ("CONTROL", "REFERENCE", "CheckOutcome", "MutationRunError", "caught_by", "differences", "run_all", "run_suite", "main")
+_RUNNER_NAMES = ("CONTROL", "REFERENCE", "CheckOutcome", "MutationRunError", "caught_by", "differences", "family_files",
+                 "main", "run_suite", "run_wire", "run_wires")
 
 __all__ = ["EventFilter", "MUTATIONS", "MutantModel", "Mutation", "StreamCall", "mutant", *_RUNNER_NAMES]

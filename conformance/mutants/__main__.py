@@ -1,4 +1,4 @@
-"""`python -m conformance.mutants`: run the mutants and print which checks caught each."""
+"""`python -m conformance.mutants`: run the mutants on each wire and print which checks caught each."""
 
 from .runner import main
 

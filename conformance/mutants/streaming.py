@@ -1,16 +1,16 @@
 """Mutations of how a provider reads its stream: the defects only the streaming families can see.
 
 Each is a failure class filed against real providers: a parser that takes every transport chunk for
-whole lines, a body buffered to the end before the first event, a response left open when the Agent
-stops reading, per-stream state kept on the model instance. The event sequences they yield for the
+whole wire messages (lines, SSE events, AWS event-stream frames), a body buffered to the end before the
+first event, a response left open when the Agent stops reading, per-stream state kept on the model instance. The event sequences they yield for the
 recorded chunking, read to the end, one stream at a time, are the faithful ones; the chunk-boundary,
 incremental-delivery, cancellation and concurrency families respectively must catch them.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
@@ -22,32 +22,66 @@ from .model import Mutation
 _ABANDONED: list[AsyncIterator[StreamEvent]] = []
 # The tool call "being opened", kept once for every stream: what state on the model instance becomes.
 _SHARED_STATE: dict[str, Any] = {}
+# True while a `lines_per_chunk` stream is being read in this context.
+_WHOLE_MESSAGES_ONLY: ContextVar[bool] = ContextVar("whole_messages_only", default=False)
+_ORIGINAL_AITER_RAW: Callable[..., AsyncIterator[bytes]] = httpx.Response.aiter_raw
 
 
-@contextmanager
-def _chunks_read_as_whole_lines() -> Any:
-    """httpx hands the provider only the complete lines of each chunk, as a parser that splits each chunk on
-    newlines and skips the fragments it cannot parse (the upstream llama.cpp provider's bare `continue`)."""
-    original = httpx.Response.aiter_raw
+def _message_end(buffer: bytes, start: int, content_type: str) -> int | None:
+    """Where the wire message starting at `start` ends in `buffer`; None while it is unfinished."""
+    if content_type.startswith("application/vnd.amazon.eventstream"):
+        if len(buffer) - start < 4:
+            return None
+        end = start + max(int.from_bytes(buffer[start : start + 4], "big"), 4)  # the prelude's total length
+        return end if end <= len(buffer) else None
+    separator = b"\n\n" if content_type.startswith("text/event-stream") else b"\n"
+    found = buffer.find(separator, start)
+    return None if found < 0 else found + len(separator)
 
-    async def whole_lines(self: httpx.Response, chunk_size: int | None = None) -> AsyncIterator[bytes]:
-        async for chunk in original(self, chunk_size):
-            start = 0 if chunk.startswith(b"data:") else chunk.find(b"\n") + 1  # a fragment of the previous line
-            end = chunk.rfind(b"\n") + 1  # a line the next chunk finishes
-            if end > start:
-                yield chunk[start:end]
 
-    httpx.Response.aiter_raw = whole_lines  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        httpx.Response.aiter_raw = original  # type: ignore[method-assign]
+async def _whole_messages_of_each_chunk(self: httpx.Response, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+    """Each chunk's whole wire messages (SSE events, NDJSON lines, event-stream frames); a message split
+    across chunks is lost, as a parser that decodes every read on its own and skips what it cannot parse
+    (the upstream llama.cpp provider's bare `continue`)."""
+    if not _WHOLE_MESSAGES_ONLY.get():
+        async for chunk in _ORIGINAL_AITER_RAW(self, chunk_size):
+            yield chunk
+        return
+    content_type = self.headers.get("content-type", "")
+    buffer = b""  # the unfinished message, from its first byte
+    split = False  # it began in an earlier chunk
+    async for chunk in _ORIGINAL_AITER_RAW(self, chunk_size):
+        split, buffer, start, whole = bool(buffer), buffer + chunk, 0, []
+        while (end := _message_end(buffer, start, content_type)) is not None:
+            if start or not split:
+                whole.append(buffer[start:end])
+            start = end
+        split = split and not start
+        buffer = buffer[start:]
+        if whole:
+            yield b"".join(whole)
+    if buffer and not split:
+        yield buffer  # a last message the body never ended, read in one piece: the provider judges it
+
+
+def _install_whole_message_reads() -> None:
+    """Route httpx's raw reads through the mutant for good; the context variable keeps every other provider
+    of the process (the control, the bare provider) reading untouched bytes."""
+    global _ORIGINAL_AITER_RAW
+    if httpx.Response.aiter_raw is not _whole_messages_of_each_chunk:
+        _ORIGINAL_AITER_RAW = httpx.Response.aiter_raw
+        httpx.Response.aiter_raw = _whole_messages_of_each_chunk  # type: ignore[method-assign]
 
 
 async def _lines_per_chunk(events: AsyncIterable[StreamEvent]) -> AsyncIterable[StreamEvent]:
-    with _chunks_read_as_whole_lines():
+    _install_whole_message_reads()
+    # Set in the task that reads this stream, whose context the provider's reads run in.
+    _WHOLE_MESSAGES_ONLY.set(True)
+    try:
         async for event in events:
             yield event
+    finally:
+        _WHOLE_MESSAGES_ONLY.set(False)
 
 
 async def _buffer_to_end(events: AsyncIterable[StreamEvent]) -> AsyncIterable[StreamEvent]:
@@ -84,7 +118,7 @@ async def _tool_start_on_instance(events: AsyncIterable[StreamEvent]) -> AsyncIt
 MUTATIONS: dict[str, Mutation] = {
     mutation.name: mutation
     for mutation in (
-        Mutation("lines_per_chunk", "each transport chunk parsed as whole lines (fragments skipped)",
+        Mutation("lines_per_chunk", "each transport chunk parsed as whole wire messages (a message split across chunks lost)",
                  events=_lines_per_chunk),
         Mutation("buffered_to_end", "the whole stream read before the first event is yielded", events=_buffer_to_end),
         Mutation("leaked_on_close", "closing the stream leaves the HTTP response open", events=_leak_on_close),
