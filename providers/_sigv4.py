@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
+
 from .errors import ProviderError
 
-__all__ = ["sigv4_signed_headers"]
+__all__ = ["botocore_timeout", "sigv4_signed_headers"]
 
 
 def sigv4_signed_headers(session: Any, *, service: str, region: str, url: str, body: bytes, headers: dict[str, str],
@@ -32,3 +34,8 @@ def sigv4_signed_headers(session: Any, *, service: str, region: str, url: str, b
     request = AWSRequest(method="POST", url=url, data=body, headers=headers)
     SigV4Auth(credentials.get_frozen_credentials(), service, region).add_auth(request)
     return session, dict(request.headers.items())
+
+
+def botocore_timeout(config: Any, read: float, connect: float) -> httpx.Timeout:
+    """httpx's timeout from a botocore `Config` (its read and connect timeouts, or the service's defaults)."""
+    return httpx.Timeout(getattr(config, "read_timeout", read) or read, connect=getattr(config, "connect_timeout", connect) or connect)

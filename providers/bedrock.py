@@ -37,7 +37,7 @@ from ._assembler import StreamAssembler
 from ._eventstream import EventStreamDecoder, Frame
 from ._forced_tool import StructuredOutputByTool
 from ._model_base import Turn
-from ._sigv4 import sigv4_signed_headers
+from ._sigv4 import botocore_timeout, sigv4_signed_headers
 from ._wire_model import WireModel
 from .errors import MalformedStreamError, StreamServerError, TruncatedStreamError, overflow_markers
 
@@ -137,7 +137,7 @@ class BedrockModel(StructuredOutputByTool, WireModel[BedrockConfig]):
         config = self._client_config
         if config is None:
             return super()._timeout()
-        return httpx.Timeout(getattr(config, "read_timeout", 600) or 600, connect=getattr(config, "connect_timeout", 10) or 10)
+        return botocore_timeout(config, read=600, connect=10)
 
     def _request_headers(self, url: str, body: bytes) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": self._accept}

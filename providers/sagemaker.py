@@ -38,7 +38,7 @@ from strands.types.exceptions import ContextWindowOverflowException, ModelThrott
 from ._chat_format import chat_request
 from ._eventstream import EventStreamDecoder, Frame
 from ._model_base import Turn
-from ._sigv4 import sigv4_signed_headers
+from ._sigv4 import botocore_timeout, sigv4_signed_headers
 from ._openai_chat import OpenAIChatModel
 from .errors import MalformedStreamError, StreamServerError, TruncatedStreamError
 
@@ -146,7 +146,7 @@ class SageMakerAIModel(OpenAIChatModel):
         config = self._client_config
         if config is None:
             return super()._timeout()
-        return httpx.Timeout(getattr(config, "read_timeout", 60) or 60, connect=getattr(config, "connect_timeout", 60) or 60)
+        return botocore_timeout(config, read=60, connect=60)
 
     def _request_headers(self, url: str, body: bytes) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": self._accept}

@@ -127,6 +127,12 @@ def json_object(body: Any, wire: str) -> dict[str, Any]:
     return body
 
 
+def sampling_params(config: Any, names: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """The case parameters a wire's config object carries: (the wire's key, the case's name) pairs."""
+    config = config or {}
+    return {name: config[key] for key, name in names if key in config}
+
+
 def blocks_text(content: Any) -> str:
     """The text of a message content: a string, or a list of blocks whose `text` parts are joined."""
     if content is None:

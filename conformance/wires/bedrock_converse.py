@@ -15,7 +15,7 @@ from conformance.cases import text_request_case, tool_request_case
 from conformance.wires._reference import ProviderEntry, TimeoutOptions, named_params
 from conformance.wires._types import (
     CONTENT_KINDS, STRANDS_NAMED_FINISH_WORDS, ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError,
-    WireExpectation, WireFamily, blocks_text, json_object,
+    WireExpectation, WireFamily, blocks_text, json_object, sampling_params,
 )
 from conformance.wires.anthropic import MESSAGES_STOP_REASONS, turn_role
 from conformance.wires.openai_chat import OPENAI_ONLY
@@ -115,9 +115,8 @@ def read_bedrock_converse_request(body: Any) -> RequestMeaning:
         _read_blocks(blocks, meaning)
     meaning.streaming = True  # the converse-stream operation is the streaming one
     meaning.usage_requested = True
-    inference = body.get("inferenceConfig") or {}
-    meaning.params = {name: inference[key] for key, name in (("temperature", "temperature"), ("topP", "top_p"),
-                                                             ("maxTokens", "max_tokens")) if key in inference}
+    meaning.params = sampling_params(body.get("inferenceConfig"), (("temperature", "temperature"), ("topP", "top_p"),
+                                                                   ("maxTokens", "max_tokens")))
     return meaning
 
 

@@ -21,7 +21,7 @@ from conformance.wires._lines import DONE, sse_payloads
 from conformance.wires._reference import ProviderEntry, TimeoutOptions, server_root
 from conformance.wires._types import (
     ExpectedToolCall, RequestMeaning, SentToolCall, SentToolResult, WireDecodeError, WireExpectation, WireFamily,
-    json_object,
+    json_object, sampling_params,
 )
 from conformance.wires.openai_chat import FINISH_STOP_REASONS, NO_CITATIONS, OPENAI_ONLY
 
@@ -147,9 +147,8 @@ def read_gemini_request(body: Any) -> RequestMeaning:
                 meaning.content.append("reasoning")
     meaning.streaming = True  # the streamGenerateContent method is the streaming one
     meaning.usage_requested = True
-    generation = body.get("generationConfig") or {}
-    meaning.params = {name: generation[key] for key, name in (("temperature", "temperature"), ("topP", "top_p"),
-                                                              ("maxOutputTokens", "max_tokens")) if key in generation}
+    meaning.params = sampling_params(body.get("generationConfig"), (("temperature", "temperature"), ("topP", "top_p"),
+                                                                    ("maxOutputTokens", "max_tokens")))
     return meaning
 
 
