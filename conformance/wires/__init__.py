@@ -47,7 +47,7 @@ __all__ = [
 T = TypeVar("T")
 
 # The wire modules, in the order of the default matrix; adding a wire adds its module's name here.
-WIRE_MODULES = ("openai_chat", "anthropic", "bedrock_converse", "ollama", "mistral", "writer", "llama_api", "litellm")
+WIRE_MODULES = ("openai_chat", "anthropic", "bedrock_converse", "ollama", "mistral", "writer", "llama_api", "litellm", "openai_responses")
 
 
 def _load(names: tuple[str, ...]) -> list[ModuleType]:
