@@ -27,8 +27,13 @@ OLLAMA = {"model": "m", "messages": [
     {"role": "user", "content": "Weather?"},
     {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather", "arguments": {}}}]},
     {"role": "tool", "content": "3 C", "tool_name": "get_weather"}]}
-VALID = {"openai-chat.request.json": CHAT, "mistral.request.json": CHAT, "anthropic.request.json": ANTHROPIC,
-         "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA}
+RESPONSES = {"model": "m", "stream": True, "input": [
+    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Weather?"}]},
+    {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": "{}"},
+    {"type": "function_call_output", "call_id": "call_1", "output": "3 C"}]}
+MESSAGES_VALID = {"openai-chat.request.json": CHAT, "mistral.request.json": CHAT, "anthropic.request.json": ANTHROPIC,
+                  "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA}
+VALID = {**MESSAGES_VALID, "openai-responses.request.json": RESPONSES}
 
 
 def _with_assistant_content(body: dict, content: object) -> dict:
@@ -63,9 +68,9 @@ def test_schema_accepts_a_tool_round_trip(name: str) -> None:
     assert schema_errors(name, VALID[name]) == []
 
 
-@pytest.mark.parametrize("name", sorted(VALID))
+@pytest.mark.parametrize("name", sorted(MESSAGES_VALID))  # Responses calls are items of their own, not turns
 def test_schema_rejects_empty_content_on_a_tool_call_turn(name: str) -> None:
-    problems = schema_errors(name, _with_assistant_content(VALID[name], []))
+    problems = schema_errors(name, _with_assistant_content(MESSAGES_VALID[name], []))
     assert problems and all(problem.startswith("at /messages/1") for problem in problems), problems
 
 
