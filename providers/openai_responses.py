@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import os
 from collections.abc import AsyncIterator
 from typing import Any, TypedDict
@@ -37,7 +36,6 @@ from .errors import overflow_markers
 
 __all__ = ["OpenAIResponsesModel"]
 
-logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 CLIENT_ARG_KEYS = ("api_key", "base_url", "timeout", "default_headers", "organization", "project")

@@ -26,6 +26,7 @@ WRITERS = {
     "writer": "conformance.written.writer",
     "llama-api": "conformance.written.llama_api",
     "bedrock-converse": "conformance.written.bedrock_converse",
+    "openai-responses": "conformance.written.openai_responses",
 }
 
 
