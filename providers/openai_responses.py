@@ -36,7 +36,6 @@ from .errors import overflow_markers
 
 __all__ = ["OpenAIResponsesModel"]
 
-
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 CLIENT_ARG_KEYS = ("api_key", "base_url", "timeout", "default_headers", "organization", "project")
 _MIME = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp",
