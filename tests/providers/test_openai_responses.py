@@ -1,22 +1,18 @@
 """Details of the OpenAI Responses provider the shared checks do not reach: vLLM's incomplete status inside
 response.completed, `.done` arguments against the streamed ones, arguments sent only whole, the input items
-built from a tool round trip, and the reference decoder agreeing with the provider on every cassette."""
+built from a tool round trip, the request schema (tests/providers/test_cassette_parity.py holds the provider
+and the reference decoder to the same reading of every cassette)."""
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conformance.cassette import load_cassette
-from conformance.wires.openai_responses import decode_openai_responses
 from providers._responses_wire import ResponsesStreamDecoder
 from providers.errors import MalformedStreamError, TruncatedStreamError
 from providers.openai_responses import OpenAIResponsesModel, format_input
 
-CASSETTES = Path(__file__).resolve().parents[2] / "recordings" / "openai-responses"
 CALL = {"id": "fc_1", "type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": ""}
 
 
@@ -90,46 +86,6 @@ def test_system_prompt_content_becomes_instructions() -> None:
                                    system_prompt_content=[{"text": "Be terse."}, {"cachePoint": {"type": "default"}},
                                                           {"text": "English."}])
     assert request["instructions"] == "Be terse.\nEnglish." and request["store"] is False
-
-
-def _provider_view(body: bytes) -> tuple[str, list[tuple[str, str]]]:
-    """The provider's text and (name, arguments) of each call, from the whole body in one read."""
-
-    async def run() -> list[dict[str, Any]]:
-        import httpx
-        import respx
-
-        model = OpenAIResponsesModel(client_args={"base_url": "http://model.test/v1"}, model_id="m")
-        with respx.mock:
-            respx.post("http://model.test/v1/responses").mock(
-                return_value=httpx.Response(200, content=body, headers={"content-type": "text/event-stream"}))
-            return [event async for event in model.stream([{"role": "user", "content": [{"text": "hi"}]}])]
-
-    events = asyncio.run(run())
-    text, calls = "", []
-    for event in events:
-        start = event.get("contentBlockStart", {}).get("start", {})
-        delta = event.get("contentBlockDelta", {}).get("delta", {})
-        if "toolUse" in start:
-            calls.append([start["toolUse"]["name"], ""])
-        text += delta.get("text", "")
-        if "toolUse" in delta:
-            calls[-1][1] += delta["toolUse"]["input"]
-    return text, [tuple(call) for call in calls]
-
-
-SUCCESSFUL = sorted(path for path in CASSETTES.glob("*.json")
-                    if load_cassette(path).interactions[0].response.status == 200 and any(
-                        word in path.name for word in ("text_", "tool_", "finish_stop", "finish_tool", "reasoning")))
-
-
-@pytest.mark.parametrize("path", SUCCESSFUL, ids=lambda path: path.name)
-def test_provider_and_reference_decoder_agree(path: Path) -> None:
-    body = b"".join(chunk.data for chunk in load_cassette(path).interactions[0].response.chunks)
-    expected = decode_openai_responses(body)
-    text, calls = _provider_view(body)
-    assert text == expected.text
-    assert calls == [(call.name, call.arguments) for call in expected.tool_calls]
 
 
 def test_schema_takes_the_provider_round_trip_and_rejects_a_call_without_id() -> None:
