@@ -27,6 +27,7 @@ __all__ = [
     "NeuronModel",
     "OllamaModel",
     "OpenAIModel",
+    "OpenAIResponsesModel",
     "SageMakerAIModel",
     "VLLMModel",
     "WriterModel",
@@ -44,6 +45,7 @@ _MODULES = {
     "NeuronModel": "neuron",
     "OllamaModel": "ollama",
     "OpenAIModel": "openai",
+    "OpenAIResponsesModel": "openai_responses",
     "SageMakerAIModel": "sagemaker",
     "VLLMModel": "vllm",
     "WriterModel": "writer",
@@ -60,6 +62,7 @@ if TYPE_CHECKING:
     from .neuron import NeuronModel
     from .ollama import OllamaModel
     from .openai import OpenAIModel
+    from .openai_responses import OpenAIResponsesModel
     from .sagemaker import SageMakerAIModel
     from .vllm import VLLMModel
     from .writer import WriterModel

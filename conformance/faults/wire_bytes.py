@@ -154,6 +154,27 @@ def _gemini() -> WireFaults:
         closing=(g(finish="STOP", usage=GEMINI_USAGE),), empty=g(gemini_text("")), ping=_SSE_PING,
         truncated_tool=None,
         not_expressible={"truncated_tool_arguments": "Gemini sends each function call whole, its args a JSON object"},
+def _responses() -> WireFaults:
+    """The OpenAI Responses events, named as the API names them; the text item is output 0."""
+
+    def event(kind: str, **fields: object) -> bytes:
+        return sse({"type": kind, **fields}, event=kind, compact=True)
+
+    def text(piece: str) -> bytes:
+        return event("response.output_text.delta", item_id="msg_fault01", output_index=0, content_index=0, delta=piece)
+
+    created = event("response.created", response={"id": "resp_fault01", "object": "response", "status": "in_progress"})
+    completed = event("response.completed", response={"id": "resp_fault01", "object": "response", "status": "completed",
+                                                      "usage": {"input_tokens": 9, "output_tokens": 2, "total_tokens": 11}})
+    call = {"id": "fc_fault01", "type": "function_call", "call_id": "call_fault01", "name": TOOL_NAME, "arguments": ""}
+    truncated = (created, event("response.output_item.added", output_index=0, item=call),
+                 event("response.function_call_arguments.delta", item_id="fc_fault01", output_index=0,
+                       delta=TRUNCATED_ARGUMENTS), completed)
+    message = {"id": "msg_fault01", "type": "message", "role": "assistant", "status": "in_progress", "content": []}
+    return WireFaults(
+        content_type=SSE, opening=(created, event("response.output_item.added", output_index=0, item=message)),
+        text=text, closing=(event("response.output_item.done", output_index=0, item=message), completed),
+        empty=text(""), ping=_SSE_PING, truncated_tool=truncated, not_expressible={},
     )
 
 
@@ -168,6 +189,7 @@ WIRE_FAULTS: dict[str, Callable[[], WireFaults]] = {
     "llama-api": _llama_api,
     "gemini": _gemini,
     "sagemaker": _sagemaker,
+    "openai-responses": _responses,
 }
 
 

@@ -58,6 +58,7 @@ WIRE_MODULES = (
     "litellm",
     "gemini",
     "sagemaker",
+    "openai_responses",
 )
 
 

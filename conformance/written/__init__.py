@@ -28,6 +28,7 @@ WRITERS = {
     "bedrock-converse": "conformance.written.bedrock_converse",
     "gemini": "conformance.written.gemini",
     "sagemaker": "recordings.sagemaker.build",  # with the openai-chat streams it re-frames
+    "openai-responses": "conformance.written.openai_responses",
 }
 
 

@@ -31,9 +31,15 @@ GEMINI = {"contents": [
     {"role": "user", "parts": [{"text": "Weather?"}]},
     {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {}}}]},
     {"role": "user", "parts": [{"functionResponse": {"name": "get_weather", "response": {"output": "3 C"}}}]}]}
-VALID = {"openai-chat.request.json": CHAT, "mistral.request.json": CHAT, "anthropic.request.json": ANTHROPIC,
-         "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA, "gemini.request.json": GEMINI,
-         "sagemaker.request.json": CHAT}
+RESPONSES = {"model": "m", "stream": True, "input": [
+    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Weather?"}]},
+    {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": "{}"},
+    {"type": "function_call_output", "call_id": "call_1", "output": "3 C"}]}
+# Bodies made of turns (an assistant turn holds its tool calls); Responses calls are items of their own.
+TURN_VALID = {"openai-chat.request.json": CHAT, "mistral.request.json": CHAT, "anthropic.request.json": ANTHROPIC,
+              "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA, "gemini.request.json": GEMINI,
+              "sagemaker.request.json": CHAT}
+VALID = {**TURN_VALID, "openai-responses.request.json": RESPONSES}
 # Where a body keeps its turns and a turn its content, when not in `messages` and `content`.
 TURNS = {"gemini.request.json": ("contents", "parts")}
 
@@ -71,7 +77,7 @@ def test_schema_accepts_a_tool_round_trip(name: str) -> None:
     assert schema_errors(name, VALID[name]) == []
 
 
-@pytest.mark.parametrize("name", sorted(VALID))
+@pytest.mark.parametrize("name", sorted(TURN_VALID))
 def test_schema_rejects_empty_content_on_a_tool_call_turn(name: str) -> None:
     problems = schema_errors(name, _with_assistant_content(VALID[name], [], name))
     turns = TURNS.get(name, ("messages",))[0]
