@@ -107,6 +107,11 @@ Not in the baselines:
   LiteLLMModel (litellm's own aiohttp transport) replay through the loopback server too; LiteLLMModel
   runs with litellm's bundled model cost map (LITELLM_LOCAL_MODEL_COST_MAP=True), with no request
   leaving 127.0.0.1 (tests/conformance/test_upstream_litellm.py).
+- strands-sglang's SGLangModel asks `/generate` for `"stream": false` (by design: RL rollouts want one
+  answer), so it cannot read SGLang's stream, and every answer check of the sglang-generate wire fails it
+  on that one defect; its request checks judge its prompt. It sends token ids:
+  the factory gives it the suite's byte vocabulary and a ChatML/Hermes chat template, and answers its
+  `/model_info` and `/v1/models` probes (which no cassette holds) as a text-only server with no context length.
 NOTES
 echo "[certify] matrix: reports/upstream/matrix.md, matrix.html; defects: reports/upstream/DEFECTS.md"
 exit $status

@@ -52,7 +52,11 @@ with LoopbackServer() as server, server.replay(cassette) as loop:
     stop = validate_events(asyncio.run(run(model))).stop_reason
     import litellm as sdk
     print(json.dumps({"stop": stop, "sent": len(loop.sent), "unplayed": len(loop.unplayed()),
-                      "mismatches": loop.mismatches, "seen": seen, "cost_map_models": len(sdk.model_cost)}))
+                      "mismatches": loop.mismatches, "seen": seen, "cost_map_models": len(sdk.model_cost)}), flush=True)
+# litellm keeps its aiohttp client cached for the process; its exit-time cleanup can outlive the loopback
+# server it was connected to, and the proof is already printed.
+import os
+os._exit(0)
 """
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
