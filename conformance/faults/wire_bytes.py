@@ -23,6 +23,7 @@ from conformance.written.builders import (
 )
 from conformance.written.llama_api import LL_METRICS, ll, ll_call
 from conformance.written.ollama import nd, nd_done
+from conformance.written.sglang_generate import STOP, ev
 from providers._eventstream import encode_frame
 
 __all__ = ["BAD_UTF8", "TRUNCATED_ARGUMENTS", "WIRE_FAULTS", "WireFaults", "wire_faults"]
@@ -144,6 +145,16 @@ def _llama_api() -> WireFaults:
     )
 
 
+def _sglang_generate() -> WireFaults:
+    # Each event holds all the text so far: `text` is the answer up to then, so the probes' "Hello" and its
+    # bad-bytes follow-up ("Hello " + the bytes) extend each other, and a content-free event repeats "Hello".
+    calling = '<tool_call>\n{"name": "%s", "arguments": %s' % (TOOL_NAME, TRUNCATED_ARGUMENTS)
+    return WireFaults(
+        content_type=SSE, opening=(), text=lambda piece: ev(piece), closing=(ev("Hello", STOP), DONE),
+        empty=ev("Hello"), ping=_SSE_PING, truncated_tool=(ev(calling), ev(calling, STOP), DONE), not_expressible={},
+    )
+
+
 WIRE_FAULTS: dict[str, Callable[[], WireFaults]] = {
     "openai-chat": _openai_shaped,
     "mistral": _openai_shaped,
@@ -153,6 +164,7 @@ WIRE_FAULTS: dict[str, Callable[[], WireFaults]] = {
     "bedrock-converse": _bedrock,
     "ollama": _ollama,
     "llama-api": _llama_api,
+    "sglang-generate": _sglang_generate,
 }
 
 

@@ -47,7 +47,8 @@ __all__ = [
 T = TypeVar("T")
 
 # The wire modules, in the order of the default matrix; adding a wire adds its module's name here.
-WIRE_MODULES = ("openai_chat", "anthropic", "bedrock_converse", "ollama", "mistral", "writer", "llama_api", "litellm")
+WIRE_MODULES = ("openai_chat", "anthropic", "bedrock_converse", "ollama", "mistral", "writer", "llama_api", "litellm",
+                "sglang_generate")
 
 
 def _load(names: tuple[str, ...]) -> list[ModuleType]:

@@ -26,6 +26,7 @@ WRITERS = {
     "writer": "conformance.written.writer",
     "llama-api": "conformance.written.llama_api",
     "bedrock-converse": "conformance.written.bedrock_converse",
+    "sglang-generate": "conformance.written.sglang_generate",
 }
 
 
