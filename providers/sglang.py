@@ -33,7 +33,7 @@ from strands.types.tools import ToolSpec
 from typing_extensions import Unpack
 
 from ._assembler import StreamAssembler
-from ._chat_format import format_tools
+from ._chat_format import _format_tool_result, format_tools
 from ._model_base import Turn, checked_client_args
 from ._sse import iter_sse_events
 from ._wire_model import WireModel
@@ -79,18 +79,6 @@ def _system_text(system_prompt: str | None, system_prompt_content: list[SystemCo
     return system_prompt or ""
 
 
-def _tool_result_text(result: dict[str, Any]) -> str:
-    parts = []
-    for item in result["content"]:
-        if "text" in item:
-            parts.append(item["text"])
-        elif "json" in item:
-            parts.append(json.dumps(item["json"], ensure_ascii=False))
-        else:
-            raise TypeError(f"SGLangModel: tool result item {sorted(item)} cannot be rendered into a text prompt")
-    return "\n".join(parts)
-
-
 def render_chatml(messages: Messages, system: str, tool_specs: list[ToolSpec] | None) -> str:
     """The prompt: ChatML turns, tools in the system turn, calls and results as Hermes tags, then the
     assistant's turn opened for the answer. Tool results go back in order (Hermes results carry no id)."""
@@ -109,7 +97,8 @@ def render_chatml(messages: Messages, system: str, tool_specs: list[ToolSpec] | 
                 call = json.dumps({"name": tool_use["name"], "arguments": tool_use["input"]}, ensure_ascii=False)
                 calls.append(f"{TOOL_CALL_OPEN}\n{call}\n{TOOL_CALL_CLOSE}")
             elif "toolResult" in block:
-                results.append(f"<tool_response>\n{_tool_result_text(block['toolResult'])}\n</tool_response>")
+                text = _format_tool_result(block["toolResult"])["content"]  # what a chat tool message carries
+                results.append(f"<tool_response>\n{text}\n</tool_response>")
             elif "reasoningContent" in block or "cachePoint" in block:
                 continue  # a raw prompt has no place for either: the model thinks afresh, SGLang caches prefixes
             else:
@@ -172,7 +161,8 @@ class _GeneratedText:
         try:
             call = json.loads(body)
         except ValueError as exc:
-            raise MalformedStreamError(f"a <tool_call> from {self.url} does not hold JSON ({exc}): {body[:300]!r}") from exc
+            raise MalformedStreamError(
+                f"a <tool_call> from {self.url} does not hold JSON ({exc}): {body[:300]!r}") from exc
         if not isinstance(call, dict) or not isinstance(call.get("name"), str):
             raise MalformedStreamError(f"a <tool_call> from {self.url} names no function: {body[:300]!r}")
         arguments = call.get("arguments", {})

@@ -129,7 +129,8 @@ def read_sglang_generate_request(body: Any) -> RequestMeaning:
         meaning.roles.append("tool" if results and not _RESPONSE.sub("", content).strip() else role)
         for call in _CALL.findall(content):
             parsed = json.loads(call)
-            meaning.tool_calls.append(SentToolCall(None, parsed.get("name"), parsed.get("arguments")))  # type: ignore[arg-type]
+            # Hermes calls carry no id (the wire's carries_call_ids is False).
+            meaning.tool_calls.append(SentToolCall(None, parsed.get("name"), parsed.get("arguments")))  # type: ignore
         for result in results:
             meaning.tool_results.append(SentToolResult(None, result))  # type: ignore[arg-type]
     meaning.streaming = body.get("stream") is True
