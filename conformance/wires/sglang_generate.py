@@ -74,6 +74,8 @@ def decode_sglang_generate(body: bytes) -> WireExpectation:
         text, meta = payload.get("text") or "", payload.get("meta_info") or {}
     reason = (meta or {}).get("finish_reason")
     kind = reason.get("type") if isinstance(reason, dict) else reason
+    if kind == "abort":
+        raise WireDecodeError(f"the last event's finish_reason is abort (the server gave the request up): {reason}")
     expectation.text, expectation.tool_calls = _split_generated(text, cut_by_length=kind == "length")
     if reason is not None:
         expectation.finish_reason = kind
