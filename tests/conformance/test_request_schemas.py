@@ -27,8 +27,14 @@ OLLAMA = {"model": "m", "messages": [
     {"role": "user", "content": "Weather?"},
     {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "get_weather", "arguments": {}}}]},
     {"role": "tool", "content": "3 C", "tool_name": "get_weather"}]}
+# SGLang's /generate takes the rendered prompt: the round trip is inside its text.
+SGLANG = {"text": "<|im_start|>user\nWeather?<|im_end|>\n<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", "
+                  "\"arguments\": {}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n3 C\n</tool_response>"
+                  "<|im_end|>\n<|im_start|>assistant\n", "sampling_params": {"max_new_tokens": 8}, "stream": True}
 VALID = {"openai-chat.request.json": CHAT, "mistral.request.json": CHAT, "anthropic.request.json": ANTHROPIC,
-         "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA}
+         "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA, "sglang-generate.request.json": SGLANG}
+# The schemas of bodies that carry turns (a raw prompt has none to leave empty).
+WITH_TURNS = sorted(name for name, body in VALID.items() if "messages" in body)
 
 
 def _with_assistant_content(body: dict, content: object) -> dict:
@@ -63,7 +69,7 @@ def test_schema_accepts_a_tool_round_trip(name: str) -> None:
     assert schema_errors(name, VALID[name]) == []
 
 
-@pytest.mark.parametrize("name", sorted(VALID))
+@pytest.mark.parametrize("name", WITH_TURNS)
 def test_schema_rejects_empty_content_on_a_tool_call_turn(name: str) -> None:
     problems = schema_errors(name, _with_assistant_content(VALID[name], []))
     assert problems and all(problem.startswith("at /messages/1") for problem in problems), problems
