@@ -1,11 +1,12 @@
 """Reference Strands model providers, one per wire family the conformance suite checks.
 
-Eleven models: the OpenAI chat-completions servers (``LlamaCppModel``, ``NeuronModel``,
-``OpenAIModel``, ``VLLMModel``, ``MistralModel``, ``WriterModel``) share one streaming core
-(``providers._openai_chat``); ``AnthropicModel``, ``BedrockModel``, ``OllamaModel`` and
-``LlamaAPIModel`` decode their own wires over the same wire-neutral HTTP base
-(``providers._wire_model``); ``LiteLLMModel`` goes through the litellm library. All of them feed
-one event assembler (``providers._assembler``); the errors they raise are in ``providers.errors``.
+Fifteen models: the OpenAI chat-completions servers (``LlamaCppModel``, ``NeuronModel``,
+``OpenAIModel``, ``VLLMModel``, ``MistralModel``, ``WriterModel``, and ``SageMakerAIModel`` whose
+event-stream parts carry the same chunks) share one streaming core (``providers._openai_chat``);
+``AnthropicModel``, ``BedrockModel``, ``OllamaModel``, ``LlamaAPIModel``, ``GeminiModel``,
+``OpenAIResponsesModel`` and ``SGLangModel`` (SGLang's native ``/generate``) decode their own wires over
+the same wire-neutral HTTP base (``providers._wire_model``); ``LiteLLMModel`` goes through the litellm
+library. All of them feed one event assembler (``providers._assembler``); the errors they raise are in ``providers.errors``.
 
 The models are imported on first use (PEP 562), so ``import providers.errors`` (the load tests'
 context-overflow wording, for one) does not import strands, httpx or litellm.
@@ -28,6 +29,7 @@ __all__ = [
     "OllamaModel",
     "OpenAIModel",
     "OpenAIResponsesModel",
+    "SGLangModel",
     "SageMakerAIModel",
     "VLLMModel",
     "WriterModel",
@@ -46,6 +48,7 @@ _MODULES = {
     "OllamaModel": "ollama",
     "OpenAIModel": "openai",
     "OpenAIResponsesModel": "openai_responses",
+    "SGLangModel": "sglang",
     "SageMakerAIModel": "sagemaker",
     "VLLMModel": "vllm",
     "WriterModel": "writer",
@@ -64,6 +67,7 @@ if TYPE_CHECKING:
     from .openai import OpenAIModel
     from .openai_responses import OpenAIResponsesModel
     from .sagemaker import SageMakerAIModel
+    from .sglang import SGLangModel
     from .vllm import VLLMModel
     from .writer import WriterModel
 

@@ -27,6 +27,7 @@ from conformance.written.gemini import text as gemini_text
 from conformance.written.llama_api import LL_METRICS, ll, ll_call
 from conformance.written.ollama import nd, nd_done
 from conformance.wires.sagemaker import fault_framing as _sagemaker
+from conformance.written.sglang_generate import STOP, ev
 from providers._eventstream import encode_frame
 
 __all__ = ["BAD_UTF8", "TRUNCATED_ARGUMENTS", "WIRE_FAULTS", "WireFaults", "wire_faults"]
@@ -175,6 +176,14 @@ def _responses() -> WireFaults:
         content_type=SSE, opening=(created, event("response.output_item.added", output_index=0, item=message)),
         text=text, closing=(event("response.output_item.done", output_index=0, item=message), completed),
         empty=text(""), ping=_SSE_PING, truncated_tool=truncated, not_expressible={},
+def _sglang_generate() -> WireFaults:
+    # Each event holds all the text so far: `text` is the answer up to then, so the probes' "Hello" and its
+    # bad-bytes follow-up ("Hello " + the bytes) extend each other, and a content-free event repeats "Hello".
+    return WireFaults(
+        content_type=SSE, opening=(), text=lambda piece: ev(piece), closing=(ev("Hello", STOP), DONE),
+        empty=ev("Hello"), ping=_SSE_PING, truncated_tool=None,
+        not_expressible={"truncated_tool_arguments": "a Hermes call is read whole from between its tags: arguments "
+                                                     "that never close leave no call to run (finish_length_in_tool_call)"},
     )
 
 
@@ -190,6 +199,7 @@ WIRE_FAULTS: dict[str, Callable[[], WireFaults]] = {
     "gemini": _gemini,
     "sagemaker": _sagemaker,
     "openai-responses": _responses,
+    "sglang-generate": _sglang_generate,
 }
 
 

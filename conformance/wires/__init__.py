@@ -59,6 +59,7 @@ WIRE_MODULES = (
     "gemini",
     "sagemaker",
     "openai_responses",
+    "sglang_generate",
 )
 
 

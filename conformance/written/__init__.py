@@ -29,6 +29,7 @@ WRITERS = {
     "gemini": "conformance.written.gemini",
     "sagemaker": "recordings.sagemaker.build",  # with the openai-chat streams it re-frames
     "openai-responses": "conformance.written.openai_responses",
+    "sglang-generate": "conformance.written.sglang_generate",
 }
 
 

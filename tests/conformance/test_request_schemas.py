@@ -35,11 +35,16 @@ RESPONSES = {"model": "m", "stream": True, "input": [
     {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Weather?"}]},
     {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": "{}"},
     {"type": "function_call_output", "call_id": "call_1", "output": "3 C"}]}
-# Bodies made of turns (an assistant turn holds its tool calls); Responses calls are items of their own.
+# Bodies made of turns (an assistant turn holds its tool calls); Responses calls are items of their own,
+# and a raw prompt has no turns to leave empty.
 TURN_VALID = {"openai-chat.request.json": CHAT, "mistral.request.json": CHAT, "anthropic.request.json": ANTHROPIC,
               "bedrock-converse.request.json": BEDROCK, "ollama.request.json": OLLAMA, "gemini.request.json": GEMINI,
               "sagemaker.request.json": CHAT}
-VALID = {**TURN_VALID, "openai-responses.request.json": RESPONSES}
+# SGLang's /generate takes the rendered prompt: the round trip is inside its text.
+SGLANG = {"text": "<|im_start|>user\nWeather?<|im_end|>\n<|im_start|>assistant\n<tool_call>\n{\"name\": \"get_weather\", "
+                  "\"arguments\": {}}\n</tool_call><|im_end|>\n<|im_start|>user\n<tool_response>\n3 C\n</tool_response>"
+                  "<|im_end|>\n<|im_start|>assistant\n", "sampling_params": {"max_new_tokens": 8}, "stream": True}
+VALID = {**TURN_VALID, "openai-responses.request.json": RESPONSES, "sglang-generate.request.json": SGLANG}
 # Where a body keeps its turns and a turn its content, when not in `messages` and `content`.
 TURNS = {"gemini.request.json": ("contents", "parts")}
 

@@ -11,7 +11,7 @@ import providers
 
 MODELS = {
     "AnthropicModel", "BedrockModel", "GeminiModel", "LiteLLMModel", "LlamaAPIModel", "LlamaCppModel", "MistralModel",
-    "NeuronModel", "OllamaModel", "OpenAIModel", "OpenAIResponsesModel", "SageMakerAIModel", "VLLMModel", "WriterModel",
+    "NeuronModel", "OllamaModel", "OpenAIModel", "OpenAIResponsesModel", "SGLangModel", "SageMakerAIModel", "VLLMModel", "WriterModel",
 }
 
 
