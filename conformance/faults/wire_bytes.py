@@ -155,6 +155,9 @@ def _gemini() -> WireFaults:
         closing=(g(finish="STOP", usage=GEMINI_USAGE),), empty=g(gemini_text("")), ping=_SSE_PING,
         truncated_tool=None,
         not_expressible={"truncated_tool_arguments": "Gemini sends each function call whole, its args a JSON object"},
+    )
+
+
 def _responses() -> WireFaults:
     """The OpenAI Responses events, named as the API names them; the text item is output 0."""
 
@@ -176,6 +179,9 @@ def _responses() -> WireFaults:
         content_type=SSE, opening=(created, event("response.output_item.added", output_index=0, item=message)),
         text=text, closing=(event("response.output_item.done", output_index=0, item=message), completed),
         empty=text(""), ping=_SSE_PING, truncated_tool=truncated, not_expressible={},
+    )
+
+
 def _sglang_generate() -> WireFaults:
     # Each event holds all the text so far: `text` is the answer up to then, so the probes' "Hello" and its
     # bad-bytes follow-up ("Hello " + the bytes) extend each other, and a content-free event repeats "Hello".
