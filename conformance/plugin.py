@@ -250,7 +250,8 @@ def _variants(provider: ProviderEntry, name: str | None, settings: SuiteSettings
     cells = []
     for server in servers:
         live_ok = server in case.live or (server == "generic" and case.live)
-        reason = None if live_ok else f"not run live on {server}: {case.not_live_reason}"
+        limit = wire.live_limits.get(server, {}).get(name)
+        reason = None if live_ok and limit is None else f"not run live on {server}: {limit or case.not_live_reason}"
         cells.append(Cell(provider.name, name, server, reason))
     return cells
 

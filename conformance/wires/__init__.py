@@ -84,7 +84,8 @@ def _cases(modules: list[ModuleType]) -> dict[str, Case]:
 def _check_tables(wires: dict[str, WireFamily], cases: dict[str, Case]) -> None:
     """Every case a wire's tables name exists, so a typo fails at import instead of as a missing row."""
     for wire in wires.values():
-        unknown = sorted((set(wire.stop_reasons) | set(wire.errors) | set(wire.unsupported)) - set(cases))
+        limited = {case for limits in wire.live_limits.values() for case in limits}
+        unknown = sorted((set(wire.stop_reasons) | set(wire.errors) | set(wire.unsupported) | limited) - set(cases))
         if unknown:
             raise ValueError(f"wire {wire.name} names cases no module declares: {', '.join(unknown)}")
 

@@ -171,6 +171,9 @@ class WireFamily:
     content: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # The wire's published request schema, trimmed to the parts it uses: a file name in conformance/schemas/.
     request_schema: str | None = None
+    # Live server kind -> case -> why that server's side of this wire cannot run the case (a server that
+    # ignores a request field on this wire though it honours it on another); the live cell is skipped.
+    live_limits: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         wrong = {case: kind for case, kind in self.errors.items() if kind not in ERROR_KINDS}

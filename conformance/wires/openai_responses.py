@@ -184,6 +184,10 @@ WIRE = WireFamily(
         "tool_result_image": ("send", "an input_image part in the function_call_output's output list"),
     },
     request_schema="openai-responses.request.json",
+    live_limits={"llamacpp": {
+        "structured_output": "llama.cpp's /v1/responses ignores text.format (its chat endpoint honours "
+                             "response_format): the model answers prose",
+    }},
 )
 
 
