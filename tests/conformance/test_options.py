@@ -173,7 +173,8 @@ def test_default_matrix_pairs_every_reference_provider_with_its_own_wire(pyteste
     assert wires == {
         "neuron": "openai-chat", "vllm": "openai-chat", "llamacpp": "openai-chat", "openai": "openai-chat",
         "anthropic": "anthropic", "bedrock": "bedrock-converse", "ollama": "ollama", "mistral": "mistral",
-        "writer": "writer", "llamaapi": "llama-api", "litellm": "litellm",
+        "writer": "writer", "llamaapi": "llama-api", "litellm": "litellm", "gemini": "gemini", "sagemaker": "sagemaker",
+        "openai-responses": "openai-responses", "sglang": "sglang-generate",
     }
 
 
