@@ -167,9 +167,11 @@ class _GeneratedText:
             raise MalformedStreamError(f"a <tool_call> from {self.url} names no function: {body[:300]!r}")
         arguments = call.get("arguments", {})
         self.calls += 1
-        return list(self.asm.tool_call(
+        # A call is read whole from between its tags: its block is over, so the next one is not held back.
+        return [*self.asm.tool_call(
             ("sglang", self.calls), id=f"call_{uuid.uuid4().hex[:24]}", name=call["name"],
-            arguments=arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)))
+            arguments=arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)),
+            *self.asm.end_block()]
 
 
 class SGLangModel(WireModel[SGLangConfig]):
