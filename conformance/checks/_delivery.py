@@ -233,13 +233,19 @@ async def cancel_after_first_content(run: Run, model: Model) -> Cancelled:
         if not await watch.until(lambda: any(map(is_content, result.events)) or not feed.open or not reading):
             feed.release_all()  # a provider that holds content back: let it finish, the incremental family says why
 
-    feeder = asyncio.ensure_future(feed_until_first_content())
-    try:
+    async def read_to_first_content() -> None:
         async for event in stream:
             result.events.append(event)
             watch.poke()
             if is_content(event):
                 break
+
+    feeder = asyncio.ensure_future(feed_until_first_content())
+    try:
+        # Bounded: a provider stuck on its connection fails the check instead of hanging the suite.
+        await asyncio.wait_for(read_to_first_content(), SLOW_SECONDS)
+    except asyncio.TimeoutError:
+        result.stream_error = TimeoutError(f"no content event within {SLOW_SECONDS:g} s of the request")
     except Exception as exc:
         result.stream_error = exc
     finally:
@@ -248,7 +254,9 @@ async def cancel_after_first_content(run: Run, model: Model) -> Cancelled:
         await feeder
     if result.closable:
         try:
-            await stream.aclose()
+            await asyncio.wait_for(stream.aclose(), SLOW_SECONDS)
+        except asyncio.TimeoutError:
+            result.close_error = TimeoutError(f"aclose() did not return within {SLOW_SECONDS:g} s")
         except Exception as exc:
             result.close_error = exc
     await watch.until(lambda: not any(feed.open for feed in run.replay.feeds))
