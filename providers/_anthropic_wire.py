@@ -22,6 +22,7 @@ from typing import Any
 from strands.types.streaming import StreamEvent
 
 from ._assembler import StreamAssembler
+from ._sse import event_type
 from .errors import MalformedStreamError, StreamServerError, TruncatedStreamError
 
 __all__ = ["FINISH_WORDS", "AnthropicStreamDecoder"]
@@ -87,16 +88,7 @@ class AnthropicStreamDecoder:
 
     def feed(self, event_name: str | None, data: Any) -> Sequence[StreamEvent]:
         self._count += 1
-        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-            raise MalformedStreamError(
-                f"anthropic event #{self._count} ({event_name!r}) from {self.url} has no JSON object with a "
-                f"'type': {str(data)[:200]!r}"
-            )
-        kind = data["type"]
-        if event_name is not None and event_name != kind:
-            raise MalformedStreamError(
-                f"anthropic event #{self._count} from {self.url} is named {event_name!r} but its data says {kind!r}"
-            )
+        kind = event_type("anthropic", self._count, event_name, data, self.url)
         if self._saw_message_stop:
             raise MalformedStreamError(f"anthropic event {kind!r} from {self.url} arrived after message_stop")
         handler = getattr(self, f"_on_{kind}", None)

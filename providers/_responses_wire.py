@@ -27,6 +27,7 @@ from typing import Any
 from strands.types.streaming import StreamEvent
 
 from ._assembler import StreamAssembler
+from ._sse import event_type
 from .errors import MalformedStreamError, StreamServerError, TruncatedStreamError
 
 __all__ = ["FINISH_WORDS", "ResponsesStreamDecoder"]
@@ -65,16 +66,7 @@ class ResponsesStreamDecoder:
 
     def feed(self, event_name: str | None, data: Any) -> Sequence[StreamEvent]:
         self._count += 1
-        if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-            raise MalformedStreamError(
-                f"responses event #{self._count} ({event_name!r}) from {self.url} has no JSON object with a "
-                f"'type': {str(data)[:200]!r}"
-            )
-        kind = data["type"]
-        if event_name is not None and event_name != kind:
-            raise MalformedStreamError(
-                f"responses event #{self._count} from {self.url} is named {event_name!r} but its data says {kind!r}"
-            )
+        kind = event_type("responses", self._count, event_name, data, self.url)
         if self._ended is not None:
             raise MalformedStreamError(f"responses event {kind!r} from {self.url} arrived after {self._ended}")
         if kind == "error":

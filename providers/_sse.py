@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import InvalidUTF8Error, MalformedStreamError, OversizeEventError, TruncatedStreamError
 
-__all__ = ["decode_utf8", "iter_lines", "iter_ndjson", "iter_sse_events"]
+__all__ = ["decode_utf8", "event_type", "iter_lines", "iter_ndjson", "iter_sse_events"]
 
 
 def decode_utf8(data: bytes, url: str, offset: int) -> str:
@@ -126,3 +126,15 @@ async def iter_ndjson(blocks: AsyncIterable[bytes], url: str, limit: int) -> Asy
         if not isinstance(value, dict):
             raise MalformedStreamError(f"line in the stream from {url} is not a JSON object: {line[:300]!r}")
         yield value
+
+
+def event_type(wire: str, number: int, event_name: str | None, data: Any, url: str) -> str:
+    """The `type` of a typed SSE event (Anthropic, OpenAI Responses), which must agree with its `event:` name."""
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise MalformedStreamError(
+            f"{wire} event #{number} ({event_name!r}) from {url} has no JSON object with a 'type': {str(data)[:200]!r}"
+        )
+    kind = data["type"]
+    if event_name is not None and event_name != kind:
+        raise MalformedStreamError(f"{wire} event #{number} from {url} is named {event_name!r} but its data says {kind!r}")
+    return kind
