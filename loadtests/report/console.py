@@ -38,6 +38,12 @@ def summary_lines(summary: dict[str, Any], client_cpu_warning: bool, outdir: Pat
     conformance = summary_line(summary.get("conformance") or {})
     if conformance:
         lines.append(conformance)
+    if "capacity" in summary:
+        cap = summary["capacity"]
+        rate = f"{cap['max_rate']:.4g} requests/s" if cap["max_rate"] is not None else "none"
+        above = f"{cap['lowest_failing_rate']:.4g}" if cap["lowest_failing_rate"] is not None else "none failed"
+        lines.append(f"max rate meeting the SLOs: {rate} (lowest failing {above}; {len(cap['probes'])} probes, "
+                     f"stopped: {cap['stopped']})")
     if "sweep" in summary:
         lines.append(f"sweep: max {summary['sweep']['by']} meeting the SLOs = {summary['sweep']['max_meeting_slo']}")
     if "accuracy_vs_simulator_ms" in summary:
