@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -240,6 +241,10 @@ def split_at(body: bytes, cuts: Iterable[int]) -> list[bytes]:
     return [body[start:end] for start, end in zip(offsets, offsets[1:]) if end > start]
 
 
+_SSE_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+_LINE_END = re.compile(rb"\n")
+
+
 def message_ends(body: bytes, content_type: str) -> list[int]:
     """Offsets where each wire message ends: AWS event-stream frames, SSE events, else lines (NDJSON, JSON)."""
     if content_type.startswith("application/vnd.amazon.eventstream"):
@@ -248,12 +253,9 @@ def message_ends(body: bytes, content_type: str) -> list[int]:
             offset += max(int.from_bytes(body[offset : offset + 4], "big"), 4)  # the prelude's total length
             ends.append(min(offset, len(body)))
         return ends
-    separator = b"\n\n" if content_type.startswith("text/event-stream") else b"\n"
-    ends, offset = [], body.find(separator)
-    while offset >= 0:
-        ends.append(offset + len(separator))
-        offset = body.find(separator, offset + len(separator))
-    return ends
+    # SSE ends an event at a blank line, in any of its three line endings (Gemini's API sends CRLF).
+    separator = _SSE_EVENT_END if content_type.startswith("text/event-stream") else _LINE_END
+    return [match.end() for match in separator.finditer(body)]
 
 
 class _ReplayStream(httpx.AsyncByteStream, httpx.SyncByteStream):

@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 from strands.types.streaming import StreamEvent
 
+from conformance.replay import message_ends
+
 from .model import Mutation
 
 # Streams a leaking provider never closes stay referenced, as an unclosed response in a real one does.
@@ -34,9 +36,8 @@ def _message_end(buffer: bytes, start: int, content_type: str) -> int | None:
             return None
         end = start + max(int.from_bytes(buffer[start : start + 4], "big"), 4)  # the prelude's total length
         return end if end <= len(buffer) else None
-    separator = b"\n\n" if content_type.startswith("text/event-stream") else b"\n"
-    found = buffer.find(separator, start)
-    return None if found < 0 else found + len(separator)
+    ends = message_ends(buffer[start:], content_type)  # SSE events in any line ending, else lines
+    return start + ends[0] if ends else None
 
 
 async def _whole_messages_of_each_chunk(self: httpx.Response, chunk_size: int | None = None) -> AsyncIterator[bytes]:

@@ -66,6 +66,7 @@ _NO_CACHE_WRITES = "no cassette reports cache-write tokens"
 _NO_FILTER = "no content-filter finish"
 _NO_REASONING = "no reasoning cassette"
 _WHOLE_CALLS = "in its concurrency cells no other stream runs between a tool call's start and its first arguments"
+_ONE_PART_CALLS = "Gemini sends each function call whole in one part, its args a JSON object"
 # Per wire, the mutants its cassettes give nothing to act on (they are not run there), and why.
 NOTHING_TO_ACT_ON: dict[str, dict[str, str]] = {
     "openai-chat": {},
@@ -90,6 +91,21 @@ NOTHING_TO_ACT_ON: dict[str, dict[str, str]] = {
                 "throttle_as_generic": "no throttling cassette", "key_error_on_cut_stream": "no cut-stream cassette",
                 "merged_tool_calls": "no parallel tool-call cassette",
                 "dropped_image_blocks": "no image-block request case (only an image inside a tool result)"},
+    "gemini": {"dropped_cache_write_tokens": "Gemini reports cache reads only (cachedContentTokenCount)",
+               "truncated_args_passed_on": _ONE_PART_CALLS, "tool_state_on_instance": _ONE_PART_CALLS},
+    "sagemaker": {"tool_state_on_instance": _WHOLE_CALLS},
+    "openai-responses": {"dropped_cache_write_tokens": _NO_CACHE_WRITES},
+    "sglang-generate": {
+        "dropped_cache_write_tokens": _NO_CACHE_WRITES, "dropped_reasoning": _NO_REASONING, "filter_as_end_turn": _NO_FILTER,
+        "tool_use_as_end_turn": "no stop-reason case of /generate ends in a call: SGLang says stop, the call is in the text",
+        "dropped_tool_choice": "SGLang's /generate has no tool_choice: the rendered prompt lists the tools",
+        "truncated_args_passed_on": "a Hermes call is read whole from between its tags", "tool_state_on_instance": _WHOLE_CALLS,
+    },
+}
+# Where a wire's cassettes make a mutant's usual green family react, the family that stays green there.
+STAYS_GREEN_ON: dict[tuple[str, str], str] = {
+    # Gemini's stop-reason cases include two calls with empty ids: merging them breaks that stream too.
+    ("gemini", "merged_tool_calls"): "errors",
 }
 # Per wire: each mutant that acts on it -> the family meant to catch it.
 EXPECTED: dict[str, dict[str, str]] = {
@@ -99,6 +115,10 @@ EXPECTED: dict[str, dict[str, str]] = {
 CELLS = [(wire, name) for wire, table in EXPECTED.items() for name in table]
 
 
+def green_family(wire: str, name: str) -> str:
+    return STAYS_GREEN_ON.get((wire, name), STAYS_GREEN[name])
+
+
 def test_every_mutant_has_a_catcher_and_a_green_family_and_every_wire_a_table() -> None:
     mutants = sorted(name for name in MUTATIONS if name != CONTROL)
     assert sorted(CATCHER) == mutants
@@ -106,12 +126,14 @@ def test_every_mutant_has_a_catcher_and_a_green_family_and_every_wire_a_table() 
     assert all(STAYS_GREEN[name] != CATCHER[name] for name in mutants)
     assert sorted(EXPECTED) == sorted(entry.wire for entry in wrapped_providers())
     assert all(set(skipped) <= set(CATCHER) for skipped in NOTHING_TO_ACT_ON.values())
+    assert all(wire in EXPECTED and name in CATCHER and family != CATCHER[name]
+               for (wire, name), family in STAYS_GREEN_ON.items())
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, dict[str, CheckOutcome]]]:
     """Wire -> run (REFERENCE, CONTROL or a mutant) -> check -> outcome, each mutant on its two families."""
-    plans = {wire: {name: [family, STAYS_GREEN[name]] for name, family in table.items()} for wire, table in EXPECTED.items()}
+    plans = {wire: {name: [family, green_family(wire, name)] for name, family in table.items()} for wire, table in EXPECTED.items()}
     return run_wires(plans, Path(tmp_path_factory.mktemp("mutants")))
 
 
@@ -134,5 +156,6 @@ def test_the_mutant_is_caught_by_its_family_only(wire: str, name: str, runs: dic
         f"mutant {name} ({MUTATIONS[name].defect}) on {wire} was caught only by {sorted(catchers)} "
         f"(families {sorted(families)}), not by a {EXPECTED[wire][name]} check"
     )
-    green = sorted(check for check, outcome in catchers.items() if outcome.family == STAYS_GREEN[name])
-    assert not green, f"mutant {name} on {wire} also fails {STAYS_GREEN[name]} checks its defect leaves alone: {green}"
+    family = green_family(wire, name)
+    green = sorted(check for check, outcome in catchers.items() if outcome.family == family)
+    assert not green, f"mutant {name} on {wire} also fails {family} checks its defect leaves alone: {green}"
