@@ -15,6 +15,7 @@ server ends its script, so neither the check nor the suite waits on it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 import time
 import tracemalloc
@@ -204,13 +205,21 @@ def _run(model: Any, kwargs: dict[str, Any], result: Probe, memory: bool) -> Non
 
 
 def _run_bounded(model: Any, kwargs: dict[str, Any], result: Probe, memory: bool = False) -> None:
-    """`_run` in a thread of its own, joined shortly after the bound: a provider blocking its loop is left behind."""
-    runner = threading.Thread(target=_run, args=(model, kwargs, result, memory),
+    """`_run` in a thread of its own, joined shortly after the bound: a provider blocking its loop is left behind.
+
+    The thread fills a copy, taken over only if it finished in time: a provider left behind ends later, when
+    the fault server lets go of its stalled answer, and must not turn the verdict into an error in time."""
+    attempt = dataclasses.replace(result, events=[])
+    runner = threading.Thread(target=_run, args=(model, kwargs, attempt, memory),
                               name=f"robustness-{result.provider}-{result.fault}", daemon=True)
     runner.start()
     runner.join(result.bound + _LATE_S)
     if runner.is_alive():
+        result.events = list(attempt.events)
         result.ended, result.elapsed = False, result.bound + _LATE_S
+        return
+    for name in ("elapsed", "ended", "events", "error", "peak_memory"):
+        setattr(result, name, getattr(attempt, name))
 
 
 _WARMED: set[tuple[str, str]] = set()
