@@ -18,8 +18,11 @@ import pytest
 
 from conformance.servers import SERVER_NAMES, provision
 
+# The child takes Ctrl-C as a user's shell would deliver it: a test session started as a background job of
+# a non-interactive shell (`nohup ... &`) has SIGINT ignored, and the child would inherit that.
 CHILD = """
-import json, sys, time
+import json, signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from conformance.servers import start_server
 with start_server(sys.argv[1]) as server:
     print(json.dumps({"pid": server.pid, "pgid": server.pgid}), flush=True)
