@@ -37,6 +37,7 @@ PROVIDER_RAISES: dict[str, str] = {
     "finish_error": "finish_reason error: the server says the answer failed (StreamServerError)",
     "finish_malformed_model_output": "Bedrock could not parse the model's output: nothing usable (StreamServerError)",
     "finish_malformed_tool_use": "Bedrock could not parse the tool call: nothing usable (StreamServerError)",
+    "finish_malformed_function_call": "Gemini could not parse the model's function call: nothing usable (StreamServerError)",
     "truncated_stream": "no finish before the body ended: the provider raises TruncatedStreamError",
 }
 RAISED = (ProviderError, ContextWindowOverflowException, ModelThrottledException)
