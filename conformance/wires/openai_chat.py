@@ -105,10 +105,14 @@ def decode_openai_chat(body: bytes) -> WireExpectation:
         expectation.reasoning += state.reasoning_content + state.reasoning
         expectation.tool_calls += state.tool_calls
         expectation.finish_reason = state.finish_reason or expectation.finish_reason
-    if stream.usage:
-        expectation.usage = {"inputTokens": stream.usage["prompt_tokens"],
-                             "outputTokens": stream.usage["completion_tokens"],
-                             "totalTokens": stream.usage["total_tokens"], **chat_cache_counts(stream.usage)}
+    if isinstance(stream.usage, Mapping) and stream.usage:
+        # As the reference core reads it: a null count is 0, and a missing total is the sum of the two.
+        prompt = stream.usage.get("prompt_tokens") or 0
+        completion = stream.usage.get("completion_tokens") or 0
+        total = stream.usage.get("total_tokens")
+        expectation.usage = {"inputTokens": prompt, "outputTokens": completion,
+                             "totalTokens": prompt + completion if total is None else total,
+                             **chat_cache_counts(stream.usage)}
     return expectation
 
 
