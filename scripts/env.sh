@@ -32,4 +32,3 @@ if [ ! -f "$stamp" ]; then
     touch "$stamp"
 fi
 export PATH="$repo/.venv/bin:$PATH"
-export PYTHONDONTWRITEBYTECODE=1
