@@ -1,7 +1,6 @@
 """Which charts a run's report shows, and from which of its figures; the drawing is `plots`.
 
-Each chart is named (`data-chart`) so the browser test can ask for exactly the charts a kind of run
-must show: `expected_charts` is that list, kept beside the code that draws them.
+Each chart is named (`data-chart`), so a browser test can ask for the charts a kind of run must show.
 """
 
 from __future__ import annotations
@@ -15,20 +14,6 @@ from loadtests.report.totals import RunTotals
 
 # histogram metric: how the page names it
 DISTRIBUTIONS = {"ttft": "TTFT", "tpot": "TPOT", "itl_token": "ITL per token", "e2e": "E2E latency"}
-
-
-def expected_charts(summary: dict[str, Any]) -> list[str]:
-    """The charts a page with this summary draws with data (an empty run's are drawn as "no data")."""
-    names = [f"latency-{m}" for m in DISTRIBUTIONS if summary["latency_ms"].get(m, {}).get("count")]
-    if summary["ok"]:
-        names += ["ttft-over-time", "itl-over-time", "throughput-over-time", "ttft-by-concurrency"]
-    elif summary["failed"]:
-        names += ["ttft-over-time", "itl-over-time"]  # the failures alone, marked at their time
-    if summary.get("stages"):
-        names += ["sweep-throughput", "sweep-latency", "sweep-errors"]
-    if summary.get("capacity") and summary["capacity"]["probes"]:
-        names += ["capacity-goodput", "capacity-latency"]
-    return names
 
 
 def _distributions(hists: HistogramSet) -> list[str]:
@@ -51,7 +36,7 @@ def _over_time(totals: RunTotals) -> list[str]:
               [Series("TTFT (at send)", [(ts - t0, ttft) for ts, ttft, _ in samples], dots=True)], xlabel, "TTFT, ms (log scale)",
               logy=True, events=failures),
         chart("itl-over-time", f"ITL per request over time{note}, failures marked at their time",
-              [Series("median chunk gap per token", [(ts - t0, itl) for ts, _, itl in samples], dots=True)], xlabel,
+              [Series("ITL (at send)", [(ts - t0, itl) for ts, _, itl in samples], dots=True)], xlabel,
               "ITL, ms (log scale)", logy=True, events=failures, empty="no request streamed a second chunk")]
 
 

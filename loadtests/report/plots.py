@@ -170,7 +170,7 @@ def chart(slug: str, title: str, series: Sequence[Series], xlabel: str, ylabel: 
         described += "; marked under the x axis: " + ", ".join(f"{e.name} ({len(e.xs)})" for e in events)
     if left_out:
         described += f"; {left_out} values not shown (zero or negative on a log axis, or not a number)"
-        parts.append(f'<text x="{_LEFT}" y="{HEIGHT - 6}" font-size="10" fill="#777">{left_out} not shown (&#8804; 0)</text>')
+        parts.append(f'<text x="{WIDTH - _RIGHT + 8}" y="{HEIGHT - 6}" font-size="10" fill="#777">{left_out} not shown (&#8804; 0)</text>')
     description = f"{ylabel} against {xlabel}{' (' + scale + ')' if scale else ''}. {described}."
     return figure(slug, title, "".join(parts), description)
 
