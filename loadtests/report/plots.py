@@ -140,7 +140,7 @@ def chart(slug: str, title: str, series: Sequence[Series], xlabel: str, ylabel: 
                      f'<text x="{_LEFT - 4}" y="{py(t) + 4:.1f}" text-anchor="end">{tick_label(t)}</text>')
     for t in ax.ticks:
         parts.append(f'<line x1="{px(t):.1f}" y1="{_TOP}" x2="{px(t):.1f}" y2="{base}" stroke="#f0f0f0"/>'
-                     f'<text x="{px(t):.1f}" y="{base + _RUG + 14}" text-anchor="middle">{tick_label(t)}</text>')
+                     f'<text class="tick-x" x="{px(t):.1f}" y="{base + _RUG + 14}" text-anchor="middle">{tick_label(t)}</text>')
     parts.append(f'<text x="{_LEFT + plot_w / 2}" y="{HEIGHT - 6}" text-anchor="middle">{escape(xlabel)}</text>'
                  f'<text x="14" y="{_TOP + plot_h / 2}" transform="rotate(-90 14 {_TOP + plot_h / 2})" '
                  f'text-anchor="middle">{escape(ylabel)}</text>')
