@@ -12,7 +12,7 @@ import jinja2
 
 from loadtests.compare.runs import Run
 from loadtests.compare.stats import BETTER, CONFIDENCE, WORSE, Difference
-from loadtests.report.plots import distribution, figure, no_data, percentile_of
+from loadtests.report.plots import distribution, figure, no_data, percentile_of, step_125
 
 # Request field: how the page names it
 DISTRIBUTIONS = {"ttft": "TTFT", "tpot": "TPOT", "itl": "ITL per token", "e2e": "E2E latency"}
@@ -75,13 +75,13 @@ def _forest(diffs: list[Difference]) -> str:
         return no_data("changes", title, "no relative change to compare")
     row_h, ml, mr, width = 18, 90, 20, 640
     height = 52 + row_h * len(shown)
-    span = max(10.0, *(max(abs(d.low), abs(d.high), abs(d.change)) for d in shown))  # type: ignore[arg-type]
+    span = step_125(max(10.0, *(max(abs(d.low), abs(d.high), abs(d.change)) for d in shown)))  # type: ignore[arg-type]
     sx = lambda v: ml + (v + span) / (2 * span) * (width - ml - mr)  # noqa: E731
     colors = {WORSE: "#b00", BETTER: "#070"}
     parts = [f'<line x1="{sx(0):.1f}" y1="22" x2="{sx(0):.1f}" y2="{height - 26}" stroke="#333"/>',
              f'<text x="{sx(0):.1f}" y="{height - 2}" text-anchor="middle">change of B against A, % of A</text>']
     for tick in (-span, -span / 2, span / 2, span):
-        parts.append(f'<text x="{sx(tick):.1f}" y="{height - 14}" text-anchor="middle">{tick:+.0f}%</text>')
+        parts.append(f'<text x="{sx(tick):.1f}" y="{height - 14}" text-anchor="middle">{tick:+g}%</text>')
     for i, d in enumerate(shown):
         y = 30 + i * row_h
         color = colors.get(d.verdict, "#555")

@@ -6,9 +6,10 @@ Each chart is named (`data-chart`), so a browser test can ask for the charts a k
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
-from loadtests.report.metrics import HistogramSet
+from loadtests.report.metrics import Histogram, HistogramSet
 from loadtests.report.plots import Events, Series, chart, distribution
 from loadtests.report.totals import RunTotals
 
@@ -16,11 +17,18 @@ from loadtests.report.totals import RunTotals
 DISTRIBUTIONS = {"ttft": "TTFT", "tpot": "TPOT", "itl_token": "ITL per token", "e2e": "E2E latency"}
 
 
+def _at_or_above_resolution(hist: Histogram) -> Callable[[float], float]:
+    """The histogram's percentiles, with its 1 µs floor read back as the zero it stands for (a TPOT of a
+    one-token answer), so the log axis leaves it out and says so instead of plotting a fake 0.001 ms."""
+    return lambda p: v if (v := hist.percentile(p)) > 0.001 else 0.0
+
+
 def _distributions(hists: HistogramSet) -> list[str]:
     workloads = [g for g in hists.groups() if g.startswith("wl:")]
     out = []
     for metric, label in DISTRIBUTIONS.items():
-        curves = [(group[3:], hists.get(group, metric).percentile) for group in workloads if hists.get(group, metric).count]
+        curves = [(group[3:], _at_or_above_resolution(hists.get(group, metric))) for group in workloads
+                  if hists.get(group, metric).count]
         out.append(distribution(f"latency-{metric}", f"{label} distribution per workload", curves, f"{label}, ms"))
     return out
 

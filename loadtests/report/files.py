@@ -185,7 +185,7 @@ def write_csv(summary: dict[str, Any], path: Path) -> None:
 
 _TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
 <html><head><meta charset="utf-8"><title>Load test {{ s.scenario }}</title>
-<style>body{font-family:sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:8px 0}
+<style>body{font-family:sans-serif;margin:24px;max-width:1260px}table{border-collapse:collapse;margin:8px 0}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}.fail{color:#b00}.pass{color:#070}
 .charts{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figure.empty{padding:8px;border:1px dashed #ccc}</style></head><body>
 {% macro stats_table(rows, first, id='') %}<table{% if id %} id="{{ id }}"{% endif %}><tr><th>{{ first }}</th>{% for c in cols %}<th>{{ c }}</th>{% endfor %}</tr>

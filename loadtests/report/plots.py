@@ -52,7 +52,7 @@ class _Axis:
         return (v - self.lo) / (self.hi - self.lo)
 
 
-def _step_125(rough: float) -> float:
+def step_125(rough: float) -> float:
     """The 1, 2 or 5 times a power of ten at or above `rough`."""
     exponent = math.floor(math.log10(rough))
     for m in (1, 2, 5, 10):
@@ -76,7 +76,7 @@ def _linear_ticks(lo: float, hi: float) -> tuple[float, float, list[float]]:
     lo = min(lo, 0.0)  # a linear axis of amounts starts at zero
     if hi <= lo:
         hi = lo + 1.0
-    step = _step_125((hi - lo) / 5)
+    step = step_125((hi - lo) / 5)
     low, high = math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step
     count = round((high - low) / step)
     return low, high, [low + i * step for i in range(count + 1)]
@@ -126,7 +126,7 @@ def chart(slug: str, title: str, series: Sequence[Series], xlabel: str, ylabel: 
     events = [Events(e.name, [x for x in e.xs if _plottable(x, logx)]) for e in events]
     events = [e for e in events if e.xs]
     if not kept and not events:
-        return no_data(slug, title, f"all {left_out} values zero, negative or not a number" if left_out else empty)
+        return no_data(slug, title, f"all {left_out} points zero, negative or not a number" if left_out else empty)
     xs = [x for s in kept for x, _ in s.points] + [x for e in events for x in e.xs]
     ys = [y for s in kept for _, y in s.points] or [1.0]
     ax, ay = _axis(xs, logx), _axis(ys, logy)  # type: ignore[arg-type]
@@ -169,7 +169,7 @@ def chart(slug: str, title: str, series: Sequence[Series], xlabel: str, ylabel: 
     if events:
         described += "; marked under the x axis: " + ", ".join(f"{e.name} ({len(e.xs)})" for e in events)
     if left_out:
-        described += f"; {left_out} values not shown (zero or negative on a log axis, or not a number)"
+        described += f"; {left_out} points not shown (zero or negative on a log axis, or not a number)"
         parts.append(f'<text x="{WIDTH - _RIGHT + 8}" y="{HEIGHT - 6}" font-size="10" fill="#777">{left_out} not shown (&#8804; 0)</text>')
     description = f"{ylabel} against {xlabel}{' (' + scale + ')' if scale else ''}. {described}."
     return figure(slug, title, "".join(parts), description)
@@ -184,7 +184,11 @@ def distribution(slug: str, title: str, curves: Sequence[tuple[str, Callable[[fl
     A curve is a name and its percentile function (a histogram's, or one over a sorted list), so the
     run page and the comparison draw distributions the same way whatever holds the values.
     """
-    series = [Series(name, [(at(p), p) for p in CDF_PERCENTILES]) for name, at in curves]
+    series = []
+    for name, at in curves:
+        points = [(at(p), p) for p in CDF_PERCENTILES]
+        at_zero = max((p for v, p in points if v <= 0), default=None)  # a log axis cannot show them: say how many
+        series.append(Series(name if at_zero is None else f"{name} ({at_zero:g}% at 0)", points))
     return chart(slug, title, series, f"{xlabel} (log scale)", "% of requests at or below", logx=True)
 
 

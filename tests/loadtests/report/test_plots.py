@@ -28,13 +28,13 @@ def test_a_wide_log_axis_keeps_only_decades_and_labels_thousands_as_k():
 def test_zero_negative_and_nan_values_are_left_out_of_a_log_axis_and_counted():
     svg = chart("c", "mixed", [Series("s", [(1.0, 0.0), (2.0, -3.0), (3.0, math.nan), (4.0, 10.0), (5.0, 20.0)])],
                 "seconds", "ms", logy=True)
-    assert svg.count('class="mark"') == 1 and "3 values not shown" in svg
+    assert svg.count('class="mark"') == 1 and "3 points not shown" in svg
     assert "nan" not in svg.lower()
 
 
 def test_a_chart_with_nothing_to_show_says_so_instead_of_drawing_an_empty_frame():
     assert "no data (nothing was measured)" in chart("c", "none", [Series("s", [])], "x", "y")
-    assert "all 2 values zero, negative or not a number" in chart("c", "zeros", [Series("s", [(1, 0), (2, 0)])], "x", "y", logy=True)
+    assert "all 2 points zero, negative or not a number" in chart("c", "zeros", [Series("s", [(1, 0), (2, 0)])], "x", "y", logy=True)
 
 
 def test_every_chart_has_a_title_a_text_alternative_and_escaped_names():
@@ -43,3 +43,8 @@ def test_every_chart_has_a_title_a_text_alternative_and_escaped_names():
     assert 'data-chart="over-time"' in svg and "<title>TTFT &lt;over&gt; time</title>" in svg
     assert 'aria-label="TTFT &lt;over&gt; time. ms against seconds. a&amp;b: 2 points; marked under the x axis: failed: dropped (2)."' in svg
     assert svg.count('class="mark event"') == 2 and "failed: dropped (2)" in svg
+
+
+def test_a_distribution_says_which_share_of_requests_sits_at_zero():
+    svg = distribution("latency-tpot", "TPOT", [("json", percentile_of([0.0, 0.0, 5.0, 6.0, 7.0]))], "TPOT, ms")
+    assert "json (40% at 0)" in svg and svg.count('class="mark"') == 1
