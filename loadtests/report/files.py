@@ -2,15 +2,14 @@
 
 Everything here is built from the run's histograms and `RunTotals` (counters and per-second
 buckets), never from a list of every request, so a run of any length reports in the same memory.
-The HTML is self-contained (inline SVG drawn here, no JavaScript or CDN), so it opens offline and can
-be attached to a CI run as is.
+The HTML is self-contained (inline SVG and CSS, drawn by `charts` through `plots`; no script, font
+or anything fetched), so it opens offline and can be attached to a CI run as is.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,8 @@ import jinja2
 
 from loadtests.client.failures import MAX_BACKOFF_S
 from loadtests.report.metrics import HistogramSet
-from loadtests.report.totals import SCATTER_SAMPLES, RunTotals, percentile_or_none
+from loadtests.report.charts import run_charts
+from loadtests.report.totals import RunTotals, percentile_or_none
 from loadtests.runner.schedule import Stage
 
 
@@ -183,108 +183,27 @@ def write_csv(summary: dict[str, Any], path: Path) -> None:
                 w.writerow([row.get(k, "") for k in keys])
 
 
-def _svg_chart(title: str, series: list[tuple[str, list[tuple[float, float]]]], xlabel: str, ylabel: str,
-               logx: bool = False, scatter: bool = False) -> str:
-    width, height, ml, mr, mt, mb = 560, 300, 60, 110, 28, 40
-    pts = [p for _, s in series for p in s if p[1] is not None and math.isfinite(p[1])]
-    if not pts:
-        return f"<p><em>{title}: no data</em></p>"
-    fx = (lambda x: math.log10(max(x, 1e-9))) if logx else (lambda x: x)
-    xs = [fx(p[0]) for p in pts]
-    x0, x1 = min(xs), max(xs)
-    y1 = max(p[1] for p in pts) * 1.05 or 1.0
-    if x1 == x0:
-        x1 = x0 + 1
-    sx = lambda x: ml + (fx(x) - x0) / (x1 - x0) * (width - ml - mr)  # noqa: E731
-    sy = lambda y: height - mb - y / y1 * (height - mt - mb)  # noqa: E731
-    colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="11">',
-             f'<text x="{width / 2}" y="16" text-anchor="middle" font-weight="bold">{title}</text>',
-             f'<line x1="{ml}" y1="{height - mb}" x2="{width - mr}" y2="{height - mb}" stroke="#333"/>',
-             f'<line x1="{ml}" y1="{mt}" x2="{ml}" y2="{height - mb}" stroke="#333"/>',
-             f'<text x="{(width - mr + ml) / 2}" y="{height - 8}" text-anchor="middle">{xlabel}</text>',
-             f'<text x="14" y="{height / 2}" transform="rotate(-90 14 {height / 2})" text-anchor="middle">{ylabel}</text>']
-    for i in range(5):
-        yv = y1 * i / 4
-        parts.append(f'<text x="{ml - 4}" y="{sy(yv) + 4:.1f}" text-anchor="end">{yv:.3g}</text>')
-        parts.append(f'<line x1="{ml}" y1="{sy(yv):.1f}" x2="{width - mr}" y2="{sy(yv):.1f}" stroke="#eee"/>')
-    for i in range(5):
-        xv = x0 + (x1 - x0) * i / 4
-        label = 10 ** xv if logx else xv
-        px = ml + i / 4 * (width - ml - mr)
-        parts.append(f'<text x="{px:.1f}" y="{height - mb + 14}" text-anchor="middle">{label:.3g}</text>')
-    for k, (name, s) in enumerate(series):
-        color = colors[k % len(colors)]
-        good = [(x, y) for x, y in s if y is not None and math.isfinite(y)]
-        if scatter:
-            parts += [f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2" fill="{color}" fill-opacity="0.5"/>' for x, y in good]
-        elif good:
-            path = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in good)
-            parts.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{path}"/>')
-        parts.append(f'<text x="{width - mr + 8}" y="{mt + 14 * k + 10}" fill="{color}">{name}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _capacity_charts(capacity: dict[str, Any]) -> list[str]:
-    """Goodput and latency against the offered rate, one point per probe (in rate order, not search order)."""
-    probes = sorted(capacity["probes"], key=lambda p: p["rate"])
-    rates = [p["rate"] for p in probes]
-    return [
-        _svg_chart("Capacity search: goodput against offered rate", [
-            ("goodput", [(p["rate"], p["goodput_rps"]) for p in probes]),
-            (f"{capacity['goodput_share']:.0%} of offered", [(r, r * capacity["goodput_share"]) for r in rates])],
-            "offered requests/s", "requests/s meeting the SLOs"),
-        _svg_chart("Capacity search: latency against offered rate", [
-            (name, [(p["rate"], p[key]) for p in probes if p[key] is not None])
-            for name, key in (("TTFT p50", "ttft_p50_ms"), ("TTFT p99", "ttft_p99_ms"), ("E2E p50", "e2e_p50_ms"),
-                              ("E2E p99", "e2e_p99_ms"))], "offered requests/s", "ms")]
-
-
-def _charts(run: RunData) -> list[str]:
-    charts = _capacity_charts(run.capacity) if run.capacity and run.capacity["probes"] else []
-    pcts = [1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9]
-    series = []
-    for metric in ("ttft", "tpot", "itl_token", "e2e"):
-        hist = run.hists.get("all", metric)
-        if hist.count:
-            series.append((metric, [(p, hist.percentile(p)) for p in pcts]))
-    charts.append(_svg_chart("Latency distributions (percentile curves)", series, "percentile", "ms"))
-    t = run.totals
-    if t.ok:
-        t0 = t.first_send
-        first = math.floor(t0)
-        last = max(t.per_second) - first
-        seconds = [t.per_second.get(first + b, (0, 0)) for b in range(last + 1)]
-        charts.append(_svg_chart("Throughput over time", [
-            ("requests/s", [(b, n) for b, (n, _) in enumerate(seconds)]),
-            ("output tok/s / 10", [(b, tokens / 10) for b, (_, tokens) in enumerate(seconds)])], "seconds", "per second"))
-        conc = sorted(t.ttft_by_users)
-        charts.append(_svg_chart("TTFT against concurrency (in-flight requests at send)", [
-            ("p50", [(c, t.ttft_by_users[c].percentile(50)) for c in conc]),
-            ("p99", [(c, t.ttft_by_users[c].percentile(99)) for c in conc])], "concurrent requests", "TTFT ms"))
-        charts.append(_svg_chart(f"TTFT per request over time (the first {SCATTER_SAMPLES} successes)",
-                                 [("ttft", [(ts - t0, ttft) for ts, ttft in t.ttft_samples])], "seconds", "ms", scatter=True))
-    return charts
-
-
 _TEMPLATE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>
 <html><head><meta charset="utf-8"><title>Load test {{ s.scenario }}</title>
-<style>body{font-family:sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse;margin:8px 0}
+<style>body{font-family:sans-serif;margin:24px;max-width:1260px}table{border-collapse:collapse;margin:8px 0}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}.fail{color:#b00}.pass{color:#070}
-.charts{display:flex;flex-wrap:wrap;gap:12px}</style></head><body>
+.charts{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0}figure.empty{padding:8px;border:1px dashed #ccc}</style></head><body>
+{% macro stats_table(rows, first, id='') %}<table{% if id %} id="{{ id }}"{% endif %}><tr><th>{{ first }}</th>{% for c in cols %}<th>{{ c }}</th>{% endfor %}</tr>
+{% for m, st in rows.items() %}<tr><th>{{ m }}</th>{% for c in cols %}<td>{{ st.get(c, '') }}</td>{% endfor %}</tr>{% endfor %}</table>{% endmacro %}
+{% macro keyed_table(rows, first) %}{% set keys = rows.values()|map('list')|sum(start=[])|unique|list %}<table><tr><th>{{ first }}</th>{% for k in keys %}<th>{{ k }}</th>{% endfor %}</tr>
+{% for name, row in rows.items() %}<tr><th>{{ name }}</th>{% for k in keys %}<td>{{ row.get(k, '') }}</td>{% endfor %}</tr>{% endfor %}</table>{% endmacro %}
 <h1>Load test: {{ s.scenario }} &rarr; {{ s.target }}</h1>
 <p class="{{ 'pass' if s.passed else 'fail' }}"><b>{{ 'PASSED' if s.passed else 'FAILED' }}</b>
 {% for r in s.failures %}<br>{{ r }}{% endfor %}</p>
 <p>mode {{ s.mode }}, {{ s.workers }} worker(s), {{ s.requests }} requests ({{ s.ok }} ok, {{ s.failed }} failed) in {{ s.duration_s }} s;
 {{ s.request_rps }} req/s, {{ s.output_tokens_per_s }} output tok/s, {{ s.total_tokens_per_s }} total tok/s
 {% if s.goodput_rps is not none %}; goodput {{ s.goodput_rps }} req/s{% endif %}.</p>
+{% if not s.requests %}<p class="fail" id="empty-run"><b>No request finished in this run</b>: nothing was measured, so there is nothing to plot.</p>
+{% elif not s.ok %}<p class="fail" id="empty-run"><b>No request succeeded</b>: all {{ s.failed }} failed, so no latency was measured; the failures are below.</p>
+{% elif s.ok == 1 %}<p id="empty-run">One request succeeded: its distributions are single points.</p>{% endif %}
 <h2>Latency (ms, all workloads, failed requests excluded)</h2>
-<table><tr><th>metric</th>{% for c in cols %}<th>{{ c }}</th>{% endfor %}</tr>
-{% for m, st in s.latency_ms.items() %}<tr><th>{{ m }}</th>{% for c in cols %}<td>{{ st.get(c, '') }}</td>{% endfor %}</tr>{% endfor %}</table>
-{% for wl, metrics in s.by_workload.items() %}<h3>workload {{ wl }}</h3>
-<table><tr><th>metric</th>{% for c in cols %}<th>{{ c }}</th>{% endfor %}</tr>
-{% for m, st in metrics.items() %}<tr><th>{{ m }}</th>{% for c in cols %}<td>{{ st.get(c, '') }}</td>{% endfor %}</tr>{% endfor %}</table>{% endfor %}
+{{ stats_table(s.latency_ms, 'metric') }}
+{% for wl, metrics in s.by_workload.items() %}<h3>workload {{ wl }}</h3>{{ stats_table(metrics, 'metric') }}{% endfor %}
 {% if s.validity %}<h2>Validity</h2><table><tr><th>workload</th><th>checked</th><th>valid</th><th>rate</th><th>top reasons</th></tr>
 {% for wl, v in s.validity.items() %}<tr><th>{{ wl }}</th><td>{{ v.checked }}</td><td>{{ v.valid }}</td><td>{{ v.valid_rate }}</td><td>{{ v.top_invalid_reasons }}</td></tr>{% endfor %}</table>{% endif %}
 {% if s.conformance.checked %}<h2>Conformance under load</h2><p>{{ s.conformance.nonconformant }} of {{ s.conformance.checked }} checked streams broke a rule of the conformance suite (rate {{ s.conformance.rate }}){% if s.conformance.skipped_busy %}; {{ s.conformance.skipped_busy }} sampled streams were left unjudged while the worker was saturated{% endif %}.</p>
@@ -303,8 +222,13 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3
 {{ s.capacity.lag_budget_ms }} ms; stopped: {{ s.capacity.stopped }}.</p>
 {% if s.capacity.probes %}<table><tr>{% for k in s.capacity.probes[0] %}<th>{{ k }}</th>{% endfor %}</tr>
 {% for row in s.capacity.probes %}<tr class="{{ 'pass' if row.passed else 'fail' }}">{% for k in row %}<td>{{ row[k] }}</td>{% endfor %}</tr>{% endfor %}</table>{% endif %}{% endif %}
-{% if s.warmup %}<h2>Neuron warmup: first hit against warm, per bucket</h2><pre>{{ s.warmup | tojson(indent=1) }}</pre>{% endif %}
-{% if s.accuracy_vs_simulator_ms %}<h2>Timing error against the simulator's ground truth (ms)</h2><pre>{{ s.accuracy_vs_simulator_ms | tojson(indent=1) }}</pre>{% endif %}
+{% if s.warmup %}<h2>Neuron warmup: first hit against warm (ms)</h2>
+{% if s.warmup.prefill_buckets %}{{ keyed_table(s.warmup.prefill_buckets, 'prefill bucket') }}{% endif %}
+{% if s.warmup.batch_sizes %}{{ keyed_table(s.warmup.batch_sizes, 'batch size') }}{% endif %}
+{% for f in s.warmup.failed or [] %}<p class="fail">warmup failed: {% for k, v in f.items() %}{{ k }}: {{ v }}{% endfor %}</p>{% endfor %}{% endif %}
+{% if s.accuracy_vs_simulator_ms %}<h2>Timing error against the simulator's ground truth (ms)</h2>
+<p>How far the client's own TTFT and ITL are from the times the simulator says it sent (absolute error per request and per interval).</p>
+{{ stats_table(s.accuracy_vs_simulator_ms, 'error', 'timing-error') }}{% endif %}
 <h2>Plots</h2><div class="charts">{% for c in charts %}{{ c | safe }}{% endfor %}</div>
 </body></html>""")
 
@@ -314,6 +238,7 @@ def write_report(run: RunData, outdir: Path) -> dict[str, Any]:
     summary = build_summary(run)
     (outdir / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
     write_csv(summary, outdir / "summary.csv")
-    html = _TEMPLATE.render(s=summary, cols=["count", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"], charts=_charts(run))
+    html = _TEMPLATE.render(s=summary, cols=["count", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"],
+                            charts=run_charts(summary, run.hists, run.totals))
     (outdir / "report.html").write_text(html)
     return summary

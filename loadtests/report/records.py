@@ -53,3 +53,18 @@ class RequestRecord:
     def to_dict(self) -> dict[str, Any]:
         # not dataclasses.asdict: it deep-copies, and this runs once per request on the load generator
         return {k: v for k, v in self.__dict__.items() if v is not None and v != {}}
+
+
+def itl_per_token(rec: dict[str, Any]) -> float | None:
+    """A request's median gap between output chunks, per token (None when it streamed no second chunk).
+
+    records.jsonl keeps each request's median chunk gap, not every gap; a chunk carrying k tokens
+    (tool-call parsers, merged outputs) stands for k intervals, so the gap is divided by the
+    request's tokens per chunk.
+    """
+    gap, chunks, tokens = rec.get("itl_chunk_p50_ms"), rec.get("chunks"), rec.get("output_tokens")
+    if gap is None:
+        return None
+    if chunks and tokens and tokens >= chunks:
+        return gap * chunks / tokens
+    return gap

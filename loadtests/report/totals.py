@@ -4,8 +4,9 @@ A request's record takes about 13 KB in memory; kept in a list for the report, a
 is gigabytes. So each record is written to records.jsonl and folded here as it arrives: counters,
 per-second buckets and small histograms (per concurrency level, per Neuron prefill bucket), which
 are all the summary and the plots need. Latency percentiles themselves come from the run's
-`HistogramSet`. The only per-request values kept are a bounded sample: the first `SCATTER_SAMPLES`
-successful requests for the TTFT-over-time scatter (as the plot always showed).
+`HistogramSet`. The only per-request values kept are bounded samples spread over the whole run, for
+the plots over time: TTFT and ITL of at most `SCATTER_SAMPLES` successes, and the time of at most
+`FAILURE_SAMPLES` failures of each kind.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from typing import Any
 
 from loadtests.report.metrics import Histogram
 from loadtests.report.nonconformance import NonconformanceTally
+from loadtests.report.records import itl_per_token
 
 SCATTER_SAMPLES = 5000
+FAILURE_SAMPLES = 1000  # per failure kind
 INVALID_REASONS_KEPT = 100  # distinct reasons counted per workload; more are counted as "(other reasons)"
 _OTHER = "(other reasons)"
 
@@ -43,7 +46,8 @@ class RunTotals:
         self.stages: dict[int, list[int]] = {}  # stage: [requests, failed]
         self.ttft_by_users: dict[int, Histogram] = {}  # in-flight requests at send: TTFT of the successes
         self.ttft_by_bucket: dict[int, Histogram] = {}  # Neuron prefill bucket: TTFT of the successes
-        self.ttft_samples: list[tuple[float, float]] = []  # (send time, TTFT ms) of the first successes
+        self.latency_samples = Thinned(SCATTER_SAMPLES)  # (send time, TTFT ms, ITL per token ms or None)
+        self.failure_samples: dict[str, Thinned] = {}  # kind: end times of its failures
         self.nonconformance = NonconformanceTally()
 
     def add(self, rec: dict[str, Any]) -> None:
@@ -64,6 +68,7 @@ class RunTotals:
             kind = rec.get("error_kind", "unknown")
             self.errors[kind] += 1
             self.error_samples.setdefault(kind, (rec.get("error") or "")[:300])
+            self.failure_samples.setdefault(kind, Thinned(FAILURE_SAMPLES)).add(rec["t_end"])
         self.nonconformance.add(rec)
         if rec.get("valid") is not None:  # also a nonconformant answer's: the rate is of every complete answer
             counts, reasons = self.validity.setdefault(rec["workload"], ([0, 0], Counter()))
@@ -88,8 +93,7 @@ class RunTotals:
         _hist(self.ttft_by_users, int(rec.get("users") or 0)).record(ttft)
         if rec.get("bucket") is not None:
             _hist(self.ttft_by_bucket, rec["bucket"]).record(ttft)
-        if len(self.ttft_samples) < SCATTER_SAMPLES:
-            self.ttft_samples.append((rec["t_send"], ttft))
+        self.latency_samples.add((rec["t_send"], ttft, itl_per_token(rec)))
 
     @property
     def failed(self) -> int:
@@ -99,6 +103,28 @@ class RunTotals:
     def duration_s(self) -> float:
         """From the first send to the last end (0 with no request)."""
         return max(self.last_end - self.first_send, 1e-9) if self.requests else 0.0
+
+
+class Thinned:
+    """At most `cap` items spread evenly over everything offered, in arrival order.
+
+    When full, every other item is dropped and from then on only every other arrival is kept (then
+    every fourth, ...), so a plot over time covers the whole run, not only its first minutes.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.items: list[Any] = []
+        self._stride = 1
+        self._seen = 0
+
+    def add(self, item: Any) -> None:
+        if self._seen % self._stride == 0:
+            self.items.append(item)
+            if len(self.items) >= self.cap:
+                del self.items[1::2]
+                self._stride *= 2
+        self._seen += 1
 
 
 def _hist(by_key: dict[int, Histogram], key: int) -> Histogram:

@@ -28,7 +28,11 @@ def test_totals_count_every_request_and_keep_only_bounded_samples():
     assert sum(ok for ok, _ in totals.per_second.values()) == n
     assert totals.stages == {0: [(n + 1) // 2, 0], 1: [n // 2 + 1, 1]}
     assert sorted(totals.ttft_by_users) == [1, 2, 3] and sum(h.count for h in totals.ttft_by_users.values()) == n
-    assert len(totals.ttft_samples) == SCATTER_SAMPLES  # the scatter's sample is bounded
+    samples = totals.latency_samples.items
+    assert SCATTER_SAMPLES // 2 <= len(samples) < SCATTER_SAMPLES  # the scatter's sample is bounded
+    assert samples[0][0] == 1000.0 and samples[-1][0] >= 1000.0 + (n - 3) / 100  # and spread over the whole run
+    assert [t for t, _, _ in samples] == sorted(t for t, _, _ in samples)
+    assert totals.failure_samples["rate_limited"].items == [1100.0]  # failures kept by kind, at their end
     (checked, valid), reasons = totals.validity["tool"]
     assert checked == n and checked - valid == sum(reasons.values()) == len(range(0, n, 10))
     assert len(reasons) == INVALID_REASONS_KEPT + 1 and reasons["(other reasons)"] > 0  # distinct reasons are bounded
