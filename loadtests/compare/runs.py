@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from loadtests.report.records import itl_per_token
+
 NONCONFORMANT = "nonconformant"  # the failure kind of a response that broke a conformance rule under load
 
 
@@ -53,28 +55,13 @@ class Run:
         return max(r.t_end for r in self.requests) - self.first_send
 
 
-def _itl_per_token(rec: dict[str, Any]) -> float | None:
-    """The request's median gap between output chunks, per token.
-
-    records.jsonl keeps each request's median chunk gap, not every gap; a chunk carrying k tokens
-    (tool-call parsers, merged outputs) stands for k intervals, so the gap is divided by the
-    request's tokens per chunk.
-    """
-    gap, chunks, tokens = rec.get("itl_chunk_p50_ms"), rec.get("chunks"), rec.get("output_tokens")
-    if gap is None:
-        return None
-    if chunks and tokens and tokens >= chunks:
-        return gap * chunks / tokens
-    return gap
-
-
 def _request(rec: dict[str, Any]) -> Request:
     ok = bool(rec["ok"])
     return Request(ok=ok, t_send=float(rec["t_send"]), t_end=float(rec["t_end"]), error_kind=rec.get("error_kind"),
                    good=ok and rec.get("slo_ok", True) is not False,
                    checked=bool(rec.get("conformance_checked")) or rec.get("error_kind") == NONCONFORMANT,
                    ttft=rec.get("ttft_ms") if ok else None, tpot=rec.get("tpot_ms") if ok else None,
-                   itl=_itl_per_token(rec) if ok else None, e2e=rec.get("e2e_ms") if ok else None)
+                   itl=itl_per_token(rec) if ok else None, e2e=rec.get("e2e_ms") if ok else None)
 
 
 def _records_path(path: Path) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from .chromium import Chromium, find_chromium
+from tests.chromium import Chromium, find_chromium
 
 from conformance.report import CheckResult, build_matrix, render_html
 

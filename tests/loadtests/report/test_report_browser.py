@@ -20,7 +20,7 @@ import pytest
 
 from loadtests.report.files import RunData, write_report
 from loadtests.runner.schedule import Stage
-from tests.conformance.report.chromium import Chromium, find_chromium
+from tests.chromium import Chromium, find_chromium
 
 from ..conftest import ROOT, run_locust
 
