@@ -7,7 +7,8 @@ where the usage and the finish live. An event that only frames the answer (`resp
 `response.in_progress`, an empty message item or text block, `ping`) is no token. An event that starts a
 function call or tool_use block carries its name, which the model generated, so it counts as output, as
 the chat stream's first tool-call delta (with the name) does. Finish words are read into the chat words
-(`stop`, `length`, `tool_calls`), so records and figures compare across APIs; an error event or a failed
+(`stop`, `length`, `tool_calls`, `content_filter`), so records and figures compare across APIs (a word
+chat has none for, such as `pause_turn`, stays as the server said it); an error event or a failed
 response fails the request as `stream_error`.
 """
 
@@ -95,6 +96,7 @@ class ResponsesStreamAccumulator(TypedStreamAccumulator):
     def __init__(self, t_send: float) -> None:
         super().__init__(t_send)
         self._by_item: dict[str, ToolCallParts] = {}
+        self._refused = False
 
     def on_event(self, ts: float, kind: str, event: dict[str, Any]) -> None:
         if kind in ("response.output_text.delta", "response.refusal.delta", "response.reasoning_text.delta",
@@ -103,6 +105,7 @@ class ResponsesStreamAccumulator(TypedStreamAccumulator):
                 if event["delta"]:
                     self.output(ts)
             else:
+                self._refused = self._refused or kind == "response.refusal.delta"
                 self.text(ts, event["delta"])
         elif kind == "response.function_call_arguments.delta":
             self._by_item[event["item_id"]].arguments += event["delta"]
@@ -129,8 +132,8 @@ class ResponsesStreamAccumulator(TypedStreamAccumulator):
             res.finish_reason = self.INCOMPLETE.get(reason, reason)
         elif response.get("status") not in (None, "completed"):
             res.finish_reason = response["status"]
-        else:
-            res.finish_reason = "tool_calls" if self._calls else "stop"
+        else:  # the item that ended the turn says what the one word `completed` cannot
+            res.finish_reason = "content_filter" if self._refused else "tool_calls" if self._calls else "stop"
         usage = response.get("usage")
         if usage:
             if usage.get("input_tokens") is not None:
@@ -144,7 +147,7 @@ class MessagesStreamAccumulator(TypedStreamAccumulator):
 
     api = "Anthropic Messages"
     STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
-                    "model_context_window_exceeded": "length"}
+                    "model_context_window_exceeded": "length", "refusal": "content_filter"}
 
     def __init__(self, t_send: float) -> None:
         super().__init__(t_send)
