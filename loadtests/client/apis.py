@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from conformance.wires import WireFamily, get_wire
-from loadtests.client.chat_stream import ChatStreamAccumulator
+from loadtests.client.chat_stream import ChatStreamAccumulator, StreamAccumulator
 from loadtests.client.typed_stream import MessagesStreamAccumulator, ResponsesStreamAccumulator
 
 
@@ -19,7 +19,7 @@ class Api:
     name: str  # the --api value
     path: str
     wire_name: str  # the conformance wire whose reference decoder judges the streams
-    reader: type[ChatStreamAccumulator] | type[ResponsesStreamAccumulator] | type[MessagesStreamAccumulator]
+    reader: type[StreamAccumulator]
     end_marker: str  # what ends a whole stream, named when a stream stops short of it
     headers: dict[str, str] = field(default_factory=dict)
 

@@ -19,24 +19,14 @@ from typing import Any
 
 import orjson
 
-from loadtests.client.chat_stream import StreamResult, ToolCallParts
+from loadtests.client.chat_stream import StreamAccumulator, StreamResult, ToolCallParts
 from loadtests.client.failures import RequestFailure
 
 
-class TypedStreamAccumulator:
-    """Feed it SSE events in order; `result` holds what was learned. Subclasses read one API's events."""
+class TypedStreamAccumulator(StreamAccumulator):
+    """Reads events that name their type; subclasses read one API's events."""
 
     api = ""  # named in the messages of the failures
-
-    def __init__(self, t_send: float) -> None:
-        self.result = StreamResult(t_send=t_send)
-        self._text: list[str] = []
-        self._calls: list[ToolCallParts] = []
-
-    def on_comment(self, ts: float, text: str) -> None:
-        self.result.events += 1
-        if text.startswith("sim-truth "):
-            self.result.truth = orjson.loads(text[10:])
 
     def on_data(self, ts: float, text: str) -> None:
         res = self.result
@@ -79,9 +69,7 @@ class TypedStreamAccumulator:
         return RequestFailure("stream_error", f"the server reported an error mid-stream: {json.dumps(detail)[:300]}")
 
     def finish(self) -> StreamResult:
-        res = self.result
-        res.text = "".join(self._text)
-        res.tool_calls = self._calls
+        res = super().finish()
         if res.completion_tokens is not None:
             res.token_source = "usage"
         return res
