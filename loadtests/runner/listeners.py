@@ -24,7 +24,6 @@ from loadtests.client.connection import Target
 from loadtests.client.failures import RequestFailure
 from loadtests.runner.capacity import CapacitySearch
 from loadtests.runner.gc_tuning import quiet_garbage_collector
-from loadtests.client.apis import APIS
 from loadtests.runner.options import ScenarioSpec, add_arguments, check_api, check_locust_options, stages_of
 from loadtests.runner.shapes import StageShape
 from loadtests.runner.state import RunState
@@ -67,7 +66,6 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
             if not isinstance(environment.runner, WorkerRunner):
                 check_locust_options(o)
             check_api(o)
-            st.api = APIS[o.api]
             st.mode, st.stages = stages_of(o, spec)
         except ValueError as exc:
             _refuse(f"load test options: {exc}")

@@ -22,7 +22,7 @@ from locust.runners import MasterRunner, WorkerRunner
 
 from conformance.wires import WireFamily
 
-from loadtests.client.apis import APIS
+from loadtests.client.apis import APIS, Api
 from loadtests.client.connection import Target
 from loadtests.client.nonconformance import Sampler
 from loadtests.report.console import summary_lines
@@ -72,7 +72,6 @@ class RunState:
         self.wl_weights: list[float] = []
         self.cfg: WorkloadConfig | None = None
         self.accountant = Accountant(self)
-        self.api = APIS["chat"]  # what the requests speak (--api, set per run)
         self.sampler = Sampler(0.0)  # which streams they judge (--conformance-sample, set per run)
         self.checker = ThreadPool(1)  # where they judge them, off the event loop (requests._judge_conformance)
 
@@ -88,6 +87,11 @@ class RunState:
     def slo(self) -> dict[str, float]:
         o = self.opts
         return {k: v for k, v in (("ttft", o.slo_ttft_ms), ("tpot", o.slo_tpot_ms), ("e2e", o.slo_e2e_ms)) if v}
+
+    @property
+    def api(self) -> Api:
+        """What the requests speak (--api; the web UI may change it between runs)."""
+        return APIS[getattr(self.opts, "api", None) or "chat"]
 
     @property
     def wire(self) -> WireFamily:
