@@ -38,7 +38,7 @@ def test_hostile_streams_are_failures_of_their_kind(simulator, tmp_path, api):
     url = simulator("--ttft-ms", "10", "--itl-ms", "2", "--stall-s", "20", "--fault-rate",
                     "drop=0.1,garbage_json=0.1,bad_utf8=0.1,pings=0.05,tool_args_not_json=0.2")
     run = run_locust("vllm", tmp_path, "-u", "4", "-r", "4", "-t", "5s", "--host", url, "--api", api,
-                     "--workload-mix", "chat=1,tool=1", "--stall-timeout-s", "1", "--max-error-rate", "1",
+                     "--workload-mix", "chat=1,tool=1", "--stall-timeout-s", "2", "--max-error-rate", "1",
                      "--conformance-sample", "1", timeout=90)
     assert run.returncode == 0, run.output[-3000:]
     injected = _sim_faults(url)

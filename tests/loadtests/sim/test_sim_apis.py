@@ -59,7 +59,7 @@ def test_each_workload_is_answered_in_the_apis_own_events(simulator, api, worklo
     # the ground truth has one write per output event: framing events written at admission are not the first token
     assert len(res.truth["emit_ms"]) == len(res.chunk_ts) and sum(res.truth["tokens"]) == lat.output_tokens
     assert lat.ttft_ms == pytest.approx(res.truth["recv_wall"] * 1e3 + res.truth["ttft_ms"] - res.t_send * 1e3, abs=2.0)
-    assert lat.ttft_ms >= 30.0
+    assert lat.ttft_ms > 25.0  # 30 ms planned: not the framing events written at once
     assert validate_output(req, res) == ((True, None) if req.expect != "text" else (None, None))
     assert res.finish_reason == {"tool": "tool_calls", "json": "stop"}.get(req.expect if workload != "multiturn" else "", "length")
     assert check_stream(APIS[api].wire, raw, req.body, output_schema=req.schema if req.expect == "json" else None) == []
