@@ -141,7 +141,7 @@ class MessagesFrames(ApiFrames):
 
     def prelude(self, st: SimStream) -> bytes:
         out = [_sse({"type": "message_start", "message": {
-            "id": "msg_" + st.rid, "type": "message", "role": "assistant", "content": [], "model": st.conn.server.profile.model_id,
+            "id": st.rid, "type": "message", "role": "assistant", "content": [], "model": st.conn.server.profile.model_id,
             "stop_reason": None, "usage": {"input_tokens": st.prompt_tokens, "output_tokens": 0}}})]
         if st.kind != "tool":
             out.append(_sse({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}))

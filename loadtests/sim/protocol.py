@@ -20,6 +20,7 @@ from loadtests.sim.responses import SimStream, prompt_tokens_of
 if TYPE_CHECKING:
     from loadtests.sim.server import SimServer
 
+_ID_PREFIX = {"chat": "chatcmpl", "responses": "resp", "messages": "msg"}  # as each API's ids begin
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -128,7 +129,7 @@ class SimProtocol(asyncio.Protocol):
         st = SimStream(self, body, recv_wall, recv_mono)
         st.api = FRAMES.get(api)
         srv.next_id += 1
-        st.rid = f"chatcmpl-sim{srv.next_id:08d}"
+        st.rid = f"{_ID_PREFIX[api]}-sim{srv.next_id:08d}"
         st.prefix = (f'data: {{"id":"{st.rid}","object":"chat.completion.chunk","created":{int(recv_wall)},'
                      f'"model":"{srv.profile.model_id}","choices":[{{"index":0,"delta":')
         st.fault = choose_fault(srv.profile.fault_rates, srv.rng, body, headers.get("x-sim-fault"))
