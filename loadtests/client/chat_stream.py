@@ -60,14 +60,11 @@ class StreamResult:
         return sum(self.chunk_tokens)  # type: ignore[arg-type]
 
 
-# Not the conformance reference decoder: this runs once per event, and its cost is the load generator's capacity.
-class ChatStreamAccumulator:
-    """Feed it SSE events in order; `result` holds what was learned."""
+class StreamAccumulator:
+    """What the reader of every API shares: feed it SSE events in order; `result` holds what was learned."""
 
     def __init__(self, t_send: float) -> None:
         self.result = StreamResult(t_send=t_send)
-        self._last_usage_tokens = 0
-        self._tools: dict[int, ToolCallParts] = {}  # the call each index is building now
         self._calls: list[ToolCallParts] = []  # every call, in the order it began
         self._text: list[str] = []
 
@@ -75,6 +72,25 @@ class ChatStreamAccumulator:
         self.result.events += 1
         if text.startswith("sim-truth "):
             self.result.truth = orjson.loads(text[10:])
+
+    def on_data(self, ts: float, text: str) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> StreamResult:
+        res = self.result
+        res.text = "".join(self._text)
+        res.tool_calls = self._calls
+        return res
+
+
+# Not the conformance reference decoder: this runs once per event, and its cost is the load generator's capacity.
+class ChatStreamAccumulator(StreamAccumulator):
+    """The OpenAI chat-completions stream: chunks of choices, ending with `data: [DONE]`."""
+
+    def __init__(self, t_send: float) -> None:
+        super().__init__(t_send)
+        self._last_usage_tokens = 0
+        self._tools: dict[int, ToolCallParts] = {}  # the call each index is building now
 
     def on_data(self, ts: float, text: str) -> None:
         res = self.result
@@ -149,9 +165,7 @@ class ChatStreamAccumulator:
                                                    f"{text[:120]!r}") from None
 
     def finish(self) -> StreamResult:
-        res = self.result
-        res.text = "".join(self._text)
-        res.tool_calls = self._calls
+        res = super().finish()
         if res.token_source == "chunks" and res.completion_tokens is not None:
             res.token_source = "usage"
         return res

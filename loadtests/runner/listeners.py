@@ -24,10 +24,10 @@ from loadtests.client.connection import Target
 from loadtests.client.failures import RequestFailure
 from loadtests.runner.capacity import CapacitySearch
 from loadtests.runner.gc_tuning import quiet_garbage_collector
-from loadtests.runner.options import ScenarioSpec, add_arguments, check_locust_options, stages_of
+from loadtests.runner.options import ScenarioSpec, add_arguments, check_api, check_locust_options, stages_of
 from loadtests.runner.shapes import StageShape
 from loadtests.runner.state import RunState
-from loadtests.runner.target import discover_model, start_simulator, stop_simulator
+from loadtests.runner.target import discover_model, probe_api, start_simulator, stop_simulator
 from loadtests.runner.user import LLMUser
 
 log = logging.getLogger("loadtest")
@@ -65,6 +65,7 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
         try:
             if not isinstance(environment.runner, WorkerRunner):
                 check_locust_options(o)
+            check_api(o)
             st.mode, st.stages = stages_of(o, spec)
         except ValueError as exc:
             _refuse(f"load test options: {exc}")
@@ -100,6 +101,11 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
             except RequestFailure as exc:
                 raise SystemExit(f"cannot find the model to test at {environment.host} ({exc}); give --model") from None
             log.info("--model not given: using %r from GET /v1/models", o.model)
+        if st.api.name != "chat":
+            missing = probe_api(st)
+            if missing:
+                stop_simulator(st)  # Locust never quits through its listeners from here
+                raise SystemExit(missing)
         if warmup is not None:
             # before Locust starts its clock, so that -t measures the steady state only
             st.setup_worker()

@@ -11,8 +11,10 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from loadtests.client.apis import API_NAMES
 from loadtests.client.sse import DEFAULT_MAX_EVENT_BYTES
 from loadtests.runner import capacity
+from loadtests.runner.api_bodies import unsupported
 from loadtests.runner.schedule import Stage
 from loadtests.runner.workloads import parse_mix
 from loadtests.sim.profiles import parse_fault_rates
@@ -122,6 +124,9 @@ def add_arguments(parser: Any, spec: ScenarioSpec) -> None:
     g = parser.add_argument_group(f"LLM load test ({spec.name})")
     g.add_argument("--model", env_var="LOADTEST_MODEL", default="",
                    help="model id sent in requests (default: the first id of GET /v1/models)")
+    g.add_argument("--api", env_var="LOADTEST_API", choices=API_NAMES, default="chat",
+                   help="the API the requests speak: chat (POST /v1/chat/completions), responses (POST /v1/responses) "
+                        "or messages (Anthropic, POST /v1/messages)")
     g.add_argument("--workload-mix", env_var="LOADTEST_WORKLOAD_MIX", default=spec.default_mix,
                    type=_checked(parse_mix, "--workload-mix"),
                    help="weights of chat,long,tool,json,multiturn, e.g. chat=6,tool=1,json=1")
@@ -192,6 +197,13 @@ def check_locust_options(opts: Any) -> None:
     users = getattr(opts, "num_users", None)
     if users is not None and users < 0:
         raise ValueError(f"-u/--users must be 0 or more, got {users}; e.g. -u 16 -r 16")
+
+
+def check_api(opts: Any) -> None:
+    """A workload the chosen --api cannot express stops the run before it starts, naming both."""
+    why = unsupported(opts.api, list(opts.workload_mix))
+    if why:
+        raise ValueError(why)
 
 
 def stages_of(opts: Any, spec: ScenarioSpec) -> tuple[str, list[Stage]]:

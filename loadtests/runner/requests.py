@@ -18,7 +18,7 @@ import gevent
 from gevent.event import Event
 from locust import events
 
-from loadtests.client.chat_stream import ChatStreamAccumulator, Latencies, StreamResult, latencies_of
+from loadtests.client.chat_stream import Latencies, StreamResult, latencies_of
 from loadtests.client.connection import Connection
 from loadtests.client.failures import TARGET_WRONG_KINDS, RequestFailure, as_failure, classify_http_error
 from loadtests.client.nonconformance import SAMPLE_CHARS, check_stream
@@ -57,7 +57,7 @@ class RequestOutcome:
 
 def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_intended: float | None = None,
                 stage: int | None = None, warmup: bool = False, body: bytes | None = None, **fields: Any) -> RequestOutcome:
-    """Send one streamed chat request and read it to the end: only what must happen while it arrives.
+    """Send one streamed request of the run's API and read it to the end: only what must happen while it arrives.
 
     `body`: the request already encoded (an open-loop user encodes it before waiting for its slot).
     """
@@ -66,7 +66,9 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
     st.inflight += 1
     out = RequestOutcome(req, time.time(), 0.0, st.inflight * st.worker_count, t_intended, stage, warmup, fields, len(body))
     try:
-        out.t_send, resp = conn.request("POST", "/v1/chat/completions", body, timeout_s=request_timeout_s(st.opts, req, conn.read_timeout))
+        api = st.api
+        out.t_send, resp = conn.request("POST", api.path, body, api.headers,
+                                        timeout_s=request_timeout_s(st.opts, req, conn.read_timeout))
         out.status = resp.status
         if resp.status != 200:
             raise classify_http_error(resp.status, resp.read_all(), resp.headers.get("retry-after"))
@@ -75,7 +77,7 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
             conn.close()
             raise RequestFailure("not_sse", f"expected a text/event-stream body, got {resp.content_type or 'no content type'!r}: "
                                          f"{raw[:120]!r}; is {conn.target} an OpenAI-compatible server with streaming?", 200)
-        acc = ChatStreamAccumulator(out.t_send)
+        acc = api.reader(out.t_send)
         parser = SSEParser(st.opts.max_event_bytes)
         on_data, on_comment, feed = acc.on_data, acc.on_comment, parser.feed
         outputs = acc.result.chunk_ts
@@ -94,7 +96,7 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
                 conn.last_progress = time.monotonic()
         res = acc.finish()
         if not res.done:
-            raise RequestFailure("protocol", "the stream ended without `data: [DONE]`")
+            raise RequestFailure("protocol", f"the stream ended without {api.end_marker}")
         out.res = res
     except gevent.GreenletExit:
         # the run ended while this request was in flight (after the stop grace): a failure of its own kind
@@ -138,7 +140,7 @@ def request_timeout_s(opts: Any, req: WorkloadRequest, stall_timeout_s: float) -
     allows for compiling) plus 0.25 s per requested output token (a floor of 4 tokens a second)."""
     if opts.request_timeout_s:
         return opts.request_timeout_s
-    return stall_timeout_s + 0.25 * int(req.body.get("max_tokens") or 0)
+    return stall_timeout_s + 0.25 * int(req.body.get("max_tokens") or req.body.get("max_output_tokens") or 0)
 
 
 def run_request(st: RunState, conn: Connection, req: WorkloadRequest, **kw: Any) -> dict[str, Any]:

@@ -20,7 +20,9 @@ from gevent.event import Event
 from gevent.threadpool import ThreadPool
 from locust.runners import MasterRunner, WorkerRunner
 
-from conformance.wires import OPENAI_CHAT
+from conformance.wires import WireFamily
+
+from loadtests.client.apis import APIS, Api
 from loadtests.client.connection import Target
 from loadtests.client.nonconformance import Sampler
 from loadtests.report.console import summary_lines
@@ -70,7 +72,6 @@ class RunState:
         self.wl_weights: list[float] = []
         self.cfg: WorkloadConfig | None = None
         self.accountant = Accountant(self)
-        self.wire = OPENAI_CHAT  # what the conformance rules decode the answers as
         self.sampler = Sampler(0.0)  # which streams they judge (--conformance-sample, set per run)
         self.checker = ThreadPool(1)  # where they judge them, off the event loop (requests._judge_conformance)
 
@@ -86,6 +87,16 @@ class RunState:
     def slo(self) -> dict[str, float]:
         o = self.opts
         return {k: v for k, v in (("ttft", o.slo_ttft_ms), ("tpot", o.slo_tpot_ms), ("e2e", o.slo_e2e_ms)) if v}
+
+    @property
+    def api(self) -> Api:
+        """What the requests speak (--api; the web UI may change it between runs)."""
+        return APIS[getattr(self.opts, "api", None) or "chat"]
+
+    @property
+    def wire(self) -> WireFamily:
+        """What the conformance rules decode the answers as: the API's own wire."""
+        return self.api.wire
 
     def target(self) -> Target:
         return Target.parse(self.env.host)
@@ -177,7 +188,7 @@ class RunState:
         mix = o.workload_mix
         self.wl_names, self.wl_weights = list(mix), list(mix.values())
         self.cfg = WorkloadConfig(model=o.model, prompt_tokens=o.prompt_tokens, long_prompt_tokens=o.long_prompt_tokens,
-                                  output_tokens=o.output_tokens,
+                                  output_tokens=o.output_tokens, api=o.api,
                                   wire=WireOptions(continuous_usage=self.spec.continuous_usage, token_ids=o.token_ids == "on"))
         self.schedule = None
         self.opening = []

@@ -13,6 +13,7 @@ import gevent
 
 from loadtests.client.connection import Connection
 from loadtests.client.failures import RequestFailure
+from loadtests.runner.api_bodies import shape_body
 
 if TYPE_CHECKING:
     from loadtests.runner.state import RunState
@@ -79,3 +80,28 @@ def discover_model(st: RunState) -> str:
         return models[0]
     finally:
         conn.close()
+
+
+def probe_api(st: RunState) -> str | None:
+    """Why the target cannot serve the run's --api (it answers its path with 404 or 405), or None.
+
+    One short request before the run: a server without the endpoint would otherwise fail every request of
+    the run alike, and the cause would hide behind a thousand `http_4xx` failures.
+    """
+    api = st.api
+    chat = {"model": st.opts.model, "messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 1, "stream": True}
+    conn = Connection(st.target(), st.opts.connect_timeout_s, st.opts.stall_timeout_s)
+    try:
+        _, resp = conn.request("POST", api.path, json.dumps(shape_body(api.name, chat)).encode(), api.headers,
+                               timeout_s=st.opts.stall_timeout_s)
+        raw = resp.read_all()
+    except RequestFailure as exc:
+        log.warning("probing %s%s before the run failed (%s); the run will show how its requests fare",
+                    st.env.host, api.path, exc)
+        return None
+    finally:
+        conn.close()
+    if resp.status not in (404, 405):
+        return None
+    return (f"the server at {st.env.host} does not serve --api {api.name}: POST {api.path} answered HTTP {resp.status} "
+            f"({raw[:160].decode('utf-8', 'replace').strip()}); use --api chat, or a server that serves {api.path}")

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from loadtests.client.chat_stream import StreamResult
 from loadtests.client.nonconformance import schema_problem
+from loadtests.runner.api_bodies import shape_body
 
 VOCAB = tuple("""the of and to in is that it was for on are as with his they at be this have from or one had by
 word but not what all were we when your can said there use an each which she do how their if will up other
@@ -81,6 +82,7 @@ class WorkloadConfig:
     long_output_tokens: int = 32
     temperature: float = 0.0
     wire: WireOptions = field(default_factory=WireOptions)
+    api: str = "chat"  # the request shape sent (api_bodies.shape_body)
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,16 @@ def _tool_example() -> list[dict[str, Any]]:
 
 def build_request(workload: str, cfg: WorkloadConfig, rng: random.Random, prompt_tokens: int | None = None,
                   output_tokens: int | None = None) -> WorkloadRequest:
-    """One request of a workload; prompt_tokens/output_tokens override the configured lengths (Neuron buckets)."""
+    """One request of a workload in the shape of `cfg.api`; prompt_tokens/output_tokens override the configured
+    lengths (Neuron buckets)."""
+    req = _chat_request(workload, cfg, rng, prompt_tokens, output_tokens)
+    if cfg.api == "chat":
+        return req
+    return replace(req, body=shape_body(cfg.api, req.body))
+
+
+def _chat_request(workload: str, cfg: WorkloadConfig, rng: random.Random, prompt_tokens: int | None,
+                  output_tokens: int | None) -> WorkloadRequest:
     if workload == "chat":
         n = prompt_tokens or cfg.prompt_tokens
         msgs = [{"role": "user", "content": "Continue this text: " + make_text(n, rng)}]

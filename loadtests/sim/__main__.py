@@ -10,6 +10,7 @@ import asyncio
 import os
 import sys
 
+from loadtests.sim.apis import API_PATHS
 from loadtests.sim.profiles import PROFILES, parse_fault_rates
 from loadtests.sim.server import serve
 
@@ -36,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fault-rate", default="", help="e.g. 429=0.05,stall=0.01")
     parser.add_argument("--stall-s", type=_positive)
     parser.add_argument("--seed", type=int)
+    parser.add_argument("--apis", help="the generation APIs to serve, e.g. chat (a server without /v1/responses); "
+                                       "default: chat,responses,messages")
     parser.add_argument("--cpu", type=int, help="pin the simulator to this CPU core")
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "::1", "localhost"):
@@ -50,6 +53,12 @@ def main(argv: list[str] | None = None) -> None:
         "first_hit_ms": args.first_hit_ms, "stall_s": args.stall_s}.items() if v is not None}
     if fault_rates:
         overrides["fault_rates"] = fault_rates
+    if args.apis is not None:
+        apis = tuple(filter(None, (name.strip() for name in args.apis.split(","))))
+        unknown = set(apis) - set(API_PATHS.values())
+        if unknown or not apis:
+            parser.error(f"--apis {args.apis!r}: give some of {', '.join(API_PATHS.values())}")
+        overrides["apis"] = apis
     profile = PROFILES[args.profile].with_overrides(**overrides)
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})

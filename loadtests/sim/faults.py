@@ -4,7 +4,8 @@ Each is a way real servers have broken a load test's verdict. The HTTP faults (4
 page, context overflow) and `slow_headers` (no answer at all) replace the stream; the stream faults
 break it after its second chunk (`responses.ResponseWriter.emit` calls `break_stream`): `stall`
 (silence), `drop` (reset), `pings` and `empty_choices` (keep-alives without content), `bad_utf8`,
-`garbage_json` and `oversize` (one bad event). Whatever a fault does, the connection is cut after
+`garbage_json` and `oversize` (one bad event; on the Responses and Messages APIs `empty_choices` is
+their own event without output). Whatever a fault does, the connection is cut after
 the profile's `stall_s` at the latest. The content faults leave the stream whole and its content wrong,
 as a tool-call parser or guided decoding under continuous batching does, for the load run's conformance
 rules to catch: `tool_args_not_json` (a tool call's arguments lose their closing brace),
@@ -84,7 +85,8 @@ def break_stream(st: SimStream, loop: asyncio.AbstractEventLoop, stall_s: float)
     if st.fault in ("bad_utf8", "garbage_json", "oversize"):
         st.conn.write_sse(_bad_event(st.fault))
     elif st.fault in _KEEP_ALIVES:
-        _keep_alive(st.conn, _KEEP_ALIVES[st.fault], loop, loop.time() + stall_s)
+        frame = st.api.keep_alive if st.api is not None and st.fault == "empty_choices" else _KEEP_ALIVES[st.fault]
+        _keep_alive(st.conn, frame, loop, loop.time() + stall_s)
     st.handle = loop.call_later(stall_s, transport.abort)
 
 

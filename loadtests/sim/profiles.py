@@ -35,6 +35,7 @@ class SimProfile:
     stall_s: float = 30.0
     truth: bool = True  # append a `: sim-truth {...}` SSE comment with the injected timings
     server_kind: str = "vllm"  # wire quirks: "vllm" or "llamacpp"
+    apis: tuple[str, ...] = ("chat", "responses", "messages")  # the generation APIs served; the others answer 404
 
     def with_overrides(self, **overrides: object) -> SimProfile:
         unknown = set(overrides) - {f.name for f in dataclasses.fields(self)}

@@ -11,6 +11,7 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+from loadtests.sim.apis import API_PATHS, FRAMES, chat_view
 from loadtests.sim.faults import answer_instead, choose_fault
 from loadtests.sim.metrics import metrics_text
 from loadtests.sim.profiles import FAULT_KINDS
@@ -19,6 +20,7 @@ from loadtests.sim.responses import SimStream, prompt_tokens_of
 if TYPE_CHECKING:
     from loadtests.sim.server import SimServer
 
+_ID_PREFIX = {"chat": "chatcmpl", "responses": "resp", "messages": "msg"}  # as each API's ids begin
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}
 
@@ -97,19 +99,24 @@ class SimProtocol(asyncio.Protocol):
                                                             "owned_by": "sim", "max_model_len": srv.profile.max_model_len}]})
         elif method == "GET" and path == "/metrics":
             self.send_raw(200, "text/plain; version=0.0.4", metrics_text(srv).encode())
-        elif path == "/v1/chat/completions":
+        elif API_PATHS.get(path) in srv.profile.apis:
             if method != "POST":
                 self.send_json(405, {"error": {"message": f"{method} not allowed on {path}; use POST"}})
                 return
-            self.chat(headers, body)
+            self.chat(headers, body, API_PATHS[path])
         else:
             self.send_json(404, {"error": {"message": f"no route {method} {path}"}})
 
-    def chat(self, headers: dict[str, str], raw: bytes) -> None:
+    def chat(self, headers: dict[str, str], raw: bytes, api: str = "chat") -> None:
+        """A generation request of any API: planned in the chat view, written in the API's own events."""
         srv = self.server
         recv_wall, recv_mono = time.time(), srv.loop.time()  # type: ignore[union-attr]
         try:
             body = json.loads(raw)
+            if api != "chat":
+                body = chat_view(api, body)
+                if not body.get("stream"):
+                    raise ValueError(f"the simulator answers {api} requests only as streams; set \"stream\": true")
             if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
                 raise ValueError("body must be a JSON object with a 'messages' list")
         except ValueError as exc:
@@ -120,8 +127,9 @@ class SimProtocol(asyncio.Protocol):
                                            "type": "NotFoundError", "code": 404}})
             return
         st = SimStream(self, body, recv_wall, recv_mono)
+        st.api = FRAMES.get(api)
         srv.next_id += 1
-        st.rid = f"chatcmpl-sim{srv.next_id:08d}"
+        st.rid = f"{_ID_PREFIX[api]}-sim{srv.next_id:08d}"
         st.prefix = (f'data: {{"id":"{st.rid}","object":"chat.completion.chunk","created":{int(recv_wall)},'
                      f'"model":"{srv.profile.model_id}","choices":[{{"index":0,"delta":')
         st.fault = choose_fault(srv.profile.fault_rates, srv.rng, body, headers.get("x-sim-fault"))

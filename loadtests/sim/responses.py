@@ -16,6 +16,7 @@ from loadtests.sim.faults import STREAM_FAULTS, break_stream, finish_reason, rep
 if TYPE_CHECKING:
     import asyncio
 
+    from loadtests.sim.apis import ApiFrames
     from loadtests.sim.protocol import SimProtocol
 
 _WORDS = (" the model of a load test that streams tokens to every user in order and counts each one"
@@ -82,7 +83,7 @@ class SimStream:
     __slots__ = ("conn", "body", "stream", "recv_wall", "recv_mono", "chunks", "finish_reason", "prompt_tokens",
                  "include_usage", "continuous_usage", "token_ids", "fault", "handle", "emitted", "tokens_out",
                  "queue_ms", "bucket", "first_hit_ms", "admitted", "done", "rid", "kind", "itl_ms", "next_at",
-                 "text_tokens", "text_step", "n_chunks", "prefix", "emit_wall")
+                 "text_tokens", "text_step", "n_chunks", "prefix", "emit_wall", "api")
 
     def __init__(self, conn: SimProtocol, body: dict[str, Any], recv_wall: float, recv_mono: float) -> None:
         self.conn = conn
@@ -115,6 +116,7 @@ class SimStream:
         self.text_step = 1
         self.n_chunks = 0
         self.next_at = 0.0  # planned loop time of the next chunk: absolute, so timer lateness never accumulates
+        self.api: ApiFrames | None = None  # the Responses or Messages events to write; None: chat's own frames
 
 
 
@@ -193,6 +195,8 @@ class ResponseWriter:
         return f'{{"prompt_tokens":{st.prompt_tokens},"completion_tokens":{out},"total_tokens":{st.prompt_tokens + out}}}'
 
     def role_chunk(self, st: SimStream) -> bytes:
+        if st.api is not None:
+            return st.api.prelude(st)
         usage = self._usage(st) if st.continuous_usage else ""
         return self._frame(st, '{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}', usage)
 
@@ -222,12 +226,15 @@ class ResponseWriter:
             first_id = 1000 + st.tokens_out
             st.emitted = i + 1
             st.tokens_out += n
-            tail = _CHOICE_TAIL
-            if st.token_ids:
-                tail = ',"token_ids":[' + ",".join(str(first_id + k) for k in range(n)) + "]" + tail
-            if st.continuous_usage:
-                tail += ',"usage":' + self._usage(st)
-            frame = (st.prefix + delta + tail + "}\n\n").encode()
+            if st.api is not None:
+                frame = st.api.content(st, delta)
+            else:
+                tail = _CHOICE_TAIL
+                if st.token_ids:
+                    tail = ',"token_ids":[' + ",".join(str(first_id + k) for k in range(n)) + "]" + tail
+                if st.continuous_usage:
+                    tail += ',"usage":' + self._usage(st)
+                frame = (st.prefix + delta + tail + "}\n\n").encode()
             frames.append(b"%x\r\n%s\r\n" % (len(frame), frame))
             if (faulty and st.emitted >= 2) or st.emitted >= st.n_chunks:
                 break
@@ -255,8 +262,13 @@ class ResponseWriter:
     def finish_stream(self, st: SimStream) -> None:
         usage = self._usage(st) if st.continuous_usage else ""
         finish = finish_reason(st.finish_reason, st.kind, st.fault)
-        out = [self._frame(st, f'{{"index":0,"delta":{{}},"finish_reason":"{finish}"}}', usage)]
-        if st.include_usage:
+        if st.api is not None:
+            out = st.api.finish(st, finish, reported_output_tokens(st.tokens_out, st.fault))
+            end = [out.pop()]  # the terminal event, after the ground truth
+        else:
+            out = [self._frame(st, f'{{"index":0,"delta":{{}},"finish_reason":"{finish}"}}', usage)]
+            end = [b"data: [DONE]\n\n"]
+        if st.include_usage and st.api is None:
             timings = ""
             if self.profile.server_kind == "llamacpp":
                 timings = f',"timings":{{"predicted_n":{st.tokens_out},"prompt_n":{st.prompt_tokens}}}'
@@ -269,7 +281,7 @@ class ResponseWriter:
                      "tokens": self.tokens_per_chunk(st), "queue_ms": round(st.queue_ms, 3),
                      "bucket": st.bucket, "first_hit_ms": st.first_hit_ms, "itl_ms": round(st.itl_ms, 3)}
             out.append(f": sim-truth {json.dumps(truth, separators=(',', ':'))}\n\n".encode())
-        out.append(b"data: [DONE]\n\n")
+        out += end
         self.counters["generation_tokens"] += st.tokens_out
         self.counters["requests_ok"] += 1
         st.conn.write_sse(b"".join(out), events=len(out))

@@ -47,3 +47,24 @@ def test_scenario_against_real_server(conformance_live_server, scenario, tmp_pat
         assert {"128", "256"} <= set(s["warmup"]["prefill_buckets"])
     for workload, validity in s["validity"].items():
         assert validity["checked"] >= 1 and 0.0 <= validity["valid_rate"] <= 1.0, workload
+
+
+@pytest.mark.parametrize("api", ["responses", "messages"])
+@pytest.mark.parametrize("conformance_live_server", ["llamacpp", "vllm"], indirect=True)
+def test_api_against_real_server(conformance_live_server, api, tmp_path):
+    # Both servers answer both APIs. Plain text only, two users, 20 s: on a busy machine a request may outlast its
+    # deadline, which is the server's timing and no fault of the API; any other failure is.
+    server = conformance_live_server
+    run = run_locust(server.name, tmp_path, "-u", "2", "-r", "2", "-t", "20s", "--host", server.base_url, "--model",
+                     server.model_id, "--api", api, "--output-tokens", "8", "--prompt-tokens", "16", "--workload-mix",
+                     "chat=1", "--max-error-rate", "1", "--conformance-sample", "1", timeout=150)
+    assert run.summary is not None, run.output[-3000:]
+    s = run.summary
+    assert s["ok"] >= 1 and run.returncode == 0, (s["errors_by_kind"], s["error_samples"], run.output[-2000:])
+    assert set(s["errors_by_kind"]) <= {"deadline", "stall", "unfinished"}, s["error_samples"]
+    lat = s["latency_ms"]
+    assert lat["ttft"]["count"] == s["ok"] and 0 < lat["ttft"]["p50"] <= lat["e2e"]["p50"] and lat["tpot"]["p50"] > 0
+    assert s["token_sources"] == {"usage": s["ok"]}
+    assert s["conformance"]["checked"] >= s["ok"] and s["conformance"]["nonconformant"] == 0, s["conformance"]
+    ok = [r for r in run.records if r["ok"]]
+    assert all(0 < r["output_tokens"] <= 8 and r["prompt_tokens"] > 0 and r["chunks"] > 0 for r in ok)
