@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     gates = args.fail_on or [Gate(name, None) for name in {d.metric.name for d in diffs}]
     failures = gate_failures(diffs, gates)
     note = method_note(args.resamples, args.seed, args.noise_floor)
+    if a.api != b.api:  # a fair question (is one endpoint slower?), but never one to answer unawares
+        note += f"\nA spoke --api {a.api}, B --api {b.api}: every difference includes the change of API"
     print(console_table(a, b, diffs, note))
     html = args.html or (b.path if b.path.is_dir() else b.path.parent) / "compare.html"
     try:

@@ -45,6 +45,7 @@ class Run:
     requests: list[Request]
     slo: dict[str, float]  # from summary.json; empty when the run had none (or no summary)
     checks_conformance: bool  # some of its responses were judged by the conformance rules
+    api: str = "chat"  # the endpoint it spoke (runs from before --api existed spoke chat)
 
     @property
     def first_send(self) -> float:
@@ -106,11 +107,13 @@ def load_run(arg: str) -> Run:
         raise UnreadableRun(f"{records_path}: no measured request in it (empty, or warmup only); "
                             "was the run stopped before its first request ended?")
     slo: dict[str, float] = {}
+    api = "chat"
     summary_path = folder / "summary.json"
     if summary_path.is_file():
         try:
-            slo = dict(json.loads(summary_path.read_text(encoding="utf-8")).get("slo") or {})
+            summary = json.loads(summary_path.read_text(encoding="utf-8"))
+            slo, api = dict(summary.get("slo") or {}), str(summary.get("api") or api)
         except (ValueError, OSError, AttributeError) as exc:
             raise UnreadableRun(f"{summary_path}: not a load-test summary ({exc})") from None
     name = folder.name if records_path.name == "records.jsonl" else records_path.name
-    return Run(name=name, path=path, requests=requests, slo=slo, checks_conformance=checks_conformance)
+    return Run(name=name, path=path, requests=requests, slo=slo, checks_conformance=checks_conformance, api=api)

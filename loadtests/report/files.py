@@ -28,6 +28,7 @@ class RunData:
     scenario: str
     target: str
     mode: str
+    api: str  # --api: which endpoint every request of the run spoke (chat, responses, messages)
     stages: list[Stage]
     slo: dict[str, float]  # metric -> ms (ttft, tpot, e2e)
     slo_percentile: float
@@ -73,7 +74,7 @@ def build_summary(run: RunData) -> dict[str, Any]:
     t = run.totals
     duration = t.duration_s
     summary: dict[str, Any] = {
-        "scenario": run.scenario, "target": run.target, "mode": run.mode, "workers": run.worker_count,
+        "scenario": run.scenario, "target": run.target, "api": run.api, "mode": run.mode, "workers": run.worker_count,
         "requests": t.requests, "ok": t.ok, "failed": t.failed,
         "error_rate": round(t.failed / t.requests, 4) if t.requests else None,
         "errors_by_kind": dict(t.errors), "error_samples": t.error_samples,
@@ -195,7 +196,7 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3
 <h1>Load test: {{ s.scenario }} &rarr; {{ s.target }}</h1>
 <p class="{{ 'pass' if s.passed else 'fail' }}"><b>{{ 'PASSED' if s.passed else 'FAILED' }}</b>
 {% for r in s.failures %}<br>{{ r }}{% endfor %}</p>
-<p>mode {{ s.mode }}, {{ s.workers }} worker(s), {{ s.requests }} requests ({{ s.ok }} ok, {{ s.failed }} failed) in {{ s.duration_s }} s;
+<p>API {{ s.api }}, mode {{ s.mode }}, {{ s.workers }} worker(s), {{ s.requests }} requests ({{ s.ok }} ok, {{ s.failed }} failed) in {{ s.duration_s }} s;
 {{ s.request_rps }} req/s, {{ s.output_tokens_per_s }} output tok/s, {{ s.total_tokens_per_s }} total tok/s
 {% if s.goodput_rps is not none %}; goodput {{ s.goodput_rps }} req/s{% endif %}.</p>
 {% if not s.requests %}<p class="fail" id="empty-run"><b>No request finished in this run</b>: nothing was measured, so there is nothing to plot.</p>

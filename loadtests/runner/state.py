@@ -216,7 +216,7 @@ class RunState:
         run_name = o.run_name or f"{self.spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
         self.outdir = Path(o.report_dir) / run_name
         self.outdir.mkdir(parents=True, exist_ok=True)
-        self.run = RunData(scenario=self.spec.name, target=self.env.host, mode=self.mode, stages=self.stages, slo=self.slo,
+        self.run = RunData(scenario=self.spec.name, target=self.env.host, api=o.api, mode=self.mode, stages=self.stages, slo=self.slo,
                            slo_percentile=o.slo_percentile, max_error_rate=o.max_error_rate, lag_budget_ms=o.lag_budget_ms,
                            hists=self.hists if not self.is_master else HistogramSet())
         if self.records_fh is not None:

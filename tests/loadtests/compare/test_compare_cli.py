@@ -16,7 +16,7 @@ from ..conftest import ROOT
 
 
 def _write_run(folder: Path, *, itl: float = 10.0, n: int = 400, seed: int = 1, fail_every: int = 0,
-               slo: dict[str, float] | None = None) -> Path:
+               slo: dict[str, float] | None = None, api: str | None = None) -> Path:
     """A run of `n` requests sent at 40 req/s with the simulator's jitter: TTFT 50 ms, 16 tokens at `itl` ms;
     every `fail_every`-th request fails."""
     rng = random.Random(seed)
@@ -36,7 +36,7 @@ def _write_run(folder: Path, *, itl: float = 10.0, n: int = 400, seed: int = 1, 
             rec.update(error_kind="http_5xx", error="boom")
         lines.append(json.dumps(rec))
     (folder / "records.jsonl").write_text("\n".join(lines) + "\n")
-    (folder / "summary.json").write_text(json.dumps({"slo": slo or {}}))
+    (folder / "summary.json").write_text(json.dumps({"slo": slo or {}, **({"api": api} if api else {})}))
     return folder
 
 
@@ -123,3 +123,12 @@ def test_a_bad_gate_is_refused_with_the_metrics_listed(tmp_path):
     assert proc.returncode == 2 and "unknown metric 'latency'" in proc.stderr and "itl_p99" in proc.stderr
     proc = _cli(str(good), str(good), "--fail-on", "ttft:ten")
     assert proc.returncode == 2 and "e.g. ttft:10%" in proc.stderr
+
+
+def test_runs_of_two_apis_are_compared_with_the_change_of_api_said(tmp_path):
+    chat = _write_run(tmp_path / "chat", seed=1)
+    responses = _write_run(tmp_path / "responses", seed=2, api="responses")
+    done = _cli(str(chat), str(responses))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "A spoke --api chat, B --api responses: every difference includes the change of API" in done.stdout
+    assert "--api" not in _cli(str(chat), str(_write_run(tmp_path / "chat2", seed=2, api="chat"))).stdout

@@ -123,7 +123,7 @@ def _record(i: int, ok: bool) -> dict[str, Any]:
     ([_record(i, False) for i in range(3)], "No request succeeded"),
 ], ids=["nothing-finished", "one-request", "all-failed"])
 def test_a_tiny_run_still_renders_a_page_that_says_so(browser: Chromium, tmp_path: Path, records: list[dict[str, Any]], says: str) -> None:
-    run = RunData(scenario="vllm", target="http://x", mode="closed", stages=[Stage(5.0, users=1)], slo={},
+    run = RunData(scenario="vllm", target="http://x", api="chat", mode="closed", stages=[Stage(5.0, users=1)], slo={},
                   slo_percentile=99.0, max_error_rate=0.0, lag_budget_ms=100.0)
     for rec in records:
         run.totals.add(rec)

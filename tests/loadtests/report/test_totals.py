@@ -39,7 +39,7 @@ def test_totals_count_every_request_and_keep_only_bounded_samples():
 
 
 def test_summary_and_stage_rows_come_from_the_totals_and_histograms():
-    run = RunData(scenario="vllm", target="http://x", mode="closed", stages=[Stage(10.0, users=1), Stage(10.0, users=2)],
+    run = RunData(scenario="vllm", target="http://x", api="chat", mode="closed", stages=[Stage(10.0, users=1), Stage(10.0, users=2)],
                   slo={"ttft": 50.0}, slo_percentile=99.0, max_error_rate=0.0, lag_budget_ms=100.0)
     for i in range(200):
         rec = _ok(i)
