@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,13 @@ class LocustRun:
     summary: dict[str, Any] | None
     records: list[dict[str, Any]]
     outdir: Path
+    exited_at: float  # time.time() when the process had exited
+
+    @property
+    def seconds_after_first_send(self) -> float:
+        """From the run's first request to the process's exit: how long the run itself took to end. Locust's
+        start-up (seconds of imports on a busy machine) is left out, since it says nothing about the run."""
+        return self.exited_at - min(record["t_send"] for record in self.records)
 
 
 def run_locust(scenario: str, report_dir: Path, *args: str, timeout: float = 60.0) -> LocustRun:
@@ -33,12 +41,13 @@ def run_locust(scenario: str, report_dir: Path, *args: str, timeout: float = 60.
     cmd = [*LOCUST, "-f", str(ROOT / "loadtests" / f"{scenario}.py"), "--headless", "--only-summary",
            "--report-dir", str(report_dir), "--run-name", "run", *args]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    exited = time.time()
     outdir = report_dir / "run"
     summary_path = outdir / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
     records_path = outdir / "records.jsonl"
     records = [json.loads(line) for line in records_path.read_text().splitlines()] if records_path.exists() else []
-    return LocustRun(proc.returncode, proc.stdout + proc.stderr, summary, records, outdir)
+    return LocustRun(proc.returncode, proc.stdout + proc.stderr, summary, records, outdir, exited)
 
 
 @pytest.fixture
