@@ -13,6 +13,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,18 @@ class ChromiumError(Exception):
 
 def find_chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@contextmanager
+def headless_chromium() -> Iterator[Chromium]:
+    """A started Chromium for a test module's fixture; a missing browser fails the test saying how to install it."""
+    executable = find_chromium()
+    if executable is None:
+        import pytest  # only here: the driver itself needs nothing beyond the standard library
+
+        pytest.fail("chromium is not installed: run `bash scripts/install-system-deps.sh` (Debian's chromium)")
+    with Chromium(executable) as chromium:
+        yield chromium
 
 
 class Chromium:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.chromium import Chromium, find_chromium
+from tests.chromium import Chromium, headless_chromium
 
 from conformance.report import CheckResult, build_matrix, render_html
 
@@ -50,10 +50,7 @@ def click(browser: Chromium, selector: str) -> None:
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = find_chromium()
-    if executable is None:
-        pytest.fail("chromium is not installed: run `bash scripts/install-system-deps.sh` (Debian's chromium)")
-    with Chromium(executable) as chromium:
+    with headless_chromium() as chromium:
         yield chromium
 
 

@@ -20,7 +20,7 @@ import pytest
 
 from loadtests.report.files import RunData, write_report
 from loadtests.runner.schedule import Stage
-from tests.chromium import Chromium, find_chromium
+from tests.chromium import Chromium, headless_chromium
 
 from ..conftest import ROOT, run_locust
 
@@ -49,10 +49,7 @@ FETCHERS = "document.querySelectorAll('script, link, img, iframe, object, embed,
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = find_chromium()
-    if executable is None:
-        pytest.fail("chromium is not installed: run `bash scripts/install-system-deps.sh` (Debian's chromium)")
-    with Chromium(executable) as chromium:
+    with headless_chromium() as chromium:
         chromium.send("Network.enable")
         yield chromium
 
