@@ -81,11 +81,11 @@ def test_faults_are_counted_by_kind_and_kept_out_of_latency(tmp_path):
     assert sum(s["errors_by_kind"].values()) == s["failed"]
 
 
-# The lag budgets below are wide: on a busy machine the client is late to its own schedule, and the run
+# The lag budgets below are wide (2 s): on a busy machine the client is late to its own schedule, and the run
 # rightly says so (test_an_unkeepable_schedule_fails_loudly); these tests are about the schedule and merging.
 def test_open_loop_keeps_the_schedule_and_reports_lag(tmp_path):
     run = run_locust("vllm", tmp_path, "-u", "30", "-r", "30", "-t", "5s", "--arrival", "constant", "--rate", "20",
-                     "--workload-mix", "chat=1", "--lag-budget-ms", "500")
+                     "--workload-mix", "chat=1", "--lag-budget-ms", "2000")
     s = run.summary
     assert run.returncode == 0, run.output[-2000:]
     assert s["send_lag_ms"]["count"] == s["requests"] and s["intended_e2e_ms"]["count"] == s["ok"]
@@ -116,7 +116,7 @@ def test_rate_sweep_finds_the_max_rate_meeting_slos(tmp_path):
 
 def test_distributed_processes_merge_both_workers(tmp_path):
     run = run_locust("vllm", tmp_path, "-u", "30", "-r", "30", "-t", "5s", "--processes", "2", "--arrival", "poisson",
-                     "--rate", "10", "--workload-mix", "chat=1", "--lag-budget-ms", "500", timeout=60)
+                     "--rate", "10", "--workload-mix", "chat=1", "--lag-budget-ms", "2000", timeout=60)
     assert run.returncode == 0, run.output[-2000:]
     s = run.summary
     assert s["workers"] == 2 and {r["worker"] for r in run.records} == {0, 1}
