@@ -11,7 +11,7 @@ import math
 import jinja2
 
 from loadtests.compare.runs import Run
-from loadtests.compare.stats import BETTER, CONFIDENCE, WORSE, Difference
+from loadtests.compare.stats import BETTER, CONFIDENCE, MIN_BEYOND_PERCENTILE, WORSE, Difference
 from loadtests.report.plots import distribution, figure, no_data, percentile_of, step_125
 
 # Request field: how the page names it
@@ -50,7 +50,8 @@ def method_note(resamples: int, seed: int, noise_floor_pct: float) -> str:
     """How the intervals and verdicts were made, printed under the table and on the page."""
     return (f"intervals: bootstrap over requests in one-second blocks, {resamples} resamples, "
             f"seed {seed}; within noise: the interval holds no change, or the change is under {noise_floor_pct:g}% "
-            "(error and nonconformance rates: no floor)")
+            "(error and nonconformance rates: no floor); too few requests: a percentile with fewer than "
+            f"{MIN_BEYOND_PERCENTILE} requests beyond it in a run is shown, not judged")
 
 
 def console_table(a: Run, b: Run, diffs: list[Difference], note: str) -> str:

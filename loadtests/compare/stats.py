@@ -28,7 +28,10 @@ NOISE_FLOOR_PCT = 5.0  # a latency or throughput change smaller than this is wit
 LATENCIES = ("ttft", "tpot", "itl", "e2e")
 PERCENTILES = (50, 90, 99)
 
-WORSE, BETTER, NOISE, NO_DATA = "worse", "better", "within noise", "no data"
+WORSE, BETTER, NOISE, NO_DATA, TOO_FEW = "worse", "better", "within noise", "no data", "too few requests"
+# A percentile is judged only when each run has this many requests beyond it: with fewer, the p99 of a short
+# run is its slowest request or two, and one scheduling hiccup would read as a regression of the server.
+MIN_BEYOND_PERCENTILE = 4
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class Metric:
     higher_is_better: bool
     points: bool  # a rate of requests: its change is in percentage points, not in % of run A
     value: Callable[[Sample], float | None]
+    judged: Callable[[Sample], bool] = lambda sample: True  # whether a run holds enough to judge it
 
 
 def _percentile(ordered: Sequence[float], p: float) -> float | None:
@@ -99,6 +103,10 @@ def _latency(attr: str, p: int) -> Callable[[Sample], float | None]:
     return lambda s: _percentile(s.ordered(attr), p)
 
 
+def _enough_beyond(attr: str, p: int) -> Callable[[Sample], bool]:
+    return lambda s: len(s.ordered(attr)) * (100 - p) / 100.0 >= MIN_BEYOND_PERCENTILE
+
+
 def _share(flag: str, of: str | None = None) -> Callable[[Sample], float | None]:
     """The share of the sample's requests (or of those with flag `of`) that have `flag`."""
     def value(s: Sample) -> float | None:
@@ -116,7 +124,7 @@ _LABELS = {"ttft": "TTFT", "tpot": "TPOT", "itl": "ITL (per request: median gap 
 
 def metrics_for(a: Run, b: Run) -> list[Metric]:
     """The metrics the two runs allow: goodput with an SLO, nonconformance when responses were checked."""
-    out = [Metric(f"{lat}_p{p}", f"{_LABELS[lat]} p{p}", "ms", False, False, _latency(lat, p))
+    out = [Metric(f"{lat}_p{p}", f"{_LABELS[lat]} p{p}", "ms", False, False, _latency(lat, p), _enough_beyond(lat, p))
            for lat in LATENCIES for p in PERCENTILES]
     out.append(Metric("throughput", "throughput", "req/s", True, False, _per_second("ok")))
     if a.slo or b.slo:
@@ -175,11 +183,15 @@ def compare(a: Run, b: Run, *, resamples: int = RESAMPLES, seed: int = 0,
     tail = (1.0 - CONFIDENCE) / 2 * 100.0
     out = []
     for m in metrics:
-        va, vb = (m.value(Sample.whole(c)) for c in cols)
+        whole = [Sample.whole(c) for c in cols]
+        va, vb = (m.value(sample) for sample in whole)
         change = _change(m, va, vb)
         spread = sorted(changes[m.name])
         low, high = _percentile(spread, tail), _percentile(spread, 100.0 - tail)
-        out.append(Difference(m, va, vb, change, low, high, _verdict(m, change, low, high, noise_floor_pct)))
+        verdict = _verdict(m, change, low, high, noise_floor_pct)
+        if verdict != NO_DATA and not all(m.judged(sample) for sample in whole):
+            verdict = TOO_FEW
+        out.append(Difference(m, va, vb, change, low, high, verdict))
     return out
 
 
