@@ -182,8 +182,8 @@ def compare(a: Run, b: Run, *, resamples: int = RESAMPLES, seed: int = 0,
                 changes[m.name].append(change)
     tail = (1.0 - CONFIDENCE) / 2 * 100.0
     out = []
+    whole = [Sample.whole(c) for c in cols]  # each sorts a column once, for every metric that reads it
     for m in metrics:
-        whole = [Sample.whole(c) for c in cols]
         va, vb = (m.value(sample) for sample in whole)
         change = _change(m, va, vb)
         spread = sorted(changes[m.name])
