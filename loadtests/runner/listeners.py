@@ -23,7 +23,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from loadtests.client.connection import Target
 from loadtests.client.failures import RequestFailure
 from loadtests.runner.capacity import CapacitySearch
-from loadtests.runner.gc_tuning import quiet_garbage_collector
+from loadtests.runner.pauses import look_up_callers_now, quiet_garbage_collector
 from loadtests.runner.options import ScenarioSpec, add_arguments, check_api, check_locust_options, stages_of
 from loadtests.runner.shapes import StageShape
 from loadtests.runner.state import RunState
@@ -113,6 +113,7 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
 
     @events.test_start.add_listener
     def on_test_start(environment: Any, **_kw: Any) -> None:
+        look_up_callers_now()
         quiet_garbage_collector()
         st.stopping = False
         if not st.is_worker:

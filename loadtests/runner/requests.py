@@ -9,6 +9,7 @@ latencies, validation, the conformance verdict, the Locust request event and the
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -31,9 +32,13 @@ if TYPE_CHECKING:
     from loadtests.runner.state import RunState
 
 OPENING_REQUESTS = 10  # the first outcomes of a process that may show the target itself is wrong
-# Finished requests waiting to be accounted above which sampled streams are not judged: checking one costs
-# about three times reading it, and a worker this far behind has no idle time left to give it.
-CHECK_BACKLOG = 32
+# A sampled stream that waited longer than this to be accounted is not judged: checking one costs about three
+# times reading it, and a worker this far behind has no idle time left to give it. (Its age, not the length of
+# the queue: 200 users in step end 200 requests at once, and a queue that long is gone in a tenth of a second.)
+CHECK_MAX_WAIT_S = 1.0
+# Finished requests waiting to be accounted above which the accountant stops waiting for an idle loop.
+ACCOUNT_BACKLOG = 32
+_NEXT_TURN = 1e-6
 
 
 @dataclass
@@ -53,6 +58,7 @@ class RequestOutcome:
     res: StreamResult | None = None
     exc: RequestFailure | None = None
     raw: list[bytes] | None = None  # the body as it came, for a stream sampled for the conformance rules
+    queued_at: float = math.inf  # monotonic time it was handed to the accountant (inf: accounted at once)
 
 
 def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_intended: float | None = None,
@@ -178,7 +184,7 @@ def account(st: RunState, out: RequestOutcome, *, in_thread: bool = False) -> di
             exc = as_failure(err)
             rec = _record(st, out, t_end, exc)
     if exc is None and out.raw is not None:
-        if len(st.accountant.queue) >= CHECK_BACKLOG:
+        if time.monotonic() - out.queued_at > CHECK_MAX_WAIT_S:
             rec.conformance_skipped = True
         else:
             exc = _judge_conformance(st, out, rec, lat, res, in_thread)  # type: ignore[arg-type]
@@ -265,16 +271,19 @@ def _judge_conformance(st: RunState, out: RequestOutcome, rec: RequestRecord, la
 
 
 class Accountant:
-    """Accounts finished requests while the worker has nothing to read.
+    """Accounts finished requests while the worker has nothing to read, and never two without a read between.
 
     Accounting one request costs as much as reading a hundred events. Done inline, requests that end
     together (users started together stay in step) hold every socket back for tens of ms; events
     that queue meanwhile are merged by the kernel under one receive timestamp, and every TTFT and
-    ITL of that moment is wrong. Here it waits for an idle event loop, so reads always go first;
-    past `backlog` waiting requests (a saturated worker is never idle) it accounts without waiting.
+    ITL of that moment is wrong. Here it waits for an idle event loop, so reads always go first.
+    A busy worker is rarely idle: past `backlog` waiting requests it accounts one per turn of the
+    loop, each after the loop has polled the sockets and read every one with data. (Back to back
+    they held the loop for up to 250 ms at 200 streams; `gevent.sleep(0)` would not do, since the
+    loop runs up to 50 such callbacks before it polls again. Both measured.)
     """
 
-    def __init__(self, st: RunState, backlog: int = 256) -> None:
+    def __init__(self, st: RunState, backlog: int = ACCOUNT_BACKLOG) -> None:
         self.st = st
         self.backlog = backlog
         self.queue: deque[RequestOutcome] = deque()
@@ -282,6 +291,7 @@ class Accountant:
         self.greenlet: gevent.Greenlet | None = None
 
     def submit(self, out: RequestOutcome) -> None:
+        out.queued_at = time.monotonic()
         self.queue.append(out)
         if self.greenlet is None or self.greenlet.dead:
             self.greenlet = gevent.spawn(self._run)
@@ -301,5 +311,7 @@ class Accountant:
                 continue
             if len(queue) < self.backlog:
                 gevent.idle()
+            else:
+                gevent.sleep(_NEXT_TURN)  # a timer: it fires after the loop's next poll of the sockets
             if queue:
                 account(self.st, queue.popleft(), in_thread=True)
