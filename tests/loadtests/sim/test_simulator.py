@@ -148,3 +148,33 @@ def test_behind_schedule_chunks_are_merged_not_lost(simulator):
     assert 0 < merged < 400
     # at most 16 chunks share a write, so at most 16 share one written time
     assert max(res.truth["emit_ms"].count(t) for t in set(res.truth["emit_ms"])) <= 16
+
+
+def test_a_flooded_tick_writes_in_slices_the_loop_can_answer_between(monkeypatch):
+    """Far behind schedule, one tick must not write everything due before the loop polls its sockets again
+    (it once kept /metrics waiting for seconds); it writes 32 streams a slice once its time budget is spent."""
+    import asyncio
+    import heapq
+    from types import SimpleNamespace
+
+    from loadtests.sim import scheduling
+    from loadtests.sim.profiles import PROFILES
+    from loadtests.sim.server import SimServer
+
+    monkeypatch.setattr(scheduling, "TICK_BUDGET_S", 0.0)
+    srv = SimServer(PROFILES["vllm"])
+    order: list = []
+
+    async def flood() -> None:
+        loop = srv.loop = asyncio.get_running_loop()
+        srv.emit = lambda st: order.append(st.i)  # type: ignore[method-assign]
+        key = int(loop.time() * 1000) - 1
+        srv.wheel[key] = [SimpleNamespace(i=i, done=False) for i in range(100)]
+        heapq.heappush(srv.due_ms, key)
+        srv._tick()
+        loop.call_soon(order.append, "other work")
+        await asyncio.sleep(0.05)
+
+    asyncio.run(flood())
+    assert [x for x in order if x != "other work"] == list(range(100))  # every stream written, in order
+    assert order.index("other work") == 64  # after two slices, not after all 100
