@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+
+import orjson
 from typing import TYPE_CHECKING, Any
 
 from loadtests.sim.faults import STREAM_FAULTS, break_stream, finish_reason, reported_output_tokens, tool_arguments
@@ -246,11 +248,16 @@ class ResponseWriter:
             st.next_at += self.next_itl(st, nxt) / 1e3
             if st.next_at > now or len(frames) >= _CATCH_UP_MAX:
                 break
-        st.conn.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
-        written = time.time()
-        st.emit_wall.extend([written] * len(frames))
-        self.counters["sse_events"] += len(frames)
-        self.counters["sse_events_merged"] += len(frames) - 1
+        counters = self.counters
+        if len(frames) == 1:  # on schedule
+            st.conn.transport.write(frames[0])
+            st.emit_wall.append(time.time())
+            counters["sse_events"] += 1
+        else:
+            st.conn.transport.write(b"".join(frames))
+            st.emit_wall.extend([time.time()] * len(frames))
+            counters["sse_events"] += len(frames)
+            counters["sse_events_merged"] += len(frames) - 1
         if faulty and st.emitted >= 2:
             break_stream(st, self.loop, self.profile.stall_s)  # type: ignore[arg-type]
             return
@@ -276,11 +283,12 @@ class ResponseWriter:
                         f'"model":"{self.profile.model_id}","choices":[],'
                         f'"usage":{self._usage(st, reported_output_tokens(st.tokens_out, st.fault))}{timings}}}\n\n').encode())
         if self.profile.truth:
-            emit_ms = [round((t - st.recv_wall) * 1e3, 4) for t in st.emit_wall]
-            truth = {"recv_wall": round(st.recv_wall, 6), "ttft_ms": emit_ms[0] if emit_ms else None, "emit_ms": emit_ms,
+            recv = st.recv_wall
+            emit_ms = [round((t - recv) * 1e3, 4) for t in st.emit_wall]
+            truth = {"recv_wall": round(recv, 6), "ttft_ms": emit_ms[0] if emit_ms else None, "emit_ms": emit_ms,
                      "tokens": self.tokens_per_chunk(st), "queue_ms": round(st.queue_ms, 3),
                      "bucket": st.bucket, "first_hit_ms": st.first_hit_ms, "itl_ms": round(st.itl_ms, 3)}
-            out.append(f": sim-truth {json.dumps(truth, separators=(',', ':'))}\n\n".encode())
+            out.append(b": sim-truth " + orjson.dumps(truth) + b"\n\n")  # a fifth of json.dumps' cost with 64 floats
         out += end
         self.counters["generation_tokens"] += st.tokens_out
         self.counters["requests_ok"] += 1
