@@ -33,8 +33,8 @@ PY = sys.executable
 SERVER_CPU, CLIENT_CPU = 0, 1
 
 
-def start_sim(*args: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([PY, "-m", "loadtests.sim", "--port", "0", "--cpu", str(SERVER_CPU), "--max-num-seqs", "100000",
+def start_sim(*args: str, cpu: str = str(SERVER_CPU)) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([PY, "-m", "loadtests.sim", "--port", "0", "--cpu", cpu, "--max-num-seqs", "100000",
                              *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     line = proc.stdout.readline()  # type: ignore[union-attr]
     if not line.startswith("listening on "):
@@ -50,6 +50,15 @@ def stop(proc: subprocess.Popen[str]) -> None:
 def proc_cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its children that are still running (the simulator's workers)."""
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        children = []
+    return proc_cpu_s(pid) + sum(proc_cpu_s(c) for c in children)
 
 
 def sim_counter(url: str, name: str = "sim_sse_events_total") -> int:
@@ -151,19 +160,22 @@ async def _flood(url: str, conns: int, seconds: float, max_tokens: int) -> None:
 
 def sim_window(url: str, pid: int, seconds: float) -> dict:
     """The simulator's event rate, merged share and CPU over a window, from its /metrics and /proc."""
-    e0, m0, c0, t0 = sim_counter(url), sim_counter(url, "sim_sse_events_merged_total"), proc_cpu_s(pid), time.time()
+    e0, m0, c0, t0 = sim_counter(url), sim_counter(url, "sim_sse_events_merged_total"), tree_cpu_s(pid), time.time()
     time.sleep(seconds)
-    e1, m1, c1, t1 = sim_counter(url), sim_counter(url, "sim_sse_events_merged_total"), proc_cpu_s(pid), time.time()
+    e1, m1, c1, t1 = sim_counter(url), sim_counter(url, "sim_sse_events_merged_total"), tree_cpu_s(pid), time.time()
     return {"events_per_s": (e1 - e0) / (t1 - t0), "cpu_share": (c1 - c0) / (t1 - t0),
             "events_per_cpu_s": (e1 - e0) / max(c1 - c0, 1e-9), "merged": (m1 - m0) / max(e1 - e0, 1)}
 
 
-def sim_on_schedule(rates: list[int], seconds: float = 6.0) -> list[dict]:
-    """Flood a fresh simulator (10 ms ITL, 64 tokens per answer, as the client runs) at each event rate."""
+def sim_on_schedule(rates: list[int], workers: int = 1, seconds: float = 6.0) -> list[dict]:
+    """Flood a fresh simulator (10 ms ITL, 64 tokens per answer, as the client runs) at each event rate.
+
+    With several workers they take cores 0, 1, ... (the reader stays on core 1)."""
     out = []
+    cpu = ",".join(str(i % (os.cpu_count() or 1)) for i in range(workers)) if workers > 1 else str(SERVER_CPU)
     for rate in rates:
         streams = max(1, rate // 100)  # 100 events/s per stream at 10 ms ITL
-        proc, url = start_sim("--ttft-ms", "1", "--itl-ms", "10", "--itl-spread-ms", "1")
+        proc, url = start_sim("--ttft-ms", "1", "--itl-ms", "10", "--itl-spread-ms", "1", "--workers", str(workers), cpu=cpu)
         try:
             flood = subprocess.Popen([PY, __file__, "--flood", url, "--conns", str(streams), "--seconds",
                                       str(int(seconds + 3)), "--max-tokens", "64"], cwd=ROOT)
@@ -247,11 +259,12 @@ def open_loop(url: str) -> None:
         print(f"   highest sustained rate {sustained['offered_rate']:g} req/s: send lag p99 {sustained['send_lag_p99_ms']} ms")
 
 
-def simulator_headroom(rates: list[int]) -> None:
-    print("\n4. simulator on schedule, one process, driven by a minimal reader (events/s asked -> written, "
-          "its CPU share, share merged into an earlier write):", flush=True)
+def simulator_headroom(rates: list[int], workers: int) -> None:
+    where = "one process on core 0" if workers == 1 else f"{workers} processes on one port, on cores 0-{workers - 1}"
+    print(f"\n4. simulator on schedule, {where}, driven by a minimal reader on core {CLIENT_CPU} (events/s asked -> "
+          "written, its CPU share (of one core), share merged into an earlier write):", flush=True)
     on_schedule = 0.0
-    for row in sim_on_schedule(rates):
+    for row in sim_on_schedule(rates, workers):
         kept = row["merged"] < 0.001 and row["events_per_s"] >= 0.97 * row["asked"]
         print(f"   {row['asked']:7.0f} -> {row['events_per_s']:7.0f}  CPU {row['cpu_share']:4.0%}  merged "
               f"{row['merged']:6.2%}{'' if kept else '  (behind schedule)'}", flush=True)
@@ -261,7 +274,7 @@ def simulator_headroom(rates: list[int]) -> None:
     if client:
         print(f"   highest rate on schedule {on_schedule:.0f} events/s = {on_schedule / client:.2f}x the client's capacity "
               f"({client:.0f} events per CPU-second); {'keeps' if on_schedule >= 2 * client else 'does not keep'} "
-              "up with twice it", flush=True)
+              f"up with twice it as {where}", flush=True)
 
 
 RESULTS: dict[str, float] = {}
@@ -276,6 +289,9 @@ def main() -> None:
     parser.add_argument("--sim-rates", default="20000,30000,40000,50000,60000,80000",
                         help="event rates asked of the simulator alone")
     parser.add_argument("--skip-open-loop", action="store_true")
+    parser.add_argument("--only-simulator", action="store_true", help="phase 4 alone (against --client-capacity)")
+    parser.add_argument("--client-capacity", type=float, help="events per CPU-second of the client, for --only-simulator")
+    parser.add_argument("--sim-workers", default="1,2", help="phase 4 once per simulator process count")
     parser.add_argument("--flood", help=argparse.SUPPRESS)
     parser.add_argument("--conns", type=int, default=300, help=argparse.SUPPRESS)
     parser.add_argument("--max-tokens", type=int, default=64, help=argparse.SUPPRESS)
@@ -292,15 +308,19 @@ def main() -> None:
         raise SystemExit("this benchmark pins the simulator and the client to two different cores; this machine has one")
     print(f"[bench] simulator on core {SERVER_CPU}, client on core {CLIENT_CPU}; 64 chunks/response, TTFT 50 ms, ITL 10 ms. "
           f"speed: {speed_score():.0f} ms (lower is faster). Compare within this run.", flush=True)
-    sim, url = start_sim("--ttft-ms", "50", "--itl-ms", "10", "--itl-spread-ms", "1")
-    try:
-        guarded("1. client capacity", client_capacity, url, sim.pid, args.capacity_streams, args.seconds)
-        guarded("2. accuracy", accuracy, url, [int(n) for n in args.accuracy_streams.split(",")], args.seconds)
-        if not args.skip_open_loop:
-            guarded("3. open loop", open_loop, url)
-    finally:
-        stop(sim)
-    guarded("4. simulator headroom", simulator_headroom, [int(r) for r in args.sim_rates.split(",")])
+    if args.client_capacity:
+        RESULTS["client_events_per_cpu_s"] = args.client_capacity
+    if not args.only_simulator:
+        sim, url = start_sim("--ttft-ms", "50", "--itl-ms", "10", "--itl-spread-ms", "1")
+        try:
+            guarded("1. client capacity", client_capacity, url, sim.pid, args.capacity_streams, args.seconds)
+            guarded("2. accuracy", accuracy, url, [int(n) for n in args.accuracy_streams.split(",")], args.seconds)
+            if not args.skip_open_loop:
+                guarded("3. open loop", open_loop, url)
+        finally:
+            stop(sim)
+    for workers in (int(w) for w in args.sim_workers.split(",")):
+        guarded("4. simulator headroom", simulator_headroom, [int(r) for r in args.sim_rates.split(",")], workers)
     print(f"[bench] speed at the end: {speed_score():.0f} ms", flush=True)
 
 

@@ -9,10 +9,12 @@ import argparse
 import asyncio
 import os
 import sys
+from typing import Any
 
 from loadtests.sim.apis import API_PATHS
 from loadtests.sim.profiles import PROFILES, parse_fault_rates
 from loadtests.sim.server import serve
+from loadtests.sim.workers import run_workers
 
 
 def _positive(text: str) -> float:
@@ -39,7 +41,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--apis", help="the generation APIs to serve, e.g. chat (a server without /v1/responses); "
                                        "default: chat,responses,messages")
-    parser.add_argument("--cpu", type=int, help="pin the simulator to this CPU core")
+    parser.add_argument("--cpu", help="pin the simulator to this CPU core; with --workers, a list (0,2,...) "
+                                      "gives worker i core i modulo its length")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="simulator processes on the one port (SO_REUSEPORT), for more events a second "
+                             "than one process writes on schedule; max-num-seqs is split between them")
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "::1", "localhost"):
         parser.error(f"--host {args.host!r}: the simulator only listens on loopback (127.0.0.1 or ::1)")
@@ -60,21 +66,38 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--apis {args.apis!r}: give some of {', '.join(API_PATHS.values())}")
         overrides["apis"] = apis
     profile = PROFILES[args.profile].with_overrides(**overrides)
-    if args.cpu is not None:
-        os.sched_setaffinity(0, {args.cpu})
+    try:
+        cpus = [int(c) for c in args.cpu.split(",")] if args.cpu else None
+    except ValueError:
+        parser.error(f"--cpu {args.cpu!r}: give a core number, or with --workers a list such as 0,2")
+    if args.workers < 1 or args.workers > 64:
+        parser.error(f"--workers {args.workers}: give 1 to 64 processes")
+    if args.workers > 1 and profile.max_num_seqs < args.workers:
+        parser.error(f"--workers {args.workers} with max-num-seqs {profile.max_num_seqs}: each worker needs a slot; "
+                     "use fewer workers")
 
     def ready(port: int) -> None:
-        print(f"listening on http://{args.host}:{port} profile={profile.name} model={profile.model_id}", flush=True)
+        workers = f" workers={args.workers}" if args.workers > 1 else ""
+        print(f"listening on http://{args.host}:{port} profile={profile.name} model={profile.model_id}{workers}", flush=True)
 
+    if args.workers > 1:
+        sys.exit(run_workers(profile, args.host, args.port, args.seed, args.workers, cpus, ready, serve_in_loop))
+    if cpus:
+        os.sched_setaffinity(0, {cpus[0]})
     try:
-        try:
-            import uvloop  # C event loop: about 2x the events per CPU-second of asyncio's own
-        except ImportError:
-            asyncio.run(serve(profile, args.host, args.port, args.seed, ready))
-        else:
-            uvloop.run(serve(profile, args.host, args.port, args.seed, ready))
+        serve_in_loop(profile, args.host, args.port, args.seed, ready)
     except KeyboardInterrupt:
         sys.exit(0)
+
+
+def serve_in_loop(*args: Any, **kw: Any) -> None:
+    """Run `serve` to the end in a fresh event loop: uvloop's when installed."""
+    try:
+        import uvloop  # C event loop: about 2x the events per CPU-second of asyncio's own
+    except ImportError:
+        asyncio.run(serve(*args, **kw))
+    else:
+        uvloop.run(serve(*args, **kw))
 
 
 if __name__ == "__main__":

@@ -292,6 +292,7 @@ class ResponseWriter:
         out += end
         self.counters["generation_tokens"] += st.tokens_out
         self.counters["requests_ok"] += 1
+        self.publish_counters()  # before the answer ends: a client that then asks any worker sees it counted
         st.conn.write_sse(b"".join(out), events=len(out))
         st.conn.end_chunked()
         self.release(st)
@@ -314,6 +315,7 @@ class ResponseWriter:
                    "usage": json.loads(self._usage(st))}
         self.counters["generation_tokens"] += st.tokens_out
         self.counters["requests_ok"] += 1
+        self.publish_counters()
         st.conn.send_json(200, payload)
         self.release(st)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import socket
 from collections import deque
 from typing import Any
 
@@ -20,6 +21,7 @@ from loadtests.sim.profiles import FAULT_KINDS, SimProfile
 from loadtests.sim.protocol import SimProtocol
 from loadtests.sim.responses import ResponseWriter, SimStream
 from loadtests.sim.scheduling import Scheduler
+from loadtests.sim.workers import PUBLISH_EVERY_S, SharedStats
 
 
 class SimServer(Scheduler, ResponseWriter):
@@ -44,15 +46,47 @@ class SimServer(Scheduler, ResponseWriter):
         # standard normal draws for the ITL spread, drawn once from the seeded generator
         self.normals = [self.rng.gauss(0.0, 1.0) for _ in range(4096)]
         self.normal_i = 0
+        self.shared: SharedStats | None = None  # the counters of all workers, when one of several
+        self.worker = 0
+
+    def publish_counters(self) -> None:
+        """One of several workers: this one's counters into its row now (also every 10 ms)."""
+        if self.shared is not None:
+            self.shared.publish(self.worker, self)
+
+    def stats(self) -> dict[str, int]:
+        """Counters, running and waiting requests and faults: of the whole simulator, all workers added."""
+        if self.shared is not None:
+            self.shared.publish(self.worker, self)
+            return self.shared.totals()
+        return {**self.counters, "running": len(self.active), "waiting": len(self.waiting),
+                **{f"fault:{k}": v for k, v in self.faults.items()}}
 
 
 async def serve(profile: SimProfile, host: str = "127.0.0.1", port: int = 0, seed: int | None = None,
-                ready: Any = None) -> None:
-    """Serve until cancelled; `ready(port)` is called once listening."""
+                ready: Any = None, *, sock: socket.socket | None = None, shared: SharedStats | None = None,
+                worker: int = 0) -> None:
+    """Serve until cancelled; `ready(port)` is called once listening.
+
+    `sock`, `shared`, `worker`: one of several workers on one port (see `workers`): its bound socket,
+    the counters all workers share, and its index.
+    """
     server = SimServer(profile, seed)
     loop = asyncio.get_running_loop()
     server.loop = loop
-    aserver = await loop.create_server(lambda: SimProtocol(server), host, port, backlog=4096, reuse_address=True)
+    if shared is not None:
+        server.shared, server.worker = shared, worker
+        server.next_id = worker * 100_000_000  # ids stay unique across workers
+
+        def publish() -> None:
+            shared.publish(worker, server)
+            loop.call_later(PUBLISH_EVERY_S, publish)
+
+        publish()
+    if sock is not None:
+        aserver = await loop.create_server(lambda: SimProtocol(server), sock=sock, backlog=4096)
+    else:
+        aserver = await loop.create_server(lambda: SimProtocol(server), host, port, backlog=4096, reuse_address=True)
     bound = aserver.sockets[0].getsockname()[1]
     if ready is not None:
         ready(bound)

@@ -178,3 +178,40 @@ def test_a_flooded_tick_writes_in_slices_the_loop_can_answer_between(monkeypatch
     asyncio.run(flood())
     assert [x for x in order if x != "other work"] == list(range(100))  # every stream written, in order
     assert order.index("other work") == 64  # after two slices, not after all 100
+
+
+def test_several_workers_share_one_port_and_one_metrics_page(simulator):
+    """--workers 2: connections reach both processes, any one of them reports the counters of all."""
+    url = simulator("--workers", "2", "--ttft-ms", "1", "--itl-ms", "1")
+    for _ in range(12):  # streamed, each on a new connection
+        assert _stream(url, {**BODY, "max_tokens": 3}).completion_tokens == 3
+    workers = set()
+    for _ in range(12):  # a new connection each: the kernel spreads them over the two sockets
+        conn = Connection(Target.parse(url))
+        try:
+            _, resp = conn.request("POST", "/v1/chat/completions", json.dumps({**BODY, "stream": False}).encode())
+            workers.add(json.loads(resp.read_all())["id"].split("-sim")[1][0])  # worker 1 numbers from 100000000
+        finally:
+            conn.close()
+    assert workers == {"0", "1"}, f"every connection reached the same worker: {workers}"
+    for _ in range(6):  # each /metrics request lands on either worker: each adds both
+        assert _metric(url, 'vllm:request_success_total{model_name="sim-model"}') == 24
+
+
+def test_stopping_the_simulator_stops_every_worker(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "loadtests.sim", "--port", "0", "--workers", "3"],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("listening on ")  # type: ignore[union-attr]
+    children = [int(p) for p in open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()]
+    assert len(children) == 3
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(5) == 0
+    deadline = time.time() + 5
+    while any(os.path.exists(f"/proc/{c}") and "Z" not in open(f"/proc/{c}/stat").read().split()[2] for c in children):
+        assert time.time() < deadline, "a worker outlived its simulator"
+        time.sleep(0.05)
