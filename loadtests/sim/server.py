@@ -12,6 +12,7 @@ timers fire up to a millisecond late), so a client can measure its own timing er
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import socket
 from collections import deque
@@ -86,7 +87,11 @@ async def serve(profile: SimProfile, host: str = "127.0.0.1", port: int = 0, see
     if sock is not None:
         aserver = await loop.create_server(lambda: SimProtocol(server), sock=sock, backlog=4096)
     else:
-        aserver = await loop.create_server(lambda: SimProtocol(server), host, port, backlog=4096, reuse_address=True)
+        try:
+            aserver = await loop.create_server(lambda: SimProtocol(server), host, port, backlog=4096, reuse_address=True)
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else exc
+            raise SystemExit(f"cannot listen on {host}:{port}: {reason}; choose another --port (0: any free one)") from None
     bound = aserver.sockets[0].getsockname()[1]
     if ready is not None:
         ready(bound)

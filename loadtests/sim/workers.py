@@ -76,7 +76,11 @@ def run_workers(profile: SimProfile, host: str, port: int, seed: int | None, wor
     `serve_worker(profile, host, port, seed, ready, sock=, shared=, worker=)` runs one worker's loop.
     """
     shared = SharedStats(workers)
-    first = _listening_socket(host, port)
+    try:
+        first = _listening_socket(host, port)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else exc
+        raise SystemExit(f"cannot listen on {host}:{port}: {reason}; choose another --port (0: any free one)") from None
     port = first.getsockname()[1]
     each = profile.with_overrides(max_num_seqs=-(-profile.max_num_seqs // workers))
     ready_r, ready_w = os.pipe()

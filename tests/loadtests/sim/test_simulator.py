@@ -215,3 +215,16 @@ def test_stopping_the_simulator_stops_every_worker(tmp_path):
     while any(os.path.exists(f"/proc/{c}") and "Z" not in open(f"/proc/{c}/stat").read().split()[2] for c in children):
         assert time.time() < deadline, "a worker outlived its simulator"
         time.sleep(0.05)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_port_in_use_is_one_clear_line(simulator, workers):
+    import subprocess
+    import sys
+
+    taken = simulator().rsplit(":", 1)[1]
+    out = subprocess.run([sys.executable, "-m", "loadtests.sim", "--port", taken, "--workers", workers],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == (f"cannot listen on 127.0.0.1:{taken}: Address already in use; choose another --port "
+                                  "(0: any free one)")
