@@ -39,6 +39,7 @@ CHECK_MAX_WAIT_S = 1.0
 # Finished requests waiting to be accounted above which the accountant stops waiting for an idle loop.
 ACCOUNT_BACKLOG = 32
 _NEXT_TURN = 1e-6
+_LOWEST_PRIORITY = -2  # libev's EV_MINPRI
 
 
 @dataclass
@@ -302,6 +303,21 @@ class Accountant:
         while self.queue:
             account(self.st, self.queue.popleft())
 
+    @staticmethod
+    def _after_next_poll() -> None:
+        """Wait one turn of the loop in which every socket found readable is served first.
+
+        A timer at the loop's lowest priority: libev invokes the watchers that fell due together
+        highest priority first (and, within one, the last queued first: a plain timer would run
+        before the reads polled with it).
+        """
+        hub = gevent.get_hub()
+        timer = hub.loop.timer(_NEXT_TURN, priority=_LOWEST_PRIORITY)
+        try:
+            hub.wait(timer)
+        finally:
+            timer.close()
+
     def _run(self) -> None:
         queue = self.queue
         while True:
@@ -312,6 +328,6 @@ class Accountant:
             if len(queue) < self.backlog:
                 gevent.idle()
             else:
-                gevent.sleep(_NEXT_TURN)  # a timer: it fires after the loop's next poll of the sockets
+                self._after_next_poll()
             if queue:
                 account(self.st, queue.popleft(), in_thread=True)
