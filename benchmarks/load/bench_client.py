@@ -79,7 +79,7 @@ def run_locust(url: str, users: int, seconds: int, *extra: str, sim_pid: int | N
         time.sleep(min(4.0, seconds / 3))
         c0, t0 = proc_cpu_s(proc.pid), time.time()
         if sim_pid:
-            s0, e0, m0 = proc_cpu_s(sim_pid), sim_counter(url), sim_counter(url, "sim_sse_events_merged_total")
+            sim_start = sim_reading(url, sim_pid)
         samples = [(t0, c0)]  # the client's CPU over time, for per-stage shares
         window_end = t0 + max(1.0, seconds - min(4.0, seconds / 3) - 0.5)
         while time.time() < window_end:
@@ -87,7 +87,7 @@ def run_locust(url: str, users: int, seconds: int, *extra: str, sim_pid: int | N
             samples.append((time.time(), proc_cpu_s(proc.pid)))
         c1, t1 = samples[-1][1], samples[-1][0]
         if sim_pid:
-            s1, e1, m1 = proc_cpu_s(sim_pid), sim_counter(url), sim_counter(url, "sim_sse_events_merged_total")
+            sim = sim_between(sim_start, sim_reading(url, sim_pid))
         out, err = proc.communicate(timeout=seconds + 120)
         path = Path(tmp) / "b" / "summary.json"
         if not path.exists():
@@ -101,8 +101,7 @@ def run_locust(url: str, users: int, seconds: int, *extra: str, sim_pid: int | N
     out = {"summary": summary, "events": events, "duration_s": t1 - t0, "cpu_s": c1 - c0, "requests": len(ok),
            "failed": len(records) - len(ok), "cpu_samples": samples, "records": records}
     if sim_pid:
-        out["sim"] = {"cpu_share": (s1 - s0) / (t1 - t0), "events_per_cpu_s": (e1 - e0) / max(s1 - s0, 1e-9),
-                      "merged": (m1 - m0) / max(e1 - e0, 1)}
+        out["sim"] = sim
     return out
 
 
@@ -158,11 +157,14 @@ async def _flood(url: str, conns: int, seconds: float, max_tokens: int) -> None:
         t.close()
 
 
-def sim_window(url: str, pid: int, seconds: float) -> dict:
-    """The simulator's event rate, merged share and CPU over a window, from its /metrics and /proc."""
-    e0, m0, c0, t0 = sim_counter(url), sim_counter(url, "sim_sse_events_merged_total"), tree_cpu_s(pid), time.time()
-    time.sleep(seconds)
-    e1, m1, c1, t1 = sim_counter(url), sim_counter(url, "sim_sse_events_merged_total"), tree_cpu_s(pid), time.time()
+def sim_reading(url: str, pid: int) -> tuple[int, int, float, float]:
+    """The simulator's events and merged events (its /metrics), CPU seconds of all its processes, and the time."""
+    return sim_counter(url), sim_counter(url, "sim_sse_events_merged_total"), tree_cpu_s(pid), time.time()
+
+
+def sim_between(start: tuple[int, int, float, float], end: tuple[int, int, float, float]) -> dict:
+    """The simulator's event rate, CPU share, events per CPU-second and merged share between two readings."""
+    (e0, m0, c0, t0), (e1, m1, c1, t1) = start, end
     return {"events_per_s": (e1 - e0) / (t1 - t0), "cpu_share": (c1 - c0) / (t1 - t0),
             "events_per_cpu_s": (e1 - e0) / max(c1 - c0, 1e-9), "merged": (m1 - m0) / max(e1 - e0, 1)}
 
@@ -180,7 +182,9 @@ def sim_on_schedule(rates: list[int], workers: int = 1, seconds: float = 6.0) ->
             flood = subprocess.Popen([PY, __file__, "--flood", url, "--conns", str(streams), "--seconds",
                                       str(int(seconds + 3)), "--max-tokens", "64"], cwd=ROOT)
             time.sleep(2.0)
-            window = sim_window(url, proc.pid, seconds)
+            start = sim_reading(url, proc.pid)
+            time.sleep(seconds)
+            window = sim_between(start, sim_reading(url, proc.pid))
             flood.wait(seconds + 30)
         finally:
             stop(proc)

@@ -22,7 +22,7 @@ from loadtests.sim.profiles import FAULT_KINDS, SimProfile
 from loadtests.sim.protocol import SimProtocol
 from loadtests.sim.responses import ResponseWriter, SimStream
 from loadtests.sim.scheduling import Scheduler
-from loadtests.sim.workers import PUBLISH_EVERY_S, SharedStats
+from loadtests.sim.workers import PUBLISH_EVERY_S, SharedStats, own_stats
 
 
 class SimServer(Scheduler, ResponseWriter):
@@ -57,11 +57,10 @@ class SimServer(Scheduler, ResponseWriter):
 
     def stats(self) -> dict[str, int]:
         """Counters, running and waiting requests and faults: of the whole simulator, all workers added."""
-        if self.shared is not None:
-            self.shared.publish(self.worker, self)
-            return self.shared.totals()
-        return {**self.counters, "running": len(self.active), "waiting": len(self.waiting),
-                **{f"fault:{k}": v for k, v in self.faults.items()}}
+        if self.shared is None:
+            return own_stats(self)
+        self.publish_counters()
+        return self.shared.totals()
 
 
 async def serve(profile: SimProfile, host: str = "127.0.0.1", port: int = 0, seed: int | None = None,

@@ -31,8 +31,16 @@ if TYPE_CHECKING:
     from loadtests.sim.server import SimServer
 
 COUNTERS = ("prompt_tokens", "generation_tokens", "requests_ok", "sse_events", "sse_events_merged")
-_ROW = struct.Struct(f"{len(COUNTERS) + 2 + len(FAULT_KINDS)}q")  # counters, running, waiting, faults
+STAT_NAMES = (*COUNTERS, "running", "waiting", *(f"fault:{k}" for k in FAULT_KINDS))
+_ROW = struct.Struct(f"{len(STAT_NAMES)}q")
 PUBLISH_EVERY_S = 0.01
+
+
+def own_stats(server: SimServer) -> dict[str, int]:
+    """One simulator process's counters, running and waiting requests and faults, named as in STAT_NAMES."""
+    c = server.counters
+    return {**{k: c[k] for k in COUNTERS}, "running": len(server.active), "waiting": len(server.waiting),
+            **{f"fault:{k}": server.faults[k] for k in FAULT_KINDS}}
 
 
 class SharedStats:
@@ -43,14 +51,11 @@ class SharedStats:
         self.buf = mmap.mmap(-1, workers * _ROW.size)
 
     def publish(self, index: int, server: SimServer) -> None:
-        c = server.counters
-        _ROW.pack_into(self.buf, index * _ROW.size, *(c[k] for k in COUNTERS), len(server.active), len(server.waiting),
-                       *(server.faults[k] for k in FAULT_KINDS))
+        _ROW.pack_into(self.buf, index * _ROW.size, *own_stats(server).values())
 
     def totals(self) -> dict[str, int]:
-        sums = [sum(col) for col in zip(*(_ROW.unpack_from(self.buf, i * _ROW.size) for i in range(self.workers)))]
-        names = (*COUNTERS, "running", "waiting", *(f"fault:{k}" for k in FAULT_KINDS))
-        return dict(zip(names, sums))
+        rows = (_ROW.unpack_from(self.buf, i * _ROW.size) for i in range(self.workers))
+        return dict(zip(STAT_NAMES, (sum(column) for column in zip(*rows))))
 
 
 def _listening_socket(host: str, port: int) -> socket.socket:
