@@ -171,7 +171,7 @@ class CapacitySearch:
         give_up = time.time() + st.opts.stall_timeout_s + 1.0
         while (st.inflight > 0 or st.accountant.queue) and time.time() < give_up:
             gevent.sleep(0.05)
-        st.accountant.drain()
+        st.accountant.drain(final=st.inflight == 0)
 
     def _judge(self, probe: Probe) -> None:
         o = self.st.opts

@@ -154,7 +154,7 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
         # the master is quitting: stop the users here first (those in a request get the stop timeout),
         # then ship every record before the quit message, after which the master waits only 0.5 s
         st.env.runner.stop()
-        st.env.runner.send_message("llm_drained", st.take_report())
+        st.env.runner.send_message("llm_drained", st.take_report(final=True))
 
     def on_drained(environment: Any, msg: Any, **_kw: Any) -> None:
         st.merge_report(msg.data)

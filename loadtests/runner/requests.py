@@ -155,11 +155,12 @@ def run_request(st: RunState, conn: Connection, req: WorkloadRequest, **kw: Any)
     return account(st, stream_once(st, conn, req, **kw))
 
 
-def account(st: RunState, out: RequestOutcome, *, in_thread: bool = False) -> dict[str, Any]:
+def account(st: RunState, out: RequestOutcome, *, in_thread: bool = False, judge: bool = True) -> dict[str, Any]:
     """Latencies, validation, ground-truth errors and the Locust request event of one finished request.
 
     `in_thread`: judge its conformance in the checker thread, the other greenlets running meanwhile (the
     accountant's way); otherwise at once, holding the loop (a drain, which must not let requests move on).
+    `judge`: False leaves a sampled stream unjudged (the accountant fell behind), marked as skipped.
     """
     req, res, exc = out.req, out.res, out.exc
     lat = None
@@ -185,7 +186,7 @@ def account(st: RunState, out: RequestOutcome, *, in_thread: bool = False) -> di
             exc = as_failure(err)
             rec = _record(st, out, t_end, exc)
     if exc is None and out.raw is not None:
-        if time.monotonic() - out.queued_at > CHECK_MAX_WAIT_S:
+        if not judge:
             rec.conformance_skipped = True
         else:
             exc = _judge_conformance(st, out, rec, lat, res, in_thread)  # type: ignore[arg-type]
@@ -298,10 +299,21 @@ class Accountant:
             self.greenlet = gevent.spawn(self._run)
         self.wakeup.set()
 
-    def drain(self) -> None:
-        """Account everything waiting now (before a report is sent or written)."""
+    def drain(self, *, final: bool = False) -> None:
+        """Account everything waiting now (before a report is sent or written).
+
+        `final`: the run's traffic is over, so no read is left to hold back and every sampled stream is
+        judged, however long it waited (the stop itself can hold the loop for seconds: Locust's stop
+        looks up its caller's source, our report is written).
+        """
         while self.queue:
-            account(self.st, self.queue.popleft())
+            out = self.queue.popleft()
+            account(self.st, out, judge=final or not self._late(out))
+
+    @staticmethod
+    def _late(out: RequestOutcome) -> bool:
+        """Whether a finished request waited so long that the worker must be saturated: its check is skipped."""
+        return time.monotonic() - out.queued_at > CHECK_MAX_WAIT_S
 
     @staticmethod
     def _after_next_poll() -> None:
@@ -330,4 +342,5 @@ class Accountant:
             else:
                 self._after_next_poll()
             if queue:
-                account(self.st, queue.popleft(), in_thread=True)
+                out = queue.popleft()
+                account(self.st, out, in_thread=True, judge=not self._late(out))

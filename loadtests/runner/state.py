@@ -135,14 +135,14 @@ class RunState:
         if self.records_fh is not None:
             self.records_fh.write(line)
 
-    def take_report(self) -> dict[str, Any]:
+    def take_report(self, *, final: bool = False) -> dict[str, Any]:
         """A worker's histograms and records since its last report, for the master.
 
         Records travel as their records.jsonl lines, encoded once where they were measured: the
         worker holds one short string per request until it reports, and the master appends the
-        batch to the file as it came.
+        batch to the file as it came. `final`: the worker's users have stopped (Accountant.drain).
         """
-        self.accountant.drain()
+        self.accountant.drain(final=final)
         payload = {"hists": self.hists.encode(), "records": "".join(self.pending)}
         self.hists.release()
         self.hists = HistogramSet()
@@ -236,7 +236,7 @@ class RunState:
         """Account what is left, write the report, print the summary and set the exit code."""
         run = self.run
         assert run is not None and self.outdir is not None
-        self.accountant.drain()
+        self.accountant.drain(final=True)
         self.finished = True
         if self.records_fh is not None:
             self.records_fh.close()

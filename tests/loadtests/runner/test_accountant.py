@@ -45,3 +45,45 @@ def test_past_its_backlog_the_accountant_reads_between_two_accounts():
     # back to back it read "account account ... read ...": so did gevent.sleep(0) (up to 50 callbacks before a
     # poll) and a plain zero timer (libev runs the timer queued with the reads before them)
     assert out.stdout.split() == ["account", "read"] * 5
+
+
+LATE = r'''
+import time
+import gevent
+from types import SimpleNamespace
+import loadtests.runner.requests as requests
+
+judged = []
+requests.account = lambda st, out, **kw: judged.append((out.name, kw["judge"]))
+requests.CHECK_MAX_WAIT_S = 0.05
+accountant = requests.Accountant(SimpleNamespace())
+
+def hold_the_loop(seconds):  # Locust patched time.sleep into a yield: busy, as a worker that is behind
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+
+def finished(name):
+    out = SimpleNamespace(name=name, queued_at=None)
+    accountant.submit(out)
+
+finished("prompt")
+gevent.sleep(0.01)  # the loop idles: accounted while fresh
+finished("behind")
+hold_the_loop(0.1)  # the worker holds its loop: this one is late when the accountant gets to it
+gevent.sleep(0.01)
+finished("late-at-a-report")
+hold_the_loop(0.1)
+accountant.drain()  # a report while the run goes on: a late stream is not judged
+finished("late-at-the-end")
+hold_the_loop(0.1)  # the stop holds the loop (Locust looks up its caller's source; the report is written)
+accountant.drain(final=True)  # the traffic is over: judged however long it waited
+print(judged)
+'''
+
+
+def test_a_late_stream_is_judged_at_the_final_drain_and_skipped_only_while_the_run_goes_on():
+    out = subprocess.run([sys.executable, "-c", LATE], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == str([("prompt", True), ("behind", False), ("late-at-a-report", False),
+                                      ("late-at-the-end", True)])
