@@ -110,7 +110,7 @@ class SimProtocol(asyncio.Protocol):
     def chat(self, headers: dict[str, str], raw: bytes, api: str = "chat") -> None:
         """A generation request of any API: planned in the chat view, written in the API's own events."""
         srv = self.server
-        recv_wall, recv_mono = time.time(), srv.loop.time()  # type: ignore[union-attr]
+        recv_wall, recv_mono = time.time(), time.monotonic()  # now, not the loop's cached time (see Scheduler.start)
         try:
             body = json.loads(raw)
             if api != "chat":

@@ -249,13 +249,16 @@ class ResponseWriter:
             if st.next_at > now or len(frames) >= _CATCH_UP_MAX:
                 break
         counters = self.counters
+        # The emission time is read before the write: on loopback the write hands the bytes to the client and
+        # wakes it, and on a busy machine the woken client may run first for milliseconds, so a time read after
+        # the write could come after the client's receipt.
         if len(frames) == 1:  # on schedule
-            st.conn.transport.write(frames[0])
             st.emit_wall.append(time.time())
+            st.conn.transport.write(frames[0])
             counters["sse_events"] += 1
         else:
-            st.conn.transport.write(b"".join(frames))
             st.emit_wall.extend([time.time()] * len(frames))
+            st.conn.transport.write(b"".join(frames))
             counters["sse_events"] += len(frames)
             counters["sse_events_merged"] += len(frames) - 1
         if faulty and st.emitted >= 2:

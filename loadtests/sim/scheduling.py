@@ -34,7 +34,10 @@ class Scheduler:
         assert loop is not None
         self.active.add(st)
         st.admitted = True
-        now = loop.time()
+        # The clock itself, not loop.time(): uvloop's is the millisecond its iteration began, up to a
+        # millisecond behind the receipt, and a plan from it emitted the first token before its TTFT.
+        # Timers then fire at loop.time() >= next_at, which lags the clock: late, never early.
+        now = time.monotonic()
         st.queue_ms = (now - st.recv_mono) * 1e3
         prefill = p.ttft_ms + (rng.gauss(0.0, p.ttft_spread_ms) if p.ttft_spread_ms else 0.0)
         if p.prefill_buckets:
