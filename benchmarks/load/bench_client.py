@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import subprocess
 import sys
@@ -267,18 +268,24 @@ def simulator_headroom(rates: list[int], workers: int) -> None:
     where = "one process on core 0" if workers == 1 else f"{workers} processes on one port, on cores 0-{workers - 1}"
     print(f"\n4. simulator on schedule, {where}, driven by a minimal reader on core {CLIENT_CPU} (events/s asked -> "
           "written, its CPU share (of one core), share merged into an earlier write):", flush=True)
-    on_schedule = 0.0
+    on_schedule, per_cpu_s = 0.0, 0.0
     for row in sim_on_schedule(rates, workers):
         kept = row["merged"] < 0.001 and row["events_per_s"] >= 0.97 * row["asked"]
         print(f"   {row['asked']:7.0f} -> {row['events_per_s']:7.0f}  CPU {row['cpu_share']:4.0%}  merged "
               f"{row['merged']:6.2%}{'' if kept else '  (behind schedule)'}", flush=True)
         if kept:
             on_schedule = max(on_schedule, row["events_per_s"])
+            per_cpu_s = max(per_cpu_s, row["events_per_cpu_s"] / workers)
     client = RESULTS.get("client_events_per_cpu_s")
     if client:
         print(f"   highest rate on schedule {on_schedule:.0f} events/s = {on_schedule / client:.2f}x the client's capacity "
               f"({client:.0f} events per CPU-second); {'keeps' if on_schedule >= 2 * client else 'does not keep'} "
               f"up with twice it as {where}", flush=True)
+        if per_cpu_s and workers == 1:
+            # what a machine with cores to spare needs, from the CPU cost of an event on each side
+            needed = math.ceil(2 * client / (0.8 * per_cpu_s))
+            print(f"   one simulator process writes {per_cpu_s:.0f} events per CPU-second on schedule: twice the client's "
+                  f"capacity at under 80% of each core takes --workers {needed} on {needed} cores of their own", flush=True)
 
 
 RESULTS: dict[str, float] = {}
