@@ -111,6 +111,13 @@ def install(spec: ScenarioSpec, warmup: Callable[[RunState], None] | None = None
             st.setup_worker()
             warmup(st)
 
+    @events.init.add_listener
+    def on_init_done(**_kw: Any) -> None:
+        # Locust arms its -t timer next, relative to the event loop's cached time, which has not moved since the
+        # loop last ran: seconds ago on a slow machine (the imports, the work above). A stale clock ended a
+        # 2 s run before its first request; brought up to date, the timer counts from now.
+        gevent.get_hub().loop.update_now()
+
     @events.test_start.add_listener
     def on_test_start(environment: Any, **_kw: Any) -> None:
         look_up_callers_now()

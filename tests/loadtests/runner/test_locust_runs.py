@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
 import time
 
-from ..conftest import run_locust
+from ..conftest import LOCUST, ROOT, run_locust
 
 
 def _free_port() -> int:
@@ -168,3 +170,28 @@ def test_run_time_ends_a_sweep_early(tmp_path):
     stages = run.summary["stages"]
     assert [st["users"] for st in stages] == [1, 2]
     assert stages[0]["requests"] > 0 and stages[1]["requests"] == 0
+
+
+SLOW_START = '''
+import time
+end = time.monotonic() + 3.0  # three seconds of imports, as on a busy machine (a busy wait: no event loop runs)
+while time.monotonic() < end:
+    pass
+from loadtests.vllm import VLLMUser  # noqa: E402,F401
+'''
+
+
+def test_run_time_counts_from_the_start_of_the_run_after_a_slow_start(tmp_path, simulator):
+    # Locust arms -t on the event loop's cached clock; after a slow start it was stale by the start's length and a
+    # 2 s run ended before its first request. (--host and --model: nothing in the start lets the loop run.)
+    url = simulator("--ttft-ms", "10", "--itl-ms", "1", "--itl-spread-ms", "0")
+    locustfile = tmp_path / "slow_start.py"
+    locustfile.write_text(SLOW_START)
+    proc = subprocess.run([*LOCUST, "-f", str(locustfile), "--headless", "--only-summary", "-u", "2", "-r", "2", "-t", "2s",
+                           "--host", url, "--model", "sim-model", "--workload-mix", "chat=1", "--output-tokens", "8",
+                           "--report-dir", str(tmp_path), "--run-name", "run"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    records = [json.loads(line) for line in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
+    assert records, proc.stdout[-2000:] + proc.stderr[-2000:]
+    sends = [r["t_send"] for r in records]
+    assert max(sends) - min(sends) > 1.5, f"requests sent over {max(sends) - min(sends):.2f} s of a 2 s run"
