@@ -34,6 +34,7 @@ class RunData:
     slo_percentile: float
     max_error_rate: float
     lag_budget_ms: float
+    conformance_sample: float = 0.0  # --conformance-sample: the share of streams judged by the conformance rules
     hists: HistogramSet = field(default_factory=HistogramSet)
     totals: RunTotals = field(default_factory=RunTotals)  # measured requests (not warmup), folded as they arrive
     warmup: list[dict[str, Any]] = field(default_factory=list)  # a few requests per bucket, before the run
@@ -98,7 +99,7 @@ def build_summary(run: RunData) -> dict[str, Any]:
         validity[wl] = {"checked": checked, "valid": valid, "valid_rate": round(valid / checked, 4),
                         "top_invalid_reasons": dict(reasons.most_common(3))}
     summary["validity"] = validity
-    summary["conformance"] = t.nonconformance.summary()
+    summary["conformance"] = {"sample": run.conformance_sample, **t.nonconformance.summary()}
     stages = _stage_rows(run)
     if stages:
         summary["stages"] = stages
@@ -207,7 +208,7 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3
 {% for wl, metrics in s.by_workload.items() %}<h3>workload {{ wl }}</h3>{{ stats_table(metrics, 'metric') }}{% endfor %}
 {% if s.validity %}<h2>Validity</h2><table><tr><th>workload</th><th>checked</th><th>valid</th><th>rate</th><th>top reasons</th></tr>
 {% for wl, v in s.validity.items() %}<tr><th>{{ wl }}</th><td>{{ v.checked }}</td><td>{{ v.valid }}</td><td>{{ v.valid_rate }}</td><td>{% for k, n in v.top_invalid_reasons.items() %}{{ k }} {{ n }}{% if not loop.last %}, {% endif %}{% else %}none{% endfor %}</td></tr>{% endfor %}</table>{% endif %}
-{% if s.conformance.checked %}<h2>Conformance under load</h2><p>{{ s.conformance.nonconformant }} of {{ s.conformance.checked }} checked streams broke a rule of the conformance suite (rate {{ s.conformance.rate }}){% if s.conformance.skipped_busy %}; {{ s.conformance.skipped_busy }} sampled streams were left unjudged while the worker was saturated{% endif %}.</p>
+{% if s.conformance.checked %}<h2>Conformance under load</h2><p>{{ s.conformance.nonconformant }} of {{ s.conformance.checked }} checked streams ({{ s.conformance.sample }} of all sampled, --conformance-sample) broke a rule of the conformance suite (rate {{ s.conformance.rate }}){% if s.conformance.skipped_busy %}; {{ s.conformance.skipped_busy }} sampled streams were left unjudged while the worker was saturated{% endif %}.</p>
 {% if s.conformance.by_rule %}<table><tr><th>rule</th><th>streams</th><th>rate</th></tr>{% for rule, v in s.conformance.by_rule.items() %}<tr><th>{{ rule }}</th><td>{{ v.streams }}</td><td>{{ v.rate }}</td></tr>{% endfor %}</table>{% endif %}
 <table><tr><th>concurrency (in flight at send)</th><th>checked</th><th>nonconformant</th><th>rate</th><th>by rule</th></tr>{% for users, v in s.conformance.by_concurrency.items() %}<tr><th>{{ users }}</th><td>{{ v.checked }}</td><td>{{ v.nonconformant }}</td><td>{{ v.rate }}</td><td style="text-align:left">{% for k, n in v.by_rule.items() %}{{ k }} {{ n }}{% if not loop.last %}, {% endif %}{% else %}none{% endfor %}</td></tr>{% endfor %}</table>
 {% for rule, kept in s.conformance.samples.items() %}<h3>{{ rule }}: first streams</h3>{% for k in kept %}<p>{{ k.workload }}, {{ k.users }} in flight: {{ k.error }}</p><pre>{{ k.stream }}</pre>{% endfor %}{% endfor %}{% endif %}

@@ -81,5 +81,7 @@ def summary_line(conformance: dict[str, Any]) -> str | None:
     busy = f" ({skipped} sampled streams unjudged: the worker was saturated; lower --conformance-sample)" if skipped else ""
     rules = ", ".join(f"{rule} {v['streams']}" for rule, v in conformance["by_rule"].items()) or "none broken"
     levels = ", ".join(f"{users}: {v['nonconformant']}/{v['checked']}" for users, v in conformance["by_concurrency"].items())
-    return (f"nonconformant {conformance['nonconformant']}/{conformance['checked']} checked ({conformance['rate']:.1%}); "
+    sample = conformance.get("sample")
+    share = f" (--conformance-sample {sample:g})" if sample is not None else ""
+    return (f"nonconformant {conformance['nonconformant']}/{conformance['checked']} checked{share} ({conformance['rate']:.1%}); "
             f"by rule: {rules}; by concurrency: {levels}{busy}")

@@ -218,7 +218,7 @@ class RunState:
         self.outdir.mkdir(parents=True, exist_ok=True)
         self.run = RunData(scenario=self.spec.name, target=self.env.host, api=o.api, mode=self.mode, stages=self.stages, slo=self.slo,
                            slo_percentile=o.slo_percentile, max_error_rate=o.max_error_rate, lag_budget_ms=o.lag_budget_ms,
-                           hists=self.hists if not self.is_master else HistogramSet())
+                           conformance_sample=o.conformance_sample, hists=self.hists if not self.is_master else HistogramSet())
         if self.records_fh is not None:
             self.records_fh.close()
         self.records_fh = (self.outdir / "records.jsonl").open("w")

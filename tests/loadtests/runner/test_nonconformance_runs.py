@@ -69,6 +69,7 @@ def test_a_sampled_run_checks_its_share_by_default_and_none_at_zero(tmp_path):
     default = run_locust("vllm", tmp_path / "default", "-u", "2", "-r", "2", "-t", "3s", "--workload-mix", MIX)
     s = default.summary
     assert s["conformance"]["checked"] == s["requests"] // 5 > 0, s["conformance"]  # every fifth stream
+    assert s["conformance"]["sample"] == 0.2 and "checked (--conformance-sample 0.2)" in default.output  # stated
     half = run_locust("vllm", tmp_path / "half", "-u", "2", "-r", "2", "-t", "3s", "--workload-mix", MIX,
                       "--conformance-sample", "0.5", "--sim-fault-rate", "usage_off=1", "--max-error-rate", "1")
     s = half.summary
