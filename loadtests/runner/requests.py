@@ -36,10 +36,35 @@ OPENING_REQUESTS = 10  # the first outcomes of a process that may show the targe
 # times reading it, and a worker this far behind has no idle time left to give it. (Its age, not the length of
 # the queue: 200 users in step end 200 requests at once, and a queue that long is gone in a tenth of a second.)
 CHECK_MAX_WAIT_S = 1.0
+# Nor is one judged while the worker's process used more than this share of a core over the last second: its
+# checks compete with the reads for the one interpreter lock, and a worker past it has no time to spare.
+CHECK_MAX_CPU_SHARE = 0.85
 # Finished requests waiting to be accounted above which the accountant stops waiting for an idle loop.
 ACCOUNT_BACKLOG = 32
 _NEXT_TURN = 1e-6
 _LOWEST_PRIORITY = -2  # libev's EV_MINPRI
+
+
+class CpuGauge:
+    """The process's share of one core over the last whole window, read without a timer of its own.
+
+    The first window opens at the first reading (the first request accounted), leaving start-up out.
+    """
+
+    def __init__(self, window_s: float = 1.0) -> None:
+        self.window_s = window_s
+        self.share = 0.0
+        self._start: tuple[float, float] | None = None
+
+    def read(self) -> float:
+        now, cpu = time.monotonic(), time.process_time()
+        if self._start is None:
+            self._start = (now, cpu)
+        t0, c0 = self._start
+        if now - t0 >= self.window_s:
+            self.share = (cpu - c0) / (now - t0)
+            self._start = (now, cpu)
+        return self.share
 
 
 @dataclass
@@ -291,6 +316,7 @@ class Accountant:
         self.queue: deque[RequestOutcome] = deque()
         self.wakeup = Event()
         self.greenlet: gevent.Greenlet | None = None
+        self.cpu = CpuGauge()
 
     def submit(self, out: RequestOutcome) -> None:
         out.queued_at = time.monotonic()
@@ -310,10 +336,10 @@ class Accountant:
             out = self.queue.popleft()
             account(self.st, out, judge=final or not self._late(out))
 
-    @staticmethod
-    def _late(out: RequestOutcome) -> bool:
-        """Whether a finished request waited so long that the worker must be saturated: its check is skipped."""
-        return time.monotonic() - out.queued_at > CHECK_MAX_WAIT_S
+    def _late(self, out: RequestOutcome) -> bool:
+        """Whether the worker is saturated, so a sampled stream is left unjudged: the request waited too long
+        to be accounted, or the process is using nearly all of its core."""
+        return time.monotonic() - out.queued_at > CHECK_MAX_WAIT_S or self.cpu.read() > CHECK_MAX_CPU_SHARE
 
     @staticmethod
     def _after_next_poll() -> None:

@@ -87,3 +87,26 @@ def test_a_late_stream_is_judged_at_the_final_drain_and_skipped_only_while_the_r
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == str([("prompt", True), ("behind", False), ("late-at-a-report", False),
                                       ("late-at-the-end", True)])
+
+
+GAUGE = r'''
+import time
+from loadtests.runner.requests import CpuGauge
+
+gauge = CpuGauge(window_s=0.5)
+opened = gauge.read()  # opens the first window: what came before (start-up) is left out
+t0, c0 = time.monotonic(), time.process_time()
+while time.process_time() - c0 < 0.6:  # busy: as much of a core as this machine gives
+    pass
+busy = gauge.read()
+own = (time.process_time() - c0) / (time.monotonic() - t0)
+time.sleep(0.6)  # Locust patched this into a yield to an idle loop: no CPU
+idle = gauge.read()
+print(opened, abs(busy - own) < 0.05, busy > 0.3, idle < 0.2)
+'''
+
+
+def test_the_cpu_gauge_reads_the_share_of_a_core_the_process_used_in_its_last_window():
+    out = subprocess.run([sys.executable, "-c", GAUGE], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["0.0", "True", "True", "True"]
