@@ -334,9 +334,9 @@ class Accountant:
         """
         while self.queue:
             out = self.queue.popleft()
-            account(self.st, out, judge=final or not self._late(out))
+            account(self.st, out, judge=final or not self._saturated(out))
 
-    def _late(self, out: RequestOutcome) -> bool:
+    def _saturated(self, out: RequestOutcome) -> bool:
         """Whether the worker is saturated, so a sampled stream is left unjudged: the request waited too long
         to be accounted, or the process is using nearly all of its core."""
         return time.monotonic() - out.queued_at > CHECK_MAX_WAIT_S or self.cpu.read() > CHECK_MAX_CPU_SHARE
@@ -369,4 +369,4 @@ class Accountant:
                 self._after_next_poll()
             if queue:
                 out = queue.popleft()
-                account(self.st, out, in_thread=True, judge=not self._late(out))
+                account(self.st, out, in_thread=True, judge=not self._saturated(out))
