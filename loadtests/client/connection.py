@@ -4,10 +4,12 @@ Why not Locust's clients: geventhttpclient's `read(n)` waits until n bytes are t
 back the first events (about 41 ms of false TTFT, measured) and bunches ITL; requests-based
 HttpUser costs more CPU per event. Here each `recvmsg` returns whatever the kernel has, and on
 plain TCP the kernel's own receive timestamp (SO_TIMESTAMPNS) is used, so time spent waiting for
-the event loop does not enter TTFT or ITL (events that were already queued together when read share
-the newest one's time: the kernel merges queued segments, so a client that is descheduled for longer
-than one ITL still over-reads the earlier ones' lateness; hence the accuracy benchmark). Under Locust the socket module is gevent's, so this is
-cooperative; without Locust (benchmarks, unit tests) it is plain blocking I/O.
+the event loop does not enter TTFT or ITL. Events already queued together when read share the
+newest one's time (the kernel merges queued segments), so a client that reads a socket later than
+one ITL after its last event over-reads that event's lateness; hence the accuracy benchmark, and
+hence a streamed body is read in the event loop's own callback (`Response.stream_body`), which
+costs a quarter less CPU per event than a greenlet woken for each. Under Locust the socket module
+is gevent's, so this is cooperative; without Locust (benchmarks, unit tests) it is plain blocking I/O.
 
 Errors: every failure is a `RequestFailure` (failures.py) with a `kind` and a message saying what
 was seen and what to do.
@@ -22,7 +24,7 @@ import struct
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -52,6 +54,95 @@ class Target:
         return f"{self.scheme}://{self.host}:{self.port}{self.base_path}"
 
 
+class BodyFraming:
+    """Cuts an HTTP/1.1 response body out of the bytes that follow its headers, as they are pushed in.
+
+    Chunked, sized (content-length) or close-delimited. `feed` returns the body's pieces in one read
+    and sets `done` when the body has ended. Reads are not cut at chunk boundaries: TCP merges queued
+    segments and reports the newest one's timestamp (measured), so cutting would separate nothing.
+    """
+
+    __slots__ = ("_buf", "_left", "_state", "done", "until_close")
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self._buf = b""  # an unfinished size line, chunk end or trailer
+        self._left = 0  # bytes left of the current chunk, or of a sized body
+        self.done = False
+        self.until_close = False
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            self._state = _SIZE_LINE
+        elif "content-length" in headers:
+            self._state, self._left = _SIZED, _content_length(headers["content-length"])
+            self.done = self._left == 0
+        else:
+            self._state, self.until_close = _SIZED, True
+
+    def feed(self, data: bytes) -> list[bytes]:
+        if self.until_close:
+            return [data] if data else []
+        if self._buf:
+            data, self._buf = self._buf + data, b""
+        out: list[bytes] = []
+        state, left, pos, end = self._state, self._left, 0, len(data)
+        while not self.done:
+            if state is _SIZED or state is _CHUNK:
+                take = min(left, end - pos)
+                if take:
+                    out.append(data if take == end else data[pos:pos + take])
+                    pos += take
+                    left -= take
+                if left:
+                    break
+                if state is _SIZED:
+                    self.done = True
+                    break
+                state = _CHUNK_END
+            if state is _CHUNK_END:  # the CRLF after a chunk's data
+                if end - pos < 2:
+                    break
+                pos += 2
+                state = _SIZE_LINE
+            if state is _SIZE_LINE:
+                eol = data.find(b"\r\n", pos)
+                if eol < 0:
+                    if end - pos > 4096:
+                        raise RequestFailure("protocol", f"no end of a chunk size line in 4 KiB: {data[pos:pos + 40]!r}")
+                    break
+                try:
+                    left = int(data[pos:eol].split(b";", 1)[0], 16)
+                except ValueError:
+                    left = -1
+                if left < 0:
+                    raise RequestFailure("protocol", f"bad chunk size line {data[pos:eol][:40]!r} in a chunked body")
+                pos = eol + 2
+                state = _CHUNK if left else _TRAILERS
+            if state is _TRAILERS:  # trailer lines, then an empty line
+                eol = data.find(b"\r\n", pos)
+                if eol < 0:
+                    if end - pos > 65536:
+                        raise RequestFailure("protocol", "trailers of a chunked body longer than 64 KiB")
+                    break
+                self.done = eol == pos
+                pos = eol + 2
+        self._state, self._left = state, left
+        if not self.done and pos < end:
+            self._buf = data[pos:]
+        return out
+
+
+_SIZE_LINE, _CHUNK, _CHUNK_END, _TRAILERS, _SIZED = "size line", "chunk", "chunk end", "trailers", "sized"
+
+
+def _content_length(value: str) -> int:
+    try:
+        length = int(value)
+    except ValueError:
+        length = -1
+    if length < 0:
+        raise RequestFailure("protocol", f"bad content-length {value[:40]!r}")
+    return length
+
+
 class Response:
     """Status, headers and the body as (arrival time, bytes) pieces."""
 
@@ -68,17 +159,44 @@ class Response:
         return self.headers.get("content-type", "")
 
     def iter_body(self) -> Iterator[tuple[float, bytes]]:
-        te = self.headers.get("transfer-encoding", "").lower()
-        if "chunked" in te:
-            yield from self._chunked()
-        elif "content-length" in self.headers:
-            yield from self._sized(int(self.headers["content-length"]))
-        else:
-            yield from self._until_close()
-        self.complete = True
-        self.conn.busy = False
-        if self.headers.get("connection", "").lower() == "close":
-            self.conn.close()
+        """The body's pieces with their arrival times, read as the caller asks for them."""
+        framing = BodyFraming(self.headers)
+        ts, data = self._rest_ts, self._rest
+        self._rest = b""
+        while True:
+            for piece in framing.feed(data):
+                yield ts, piece
+            if framing.done:
+                break
+            try:
+                ts, data = self.conn.recv()
+            except RequestFailure as exc:
+                if exc.kind == "dropped" and framing.until_close:  # a close-delimited body ends at EOF
+                    break
+                raise
+        self._ended()
+
+    def stream_body(self, consume: Callable[[float, bytes], None]) -> None:
+        """Hand each piece of the body to `consume(arrival time, piece)` as it arrives; return when the body ends.
+
+        Under gevent on plain TCP each piece is read and consumed in the event loop's own callback for the
+        socket: no switch into the reading greenlet and back per event (those switches cost as much as
+        parsing the event), and every socket found readable is read in the same turn of the loop. Whatever
+        `consume` raises ends the body and is raised here.
+        """
+        conn = self.conn
+        readiness = conn._readiness
+        if readiness is None:  # blocking I/O, or TLS
+            for ts, piece in self.iter_body():
+                consume(ts, piece)
+            return
+        framing = BodyFraming(self.headers)
+        rest, self._rest = self._rest, b""
+        for piece in framing.feed(rest):
+            consume(self._rest_ts, piece)
+        if not framing.done:
+            readiness.stream(conn, framing, consume)
+        self._ended()
 
     def read_all(self, limit: int = 1 << 20) -> bytes:
         out = bytearray()
@@ -90,76 +208,11 @@ class Response:
                 break
         return bytes(out)
 
-    def _sized(self, length: int) -> Iterator[tuple[float, bytes]]:
-        data, ts = self._rest, self._rest_ts
-        self._rest = b""
-        while True:
-            if data:
-                take = data[:length]
-                length -= len(take)
-                yield ts, take
-            if length <= 0:
-                return
-            ts, data = self.conn.recv()
-
-    def _until_close(self) -> Iterator[tuple[float, bytes]]:
-        if self._rest:
-            yield self._rest_ts, self._rest
-        while True:
-            try:
-                ts, data = self.conn.recv()
-            except RequestFailure as exc:
-                if exc.kind == "dropped":  # a close-delimited body ends at EOF
-                    self.conn.close()
-                    return
-                raise
-            yield ts, data
-
-    def _chunked(self) -> Iterator[tuple[float, bytes]]:
-        # Reads are not cut at chunk boundaries: TCP merges queued segments and reports the newest
-        # one's timestamp (measured), so cutting would cost syscalls and separate nothing.
-        conn = self.conn
-        buf = self._rest
-        ts = self._rest_ts
-        self._rest = b""
-        pos = 0
-        while True:
-            while True:  # the chunk size line
-                eol = buf.find(b"\r\n", pos)
-                if eol >= 0:
-                    break
-                buf = buf[pos:]
-                pos = 0
-                ts, more = conn.recv()
-                buf += more
-            try:
-                size = int(buf[pos:eol].split(b";", 1)[0], 16)
-            except ValueError:
-                raise RequestFailure("protocol", f"bad chunk size line {buf[pos:eol][:40]!r} in a chunked body") from None
-            pos = eol + 2
-            if size == 0:
-                while buf.find(b"\r\n", pos) < 0:  # trailers end with an empty line
-                    buf = buf[pos:]
-                    pos = 0
-                    ts, more = conn.recv()
-                    buf += more
-                return
-            while len(buf) - pos < size + 2:
-                have = buf[pos:]
-                take = min(len(have), size)
-                if take:  # hand over what arrived; the rest of the chunk follows in later reads
-                    yield ts, have[:take]
-                    size -= take
-                    have = have[take:]
-                buf, pos = have, 0
-                if size == 0 and len(buf) >= 2:
-                    break
-                ts, more = conn.recv()
-                buf += more
-            if size:
-                yield ts, buf[pos:pos + size]
-                pos += size
-            pos += 2
+    def _ended(self) -> None:
+        self.complete = True
+        self.conn.busy = False
+        if self.headers.get("connection", "").lower() == "close":
+            self.conn.close()
 
 
 class _StallWatchdog:
@@ -227,11 +280,12 @@ def _addresses(host: str, port: int) -> list[tuple[int, tuple]]:
 
 
 class _ReadReadiness:
-    """Under gevent: parks the reading greenlet until its socket is readable, before each read.
+    """Under gevent: the event loop's watcher of one socket's readability.
 
-    gevent's socket reads first and waits only on EAGAIN. Between two events a stream's socket is
-    nearly always empty, so that costs two recvmsg calls per event, the first one wasted (measured:
-    half of all calls). Waiting first costs one event-loop turn when data was already there.
+    `wait` parks the reading greenlet until the socket is readable, before a read. gevent's socket
+    reads first and waits only on EAGAIN; between two events a stream's socket is nearly always
+    empty, so that costs two recvmsg calls per event, the first one wasted (measured: half of all
+    calls). `stream` reads a whole body in the loop's callback instead (`Response.stream_body`).
     """
 
     __slots__ = ("hub", "watcher")
@@ -244,6 +298,43 @@ class _ReadReadiness:
 
     def wait(self) -> None:
         self.hub.wait(self.watcher)
+
+    def stream(self, conn: Connection, framing: BodyFraming, consume: Callable[[float, bytes], None]) -> None:
+        """Read and consume the rest of a body in the loop's callback; the calling greenlet waits for its end."""
+        from gevent._waiter import Waiter
+
+        waiter = Waiter(self.hub)
+        watcher = self.watcher
+        raw = conn.sock._sock  # type: ignore[union-attr]  # not gevent's wrapper: it would wait, in the loop itself
+
+        def on_readable() -> None:
+            try:
+                got = conn._receive(raw)
+                if got is None:  # woken with nothing to read after all
+                    return
+                ts, data = got
+                for piece in framing.feed(data):
+                    consume(ts, piece)
+                if not framing.done:
+                    return
+                ended: BaseException | None = None
+            except RequestFailure as exc:
+                if exc.kind == "dropped" and framing.until_close:  # a close-delimited body ends at EOF
+                    ended = None
+                else:
+                    ended = exc
+            except Exception as exc:  # whatever consume raised is the reading greenlet's to handle
+                ended = exc
+            watcher.stop()
+            waiter.switch(ended)
+
+        watcher.start(on_readable)
+        try:
+            ended = waiter.get()
+        finally:
+            watcher.stop()
+        if ended is not None:
+            raise ended
 
     def close(self) -> None:
         self.watcher.close()
@@ -329,9 +420,16 @@ class Connection:
         sock = self.sock
         if sock is None:
             raise RequestFailure("dropped", "the connection was closed before the response ended")
+        if self._readiness is not None and not self._buffer_filled:
+            self._readiness.wait()
+        got = self._receive(sock, size)
+        assert got is not None  # a blocking or cooperative socket waits for data
+        return got
+
+    def _receive(self, sock: socket.socket, size: int = _READ_SIZE) -> tuple[float, bytes] | None:
+        """One read of `sock` (this connection's, or the non-blocking one under gevent's wrapper): (arrival
+        time, bytes), or None when a non-blocking socket had nothing after all."""
         try:
-            if self._readiness is not None and not self._buffer_filled:
-                self._readiness.wait()
             if self.kernel_ts:
                 data, anc, _flags, _addr = sock.recvmsg(size, 64)
                 ts = time.time()
@@ -342,6 +440,8 @@ class Connection:
             else:
                 data = sock.recv(size)
                 ts = time.time()
+        except BlockingIOError:
+            return None
         except OSError as exc:
             data = b""
             error: OSError | None = exc

@@ -110,12 +110,14 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
             raise RequestFailure("not_sse", f"expected a text/event-stream body, got {resp.content_type or 'no content type'!r}: "
                                          f"{raw[:120]!r}; is {conn.target} an OpenAI-compatible server with streaming?", 200)
         acc = api.reader(out.t_send)
-        parser = SSEParser(st.opts.max_event_bytes)
-        on_data, on_comment, feed = acc.on_data, acc.on_comment, parser.feed
+        feed = SSEParser(st.opts.max_event_bytes).feed
+        on_data, on_comment = acc.on_data, acc.on_comment
         outputs = acc.result.chunk_ts
         seen = 0
         raw = out.raw = [] if not warmup and st.sampler.take() else None
-        for ts, piece in resp.iter_body():
+
+        def consume(ts: float, piece: bytes) -> None:
+            nonlocal seen
             if raw is not None:
                 raw.append(piece)
             for kind, text in feed(piece):
@@ -126,6 +128,8 @@ def stream_once(st: RunState, conn: Connection, req: WorkloadRequest, *, t_inten
             if len(outputs) != seen:  # content moved on: only this holds off the stall watchdog
                 seen = len(outputs)
                 conn.last_progress = time.monotonic()
+
+        resp.stream_body(consume)
         res = acc.finish()
         if not res.done:
             raise RequestFailure("protocol", f"the stream ended without {api.end_marker}")
