@@ -1,6 +1,6 @@
 """Benchmark of the load-test client and simulator: capacity, timing accuracy, send lag, simulator headroom.
 
-    .venv/bin/python benchmarks/load/bench_client.py            # about 8 minutes
+    .venv/bin/python benchmarks/load/bench_client.py            # about 10 minutes
 
 Simulator pinned to core 0, each client to core 1 (taskset / sched_setaffinity), 64 chunks per
 response, 50 ms TTFT, 10 ms ITL. Figures:
