@@ -2,8 +2,9 @@
 
 The simulator misbehaves only in ways a real server does by accident; this one breaks the stream
 in the ways that once slipped past the load test uncounted (invalid UTF-8 split across writes, chunks
-of the wrong shape, keep-alive comments forever, one enormous line), and keeps writing after the
-break, so a client that reused the connection would read the leftovers as its next answer.
+of the wrong shape, keep-alive comments forever, one enormous line, HTTP chunk framing broken or cut
+off mid-chunk), and keeps writing after the break, so a client that reused the connection would read
+the leftovers as its next answer.
 Threads, not asyncio: the tests never import gevent or Locust into their own process.
 """
 
@@ -31,6 +32,13 @@ def _content(text: str, n: int) -> bytes:
 _ROLE = _event({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
 _DONE = b"data: [DONE]\n\n"
 _FINISH = _event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+
+
+class Raw(bytes):
+    """Written as is, outside the chunked framing: a broken chunk header, or a chunk cut short."""
+
+
+CLOSE = Raw(b"")  # the server closes the connection here
 
 
 def _ok() -> Iterator[bytes]:
@@ -85,6 +93,10 @@ BEHAVIOURS: dict[str, Callable[[], Iterable[bytes | memoryview]]] = {
     "empty_choices": _forever(_event({"choices": []}), 0.05),
     "trickle": _forever(b"", 0.3),  # real tokens, each in time for the stall timeout, never ending
     "oversize": _oversize,
+    # HTTP/1.1 framing, not the stream: a chunk size that is not hex, then chunks that are well formed
+    "bad_chunk_size": _broken([Raw(b"zz\r\n" + _content("w? ", 9) + b"\r\n")]),
+    # a chunk declared 4096 bytes long, 40 of them sent, then the connection closed
+    "cut_mid_chunk": _broken([Raw(b"1000\r\n" + _content("w? ", 9)[:40]), CLOSE]),
 }
 
 
@@ -136,7 +148,11 @@ class HostileServer:
                 try:
                     conn.sendall(_HEAD)
                     for piece in BEHAVIOURS[kind]():
-                        if isinstance(piece, bytes):
+                        if piece is CLOSE:
+                            return
+                        if isinstance(piece, Raw):
+                            conn.sendall(piece)
+                        elif isinstance(piece, bytes):
                             conn.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
                         else:  # a view of the huge line: sent as is, never copied
                             conn.sendall(b"%x\r\n" % len(piece))

@@ -38,6 +38,19 @@ def test_every_broken_stream_is_counted_by_kind_and_never_misfiles_the_next(tmp_
                                    + served["usage_not_object"] + served["garbage_json"]}
 
 
+def test_broken_http_framing_fails_its_request_and_the_next_starts_on_a_fresh_connection(tmp_path, hostile):
+    # The body is read in the event loop's callback for its socket: a framing error or a connection cut
+    # mid-chunk there must reach the request as its failure, not stop the loop or hang the user.
+    server = hostile("ok", "bad_chunk_size", "ok", "cut_mid_chunk")
+    run = run_locust("vllm", tmp_path, "-u", "2", "-r", "2", "-t", "3s", "--host", server.url, "--model", "m",
+                     "--workload-mix", "chat=1", "--max-error-rate", "0.6", timeout=30)
+    s, served = run.summary, server.served
+    assert run.returncode == 0, run.output[-2000:]
+    assert s["requests"] == sum(served.values()) > 4 and len(served) == 3
+    assert s["ok"] == served["ok"]
+    assert s["errors_by_kind"] == {"protocol": served["bad_chunk_size"], "dropped": served["cut_mid_chunk"]}
+
+
 def test_requests_in_flight_at_the_end_are_unfinished_failures_listed_apart(tmp_path, hostile):
     server = hostile("trickle")  # a token every 0.3 s, forever: never a stall
     run = run_locust("vllm", tmp_path, "-u", "2", "-r", "2", "-t", "2s", "--host", server.url, "--model", "m",
