@@ -104,6 +104,7 @@ class HostileServer:
     """Serves `plan` in turn (cycled) to every request on every connection; `served` counts what went out."""
 
     def __init__(self, plan: list[str]) -> None:
+        self.kinds, self.plan_length = frozenset(plan), len(plan)
         self.plan = itertools.cycle(plan)
         self.served: Counter[str] = Counter()
         self.lock = threading.Lock()
