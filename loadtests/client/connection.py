@@ -77,6 +77,10 @@ class BodyFraming:
         else:
             self._state, self.until_close = _SIZED, True
 
+    def ended_by(self, failure: RequestFailure) -> bool:
+        """Whether a failed read is this body's end: the connection closing is how a close-delimited body ends."""
+        return self.until_close and failure.kind == "dropped"
+
     def feed(self, data: bytes) -> list[bytes]:
         if self.until_close:
             return [data] if data else []
@@ -171,7 +175,7 @@ class Response:
             try:
                 ts, data = self.conn.recv()
             except RequestFailure as exc:
-                if exc.kind == "dropped" and framing.until_close:  # a close-delimited body ends at EOF
+                if framing.ended_by(exc):
                     break
                 raise
         self._ended()
@@ -301,7 +305,7 @@ class _ReadReadiness:
 
     def stream(self, conn: Connection, framing: BodyFraming, consume: Callable[[float, bytes], None]) -> None:
         """Read and consume the rest of a body in the loop's callback; the calling greenlet waits for its end."""
-        from gevent._waiter import Waiter
+        from gevent.hub import Waiter
 
         waiter = Waiter(self.hub)
         watcher = self.watcher
@@ -319,10 +323,7 @@ class _ReadReadiness:
                     return
                 ended: BaseException | None = None
             except RequestFailure as exc:
-                if exc.kind == "dropped" and framing.until_close:  # a close-delimited body ends at EOF
-                    ended = None
-                else:
-                    ended = exc
+                ended = None if framing.ended_by(exc) else exc
             except Exception as exc:  # whatever consume raised is the reading greenlet's to handle
                 ended = exc
             watcher.stop()
